@@ -1,0 +1,79 @@
+# casehub — the two commands that matter: `make dev` and `make test`.
+SHELL := /bin/bash
+GO ?= go
+TEMPORAL := .bin/temporal
+export CASEHUB_TEMPORAL_BIN ?= $(CURDIR)/$(TEMPORAL)
+
+.PHONY: dev test bench tools build vet fmt-check unit clean-data help
+
+help:
+	@echo "make dev    run the whole system locally (Temporal dev server + UI, PostgreSQL schema, worker, API)"
+	@echo "make test   run every test (vet, gofmt, unit, store, API, integration against a real dev server)"
+	@echo "make tools  build the pinned Temporal CLI into $(TEMPORAL)"
+	@echo "make test-faults  kill, stop and restart the parts of a running system; check nothing is lost or doubled"
+	@echo "make fuzz   run every fuzz target for FUZZTIME each (default $(FUZZTIME))"
+	@echo "make histories  record workflow histories for the replay test (workflows/testdata/histories)"
+	@echo "make bench  measure casehub against bare Temporal here (BENCH_FLAGS=\"--calls 100 ...\"; see .bin/casehub bench -h)"
+
+## tools: the Temporal CLI pinned in tools/go.mod, built from Go modules (no binary download).
+tools: $(TEMPORAL)
+$(TEMPORAL): tools/go.mod tools/go.sum
+	@mkdir -p .bin
+	@echo "building the Temporal CLI pinned in tools/go.mod (a few minutes the first time)..."
+	$(GO) build -modfile=tools/go.mod -o $(TEMPORAL).tmp github.com/temporalio/cli/cmd/temporal
+	@mv $(TEMPORAL).tmp $(TEMPORAL)
+
+build:
+	$(GO) build -o .bin/casehub ./cmd/casehub
+
+## dev: everything on embedded defaults; Ctrl-C stops it, running it again resumes.
+dev: tools build
+	.bin/casehub dev
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.bin/*')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+## test: every test, against real PostgreSQL and a real Temporal dev server.
+test: tools vet fmt-check
+	$(GO) test -count=1 -timeout 20m ./...
+
+## test-faults: kill workers, stop PostgreSQL, restart Temporal, stop the CTI simulator,
+## deliver duplicates, and check nothing was lost or done twice. The system runs as
+## separate processes of the real binary on a PostgreSQL instance and a Temporal dev
+## server of the tests' own (faults/harness_test.go). Not part of `make test`.
+.PHONY: test-faults
+test-faults: tools
+	$(GO) test -tags faults -count=1 -timeout 20m ./faults/
+
+## bench: casehub against bare Temporal on this machine, on a dev server of its own
+## and a database of its own; a table on stdout, the results in .data/bench-results.json.
+## Not part of `make test`.
+BENCH_FLAGS ?=
+bench: tools build
+	.bin/casehub bench $(BENCH_FLAGS)
+
+## fuzz: each fuzz target for FUZZTIME (go test -fuzz takes one target at a time).
+## Their seed corpora (testdata/fuzz) run in `make test` as ordinary tests.
+FUZZTIME ?= 10s
+.PHONY: fuzz histories
+FUZZ_TARGETS := ./phone:FuzzNormalize ./cti:FuzzParseEvent ./cti:FuzzVerify \
+	./api:FuzzCreateContactBody ./api:FuzzPutQueueBody
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "== fuzz $$name in $$pkg for $(FUZZTIME)"; \
+		$(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) $$pkg; \
+	done
+
+## histories: run representative processes on a real dev server and write their
+## histories to workflows/testdata/histories, then replay them.
+histories: tools
+	$(GO) test -count=1 -tags record -run '^TestRecordHistories$$' -timeout 20m -v ./e2e/
+	$(GO) test -count=1 -run '^TestReplayRecordedHistories$$' ./workflows/
+
+clean-data:
+	rm -rf .data

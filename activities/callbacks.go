@@ -1,0 +1,85 @@
+package activities
+
+import (
+	"context"
+	"errors"
+
+	"github.com/casehub/casehub/store"
+)
+
+// Callback activities: the callback process's writes. Each is idempotent
+// by something the process already knows (callback id with a version, an
+// attempt number, a work item id).
+
+// ChangeCallback writes the callback process's step (versioned: a retried
+// or late write changes nothing).
+func (a *Activities) ChangeCallback(ctx context.Context, c store.CallbackChange) error {
+	_, err := a.Store.ChangeCallback(ctx, c)
+	return classify(err)
+}
+
+// RecordCallbackAttempt writes a dial and, later, its outcome.
+func (a *Activities) RecordCallbackAttempt(ctx context.Context, at store.CallbackAttempt) error {
+	return classify(a.Store.RecordCallbackAttempt(ctx, at))
+}
+
+// LinkCallbackInteraction notes an inbound call from the callback's number.
+func (a *Activities) LinkCallbackInteraction(ctx context.Context, callbackID, interaction string) error {
+	return classify(a.Store.LinkInteraction(ctx, callbackID, interaction))
+}
+
+// EnqueuedCallback is a callback's first work item in its queue.
+type EnqueuedCallback struct {
+	// Replaced: the item took over the place of the waiting call it
+	// replaces (false when that call was no longer waiting).
+	Replaced bool
+	Offers   []store.Offer
+}
+
+// EnqueueCallbackItem puts a callback's item in its queue in the place of
+// the item it replaces, and dispatches the queue. A retry after the item was
+// enqueued reports the same takeover: the new item holds the old position.
+func (a *Activities) EnqueueCallbackItem(ctx context.Context, n store.NewWorkItem) (EnqueuedCallback, error) {
+	var out EnqueuedCallback
+	var old store.WorkItem
+	if n.ReplacesID != "" {
+		var err error
+		old, err = a.Store.GetWorkItem(ctx, n.ReplacesID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return out, classify(err)
+		}
+	}
+	it, err := a.Store.Enqueue(ctx, n)
+	if err != nil {
+		return out, classify(err)
+	}
+	out.Replaced = old.ID != "" && it.Position == old.Position
+	if out.Offers, err = a.dispatch(ctx, []string{n.Queue}); err != nil {
+		return out, err
+	}
+	return out, nil
+}
+
+// OpenCallbackInteractionRequest makes the callback voice interaction.
+type OpenCallbackInteractionRequest struct {
+	CallbackID  string
+	Interaction store.NewInteraction
+}
+
+// OpenCallbackInteraction creates the interaction of a connected callback
+// (once per callback), for the contact with the callback's number when
+// exactly one has it.
+func (a *Activities) OpenCallbackInteraction(ctx context.Context, r OpenCallbackInteractionRequest) (store.Interaction, error) {
+	if r.Interaction.ContactID == nil && r.Interaction.ContactPhone != "" {
+		found, err := a.Store.SearchContacts(ctx, store.ContactQuery{Phone: r.Interaction.ContactPhone, Limit: 2})
+		if err != nil {
+			return store.Interaction{}, classify(err)
+		}
+		if len(found) == 1 {
+			id := found[0].ID
+			r.Interaction.ContactID, r.Interaction.CompanyID = &id, found[0].CompanyID
+		}
+	}
+	it, err := a.Store.OpenCallbackInteraction(ctx, r.CallbackID, r.Interaction)
+	return it, classify(err)
+}

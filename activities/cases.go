@@ -1,0 +1,188 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/google/uuid"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/casehub/casehub/phone"
+	"github.com/casehub/casehub/store"
+)
+
+// defaultRegion reads national numbers when the process names no region.
+const defaultRegion = "US"
+
+// historyLimit caps the cases shown on a contact page.
+const historyLimit = 200
+
+// CallerLookup is the calling number as the platform gave it.
+type CallerLookup struct {
+	Number        string `json:"number"`
+	DefaultRegion string `json:"default_region"`
+}
+
+// Caller is the calling number in E.164 ("" when withheld or invalid) and the
+// contacts that have it among their communication options.
+type Caller struct {
+	Number   string          `json:"number"`
+	Contacts []store.Contact `json:"contacts"`
+}
+
+// IdentifyCaller normalises the calling number and finds every contact with
+// it. A withheld or invalid number matches nobody.
+func (a *Activities) IdentifyCaller(ctx context.Context, in CallerLookup) (Caller, error) {
+	number, err := phone.Normalize(in.Number, regionOr(in.DefaultRegion))
+	if err != nil {
+		activity.GetLogger(ctx).Info("calling number is not a valid number; identifying by hand", "err", err)
+		return Caller{Contacts: []store.Contact{}}, nil
+	}
+	found, err := a.Store.SearchContacts(ctx, store.ContactQuery{Phone: number, Limit: 50})
+	if err != nil {
+		return Caller{}, classify(err)
+	}
+	return Caller{Number: number, Contacts: found}, nil
+}
+
+// ContactSearch is the agent's search on the contact identification page.
+type ContactSearch struct {
+	Name          string `json:"name"`
+	Phone         string `json:"phone"` // any notation
+	Email         string `json:"email"`
+	Company       string `json:"company"`     // part of the company's name
+	CaseNumber    string `json:"case_number"` // the contact of this case
+	DefaultRegion string `json:"default_region"`
+}
+
+// SearchContactsForCase runs the agent's search; every field given must
+// match.
+func (a *Activities) SearchContactsForCase(ctx context.Context, in ContactSearch) ([]store.Contact, error) {
+	q := store.ContactQuery{Name: strings.TrimSpace(in.Name), Company: strings.TrimSpace(in.Company),
+		Email: strings.ToLower(strings.TrimSpace(in.Email)), Limit: 50}
+	if in.Phone != "" {
+		n, err := phone.Normalize(in.Phone, regionOr(in.DefaultRegion))
+		if err != nil {
+			return nil, temporal.NewNonRetryableApplicationError("phone is not a telephone number", ErrTypeInvalid, err, "phone")
+		}
+		q.Phone = n
+	}
+	if in.CaseNumber == "" {
+		found, err := a.Store.SearchContacts(ctx, q)
+		return found, classify(err)
+	}
+	c, err := a.Store.GetCase(ctx, strings.ToUpper(strings.TrimSpace(in.CaseNumber)))
+	if errors.Is(err, store.ErrNotFound) {
+		return []store.Contact{}, nil
+	}
+	if err != nil {
+		return nil, classify(err)
+	}
+	if in.Name == "" && in.Phone == "" && in.Email == "" && in.Company == "" {
+		ct, err := a.Store.GetContact(ctx, c.ContactID)
+		if err != nil {
+			return nil, classify(err)
+		}
+		return []store.Contact{ct}, nil
+	}
+	q.Limit = 200
+	found, err := a.Store.SearchContacts(ctx, q)
+	if err != nil {
+		return nil, classify(err)
+	}
+	out := []store.Contact{}
+	for _, ct := range found {
+		if ct.ID == c.ContactID {
+			out = append(out, ct)
+		}
+	}
+	return out, nil
+}
+
+// AddCallerNumber adds the calling number (E.164) to a contact's
+// communication options; a number the contact has already is left as it is.
+func (a *Activities) AddCallerNumber(ctx context.Context, contactID uuid.UUID, number string) (store.Contact, error) {
+	c, err := a.Store.AddCommunicationOption(ctx, contactID, store.CommunicationOption{Kind: store.OptionPhone, Value: number})
+	return c, classify(err)
+}
+
+// CallerContact is a new contact for the caller, under an id the process
+// chose so that a retry creates nothing twice.
+type CallerContact struct {
+	ID           uuid.UUID  `json:"id"`
+	Name         string     `json:"name"`
+	Email        string     `json:"email"`
+	CompanyID    *uuid.UUID `json:"company_id"`
+	CallerNumber string     `json:"caller_number"` // E.164, or "" when withheld
+}
+
+// CreateCallerContact adds the caller as a contact with the calling number
+// and the email given.
+func (a *Activities) CreateCallerContact(ctx context.Context, in CallerContact) (store.Contact, error) {
+	nc := store.NewContact{Name: in.Name, CompanyID: in.CompanyID}
+	if in.CallerNumber != "" {
+		nc.CommunicationOptions = append(nc.CommunicationOptions, store.CommunicationOption{Kind: store.OptionPhone, Value: in.CallerNumber})
+	}
+	if email := strings.ToLower(strings.TrimSpace(in.Email)); email != "" {
+		nc.CommunicationOptions = append(nc.CommunicationOptions, store.CommunicationOption{Kind: store.OptionEmail, Value: email})
+	}
+	c, err := a.Store.CreateContactOnce(ctx, in.ID, nc)
+	return c, classify(err)
+}
+
+// CreateCase registers a case; nc.RequestID makes a retry return the same
+// case.
+func (a *Activities) CreateCase(ctx context.Context, nc store.NewCase) (store.Case, error) {
+	c, err := a.Store.CreateCase(ctx, nc)
+	if err != nil {
+		return store.Case{}, classify(err)
+	}
+	if err := a.relateToInteraction(ctx, nc.InteractionID, c.Number); err != nil {
+		return store.Case{}, err
+	}
+	activity.GetLogger(ctx).Info("case created", "case_number", c.Number, "contact_id", c.ContactID)
+	return c, nil
+}
+
+// relateToInteraction records the case number on the interaction's related
+// records (idempotent). A process started for an interaction that has no
+// record of its own (started directly, as tests and integrations may) only
+// has the link kept on the case.
+func (a *Activities) relateToInteraction(ctx context.Context, interaction, caseNumber string) error {
+	if interaction == "" {
+		return nil
+	}
+	err := a.Store.AddRelated(ctx, interaction, store.RelatedCase, caseNumber)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return classify(err)
+	}
+	return nil
+}
+
+// ContactCases lists a contact's cases, newest first.
+func (a *Activities) ContactCases(ctx context.Context, contactID uuid.UUID) ([]store.Case, error) {
+	cs, err := a.Store.ListCases(ctx, store.CaseQuery{ContactID: &contactID, Limit: historyLimit})
+	return cs, classify(err)
+}
+
+// RecordConsultation notes advice given on a case; nc.ID makes a retry
+// record nothing twice.
+func (a *Activities) RecordConsultation(ctx context.Context, nc store.NewConsultation) (store.Consultation, error) {
+	c, err := a.Store.RecordConsultation(ctx, nc)
+	if err != nil {
+		return store.Consultation{}, classify(err)
+	}
+	if err := a.relateToInteraction(ctx, nc.InteractionID, nc.CaseNumber); err != nil {
+		return store.Consultation{}, err
+	}
+	return c, nil
+}
+
+func regionOr(region string) string {
+	if region == "" {
+		return defaultRegion
+	}
+	return region
+}

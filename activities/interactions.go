@@ -1,0 +1,152 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+
+	"github.com/casehub/casehub/phone"
+	"github.com/casehub/casehub/store"
+)
+
+// OpenInteractionRequest creates an interaction's record.
+type OpenInteractionRequest struct {
+	Interaction   store.NewInteraction
+	CallerNumber  string // inbound phone: find the contact by this number
+	CustomerEmail string // chat: find the contact by this address
+	DefaultRegion string
+	Legs          []string // platform call or chat ids the process owns
+}
+
+// OpenedInteraction is the record and the contacts that matched.
+type OpenedInteraction struct {
+	Interaction store.Interaction
+	Candidates  []store.Contact // every contact matched; the first is attached
+}
+
+// OpenInteraction finds the customer in the directory (by calling number
+// or email), creates the record, and registers the platform legs the
+// process owns so that their events find it. Safe to retry: the record is
+// keyed by its number.
+func (a *Activities) OpenInteraction(ctx context.Context, r OpenInteractionRequest) (OpenedInteraction, error) {
+	var out OpenedInteraction
+	var q store.ContactQuery
+	if r.CallerNumber != "" {
+		if n, err := phone.Normalize(r.CallerNumber, r.DefaultRegion); err == nil {
+			q.Phone = n
+			if r.Interaction.ContactPhone == "" {
+				r.Interaction.ContactPhone = n
+			}
+		}
+	}
+	if r.CustomerEmail != "" {
+		q.Email = strings.ToLower(strings.TrimSpace(r.CustomerEmail))
+		if r.Interaction.ContactEmail == "" {
+			r.Interaction.ContactEmail = q.Email
+		}
+	}
+	if q.Phone != "" || q.Email != "" {
+		found, err := a.Store.SearchContacts(ctx, store.ContactQuery{Phone: q.Phone, Email: q.Email, Limit: 20})
+		if err != nil {
+			return out, classify(err)
+		}
+		out.Candidates = found
+		// One match is the customer. Several: a chat attaches the first by
+		// default (seed 003); a call leaves the choice to the agent (seed 004).
+		if len(found) == 1 || (len(found) > 1 && r.CustomerEmail != "") {
+			id := found[0].ID
+			r.Interaction.ContactID = &id
+			r.Interaction.CompanyID = found[0].CompanyID
+		}
+	}
+	it, err := a.Store.CreateInteraction(ctx, r.Interaction)
+	if err != nil {
+		return out, classify(err)
+	}
+	for _, leg := range r.Legs {
+		if leg == "" {
+			continue
+		}
+		if err := a.Store.RegisterLeg(ctx, leg, r.Interaction.WorkflowID); err != nil {
+			return out, classify(err)
+		}
+	}
+	out.Interaction = it
+	return out, nil
+}
+
+// ChangeInteraction moves the record to a new state or assignment; a late
+// or repeated change (a lower version) does nothing.
+func (a *Activities) ChangeInteraction(ctx context.Context, c store.InteractionChange) (store.Interaction, error) {
+	it, err := a.Store.ChangeInteraction(ctx, c)
+	return it, classify(err)
+}
+
+// RecordPhoneLog writes the call's phone log (once per call).
+func (a *Activities) RecordPhoneLog(ctx context.Context, l store.PhoneLog) error {
+	return classify(a.Store.RecordPhoneLog(ctx, l))
+}
+
+// TransferRecord is a transfer to write. The request id travels in its own
+// field: store.Transfer keeps it out of JSON so API answers never show it.
+type TransferRecord struct {
+	Transfer  store.Transfer
+	RequestID string
+}
+
+// RecordTransfer writes a transfer record (once per request id).
+func (a *Activities) RecordTransfer(ctx context.Context, r TransferRecord) error {
+	t := r.Transfer
+	t.RequestID = r.RequestID
+	return classify(a.Store.RecordTransfer(ctx, t))
+}
+
+// AddWorkNote appends a work note (once per request id).
+func (a *Activities) AddWorkNote(ctx context.Context, number, author, body, requestID string) (store.WorkNote, error) {
+	n, err := a.Store.AddWorkNote(ctx, number, author, body, requestID)
+	return n, classify(err)
+}
+
+// ChatLine is one transcript line.
+type ChatLine struct {
+	Seq    int
+	Sender string
+	Text   string
+	At     time.Time
+}
+
+// AppendChatMessage keeps one chat message in the transcript.
+func (a *Activities) AppendChatMessage(ctx context.Context, number string, l ChatLine) error {
+	return classify(a.Store.AppendChatMessage(ctx, number, l.Seq, l.Sender, l.Text, l.At))
+}
+
+// Escalate opens an incident or request linked to the interaction (and its
+// case); for an incident from a chat the transcript goes in. Once per
+// request id.
+func (a *Activities) Escalate(ctx context.Context, e store.NewEscalation) (store.Escalation, error) {
+	if e.Kind == "incident" && e.Transcript == "" {
+		lines, err := a.Store.ChatTranscript(ctx, e.Interaction)
+		if err != nil {
+			return store.Escalation{}, classify(err)
+		}
+		var b strings.Builder
+		for _, l := range lines {
+			fmt.Fprintf(&b, "[%s] %s: %s\n", l.At.UTC().Format("15:04:05"), l.Sender, l.Text)
+		}
+		e.Transcript = b.String()
+	}
+	esc, err := a.Store.Escalate(ctx, e)
+	if err != nil {
+		return store.Escalation{}, classify(err)
+	}
+	activity.GetLogger(ctx).Info("interaction escalated", "interaction", e.Interaction, "kind", e.Kind, "number", esc.Number)
+	return esc, nil
+}
+
+// RecordIVR adds what the caller chose and entered in the IVR to the record.
+func (a *Activities) RecordIVR(ctx context.Context, number string, ivr map[string]string, caseNumber string) error {
+	return classify(a.Store.RecordIVR(ctx, number, ivr, caseNumber))
+}

@@ -1,0 +1,209 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/legacy"
+	"github.com/labstack/echo/v4"
+	"github.com/stretchr/testify/require"
+
+	"github.com/casehub/casehub/api"
+	"github.com/casehub/casehub/auth"
+	"github.com/casehub/casehub/internal/testenv"
+	"github.com/casehub/casehub/store"
+)
+
+var (
+	st     *store.Store
+	doc    *openapi3.T
+	router routers.Router
+)
+
+func TestMain(m *testing.M) {
+	db := testenv.MustDatabase("api")
+	st = db.Store
+	var err error
+	if doc, err = openapi3.NewLoader().LoadFromData(api.OpenAPI); err == nil {
+		if err = doc.Validate(context.Background()); err == nil {
+			router, err = legacy.NewRouter(doc)
+		}
+	}
+	if err != nil {
+		db.Close()
+		panic("openapi.yaml: " + err.Error())
+	}
+	code := m.Run()
+	db.Close()
+	os.Exit(code)
+}
+
+// client drives the API in-process and checks every request and response
+// against openapi.yaml.
+type client struct {
+	t     *testing.T
+	e     *echo.Echo
+	token string
+}
+
+func newClient(t *testing.T, deps api.Deps) *client {
+	t.Helper()
+	if deps.Store == nil {
+		deps.Store = st
+	}
+	return &client{t: t, e: api.NewServer(deps)}
+}
+
+// as returns a client that sends token.
+func (c *client) as(token string) *client {
+	cp := *c
+	cp.token = token
+	return &cp
+}
+
+type response struct {
+	*httptest.ResponseRecorder
+}
+
+func (r response) problem(t *testing.T) api.Problem {
+	t.Helper()
+	require.Equal(t, "application/problem+json", r.Header().Get("Content-Type"), r.Body.String())
+	var p api.Problem
+	require.NoError(t, json.Unmarshal(r.Body.Bytes(), &p))
+	require.Equal(t, r.Code, p.Status)
+	require.NotEmpty(t, p.Title)
+	require.NotEmpty(t, p.RequestID)
+	return p
+}
+
+func (r response) decode(t *testing.T, v any) {
+	t.Helper()
+	require.NoError(t, json.Unmarshal(r.Body.Bytes(), v), r.Body.String())
+}
+
+// do sends a request; body is marshalled unless it is a string (sent raw).
+func (c *client) do(method, path string, body any, headers ...string) response {
+	c.t.Helper()
+	var raw []byte
+	switch b := body.(type) {
+	case nil:
+	case string:
+		raw = []byte(b)
+	default:
+		var err error
+		raw, err = json.Marshal(b)
+		require.NoError(c.t, err)
+	}
+	req := httptest.NewRequest(method, "http://localhost:8080"+path, bytes.NewReader(raw))
+	if raw != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	rec := httptest.NewRecorder()
+	c.e.ServeHTTP(rec, req)
+	c.checkAgainstSpec(method, path, raw, req.Header, rec)
+	return response{rec}
+}
+
+func (c *client) checkAgainstSpec(method, path string, raw []byte, h http.Header, rec *httptest.ResponseRecorder) {
+	c.t.Helper()
+	req := httptest.NewRequest(method, "http://localhost:8080"+path, bytes.NewReader(raw))
+	req.Header = h.Clone()
+	route, params, err := router.FindRoute(req)
+	if err != nil {
+		// Only unknown routes may be missing from the document, and they must
+		// be 404 (or 401 when the /v1 guard answers first).
+		require.Contains(c.t, []int{http.StatusNotFound, http.StatusMethodNotAllowed, http.StatusUnauthorized}, rec.Code,
+			"%s %s is not in openapi.yaml but answered %d", method, path, rec.Code)
+		return
+	}
+	in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route,
+		Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, ExcludeRequestBody: true}}
+	out := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: rec.Code, Header: rec.Header(),
+		Body: io.NopCloser(bytes.NewReader(rec.Body.Bytes())), Options: &openapi3filter.Options{IncludeResponseStatus: true}}
+	require.NoError(c.t, openapi3filter.ValidateResponse(context.Background(), out),
+		"%s %s answered %d, which openapi.yaml does not allow: %s", method, path, rec.Code, rec.Body.String())
+}
+
+func issue(t *testing.T, role auth.Role, agent string) string {
+	t.Helper()
+	token, _, err := auth.Issue(context.Background(), st, role, agent, "api test")
+	require.NoError(t, err)
+	return token
+}
+
+func TestEveryRouteIsDocumented(t *testing.T) {
+	e := api.NewServer(api.Deps{Store: st})
+	seen := 0
+	for _, r := range e.Routes() {
+		if strings.HasSuffix(r.Path, "/*") || r.Path == "/v1" || r.Method == echo.RouteNotFound {
+			continue // Echo's catch-alls for the group
+		}
+		path := toOpenAPIPath(r.Path)
+		item := doc.Paths.Find(path)
+		require.NotNil(t, item, "route %s %s is not in openapi.yaml", r.Method, path)
+		require.NotNil(t, item.GetOperation(r.Method), "route %s %s is not in openapi.yaml", r.Method, path)
+		seen++
+	}
+	require.Greater(t, seen, 10)
+
+	// And every documented operation is served.
+	served := map[string]bool{}
+	for _, r := range e.Routes() {
+		served[r.Method+" "+toOpenAPIPath(r.Path)] = true
+	}
+	for path, item := range doc.Paths.Map() {
+		for method := range item.Operations() {
+			require.True(t, served[method+" "+path], "openapi.yaml documents %s %s, which is not served", method, path)
+		}
+	}
+}
+
+func toOpenAPIPath(p string) string {
+	parts := strings.Split(p, "/")
+	for i, s := range parts {
+		if strings.HasPrefix(s, ":") {
+			parts[i] = "{" + s[1:] + "}"
+		}
+	}
+	return strings.Join(parts, "/")
+}
+
+func TestOpsEndpoints(t *testing.T) {
+	c := newClient(t, api.Deps{})
+	r := c.do(http.MethodGet, "/healthz", nil)
+	require.Equal(t, http.StatusOK, r.Code)
+	require.NotEmpty(t, r.Header().Get(echo.HeaderXRequestID))
+
+	// No Temporal client: not ready, and it says which part is missing.
+	r = c.do(http.MethodGet, "/readyz", nil)
+	require.Equal(t, http.StatusServiceUnavailable, r.Code)
+	var h struct{ Checks map[string]string }
+	r.decode(t, &h)
+	require.Equal(t, "ok", h.Checks["postgres"])
+	require.NotEqual(t, "ok", h.Checks["temporal"])
+
+	r = c.do(http.MethodGet, "/openapi.yaml", nil)
+	require.Equal(t, http.StatusOK, r.Code)
+	require.Contains(t, r.Body.String(), "openapi: 3")
+
+	c.do(http.MethodGet, "/healthz", nil)
+	r = c.do(http.MethodGet, "/metrics", nil)
+	require.Equal(t, http.StatusOK, r.Code)
+	require.Contains(t, r.Body.String(), `casehub_http_request_duration_seconds_count{method="GET",route="/healthz",status="200"}`)
+}

@@ -1,0 +1,187 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/casehub/casehub/auth"
+	"github.com/casehub/casehub/store"
+)
+
+// Record numbers as people read them out; anything else is not found.
+var (
+	interactionNumber = regexp.MustCompile(`^IMS[0-9]{7,}$`)
+	incidentNumber    = regexp.MustCompile(`^INC[0-9]{7,}$`)
+	requestNumber     = regexp.MustCompile(`^REQ[0-9]{7,}$`)
+)
+
+var (
+	interactionStates = []string{store.InteractionNew, store.InteractionPendingAcceptance,
+		store.InteractionWorkInProgress, store.InteractionClosedComplete}
+	interactionChannels = []string{store.InteractionPhone, store.InteractionChat, store.InteractionEmail,
+		store.InteractionWalkIn, store.InteractionSelfService}
+)
+
+// interactionDetail is an interaction with everything recorded about it.
+type interactionDetail struct {
+	store.Interaction
+	History    []store.HistoryEntry `json:"history"`
+	Notes      []store.WorkNote     `json:"notes"`
+	PhoneLogs  []store.PhoneLog     `json:"phone_logs"`
+	Transfers  []store.Transfer     `json:"transfers"`
+	Transcript []store.ChatMessage  `json:"transcript"`
+}
+
+func (s *Server) getInteraction(c echo.Context) error {
+	ctx := c.Request().Context()
+	number := c.Param("number")
+	if !interactionNumber.MatchString(number) {
+		return notFound("interaction")
+	}
+	in, err := s.deps.Store.GetInteraction(ctx, number)
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("interaction")
+	}
+	if err != nil {
+		return err
+	}
+	if err := mayReadInteraction(c, in); err != nil {
+		return err
+	}
+	d, err := s.interactionDetail(ctx, in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, d)
+}
+
+func (s *Server) interactionDetail(ctx context.Context, in store.Interaction) (interactionDetail, error) {
+	d := interactionDetail{Interaction: in}
+	var err error
+	if d.History, err = s.deps.Store.InteractionHistory(ctx, in.Number); err != nil {
+		return d, err
+	}
+	if d.Notes, err = s.deps.Store.WorkNotes(ctx, in.Number); err != nil {
+		return d, err
+	}
+	if d.PhoneLogs, err = s.deps.Store.PhoneLogs(ctx, in.Number); err != nil {
+		return d, err
+	}
+	if d.Transfers, err = s.deps.Store.Transfers(ctx, in.Number); err != nil {
+		return d, err
+	}
+	if d.Transcript, err = s.deps.Store.ChatTranscript(ctx, in.Number); err != nil {
+		return d, err
+	}
+	return d, nil
+}
+
+// mayReadInteraction lets supervisors and integrations read every
+// interaction, and an agent those assigned to it or that it opened.
+func mayReadInteraction(c echo.Context, in store.Interaction) error {
+	p := principal(c)
+	switch p.Role {
+	case auth.RoleSupervisor, auth.RoleIntegration:
+		return nil
+	case auth.RoleAgent:
+		if (in.AgentID != nil && *in.AgentID == p.AgentID) || (in.CreatedBy != nil && *in.CreatedBy == p.AgentID) {
+			return nil
+		}
+		return forbidden("an agent may read only the interactions assigned to it or that it opened")
+	}
+	return forbidden("this action needs the role agent, supervisor or integration")
+}
+
+func (s *Server) listInteractions(c echo.Context) error {
+	limit, offset, err := paging(c)
+	if err != nil {
+		return err
+	}
+	q := store.InteractionQuery{State: c.QueryParam("state"), AgentID: c.QueryParam("agent_id"),
+		Queue: c.QueryParam("queue"), Channel: c.QueryParam("channel"), Limit: limit + 1, Offset: offset}
+	if q.State != "" && !slices.Contains(interactionStates, q.State) {
+		return invalidField("state", "must be one of: "+strings.Join(interactionStates, ", "))
+	}
+	if q.Channel != "" && !slices.Contains(interactionChannels, q.Channel) {
+		return invalidField("channel", "must be one of: "+strings.Join(interactionChannels, ", "))
+	}
+	if q.From, err = queryTime(c, "from"); err != nil {
+		return err
+	}
+	if q.To, err = queryTime(c, "to"); err != nil {
+		return err
+	}
+	if q.From != nil && q.To != nil && q.To.Before(*q.From) {
+		return invalidField("to", "must not be before from")
+	}
+	if p := principal(c); p.Role == auth.RoleAgent {
+		switch q.AgentID {
+		case "":
+			q.AgentID = p.AgentID
+		case p.AgentID:
+		default:
+			return forbidden("an agent may list only the interactions assigned to it")
+		}
+	}
+	items, err := s.deps.Store.ListInteractions(c.Request().Context(), q)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, page(items, limit, offset))
+}
+
+// queryTime reads an optional RFC 3339 query parameter.
+func queryTime(c echo.Context, name string) (*time.Time, error) {
+	v := c.QueryParam(name)
+	if v == "" {
+		return nil, nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return nil, invalidField(name, "must be an RFC 3339 date-time, like 2025-03-01T09:00:00Z")
+	}
+	return &t, nil
+}
+
+func (s *Server) getIncident(c echo.Context) error {
+	return s.getEscalation(c, "incident", incidentNumber, s.deps.Store.GetIncident)
+}
+
+func (s *Server) getServiceRequest(c echo.Context) error {
+	return s.getEscalation(c, "request", requestNumber, s.deps.Store.GetServiceRequest)
+}
+
+// getEscalation answers an incident or request. An agent reads those it
+// created and those of the interactions it may read.
+func (s *Server) getEscalation(c echo.Context, what string, pattern *regexp.Regexp,
+	get func(context.Context, string) (store.Escalation, error)) error {
+	ctx := c.Request().Context()
+	number := c.Param("number")
+	if !pattern.MatchString(number) {
+		return notFound(what)
+	}
+	e, err := get(ctx, number)
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound(what)
+	}
+	if err != nil {
+		return err
+	}
+	if p := principal(c); p.Role == auth.RoleAgent && e.CreatedBy != p.AgentID {
+		in, err := s.deps.Store.GetInteraction(ctx, e.Interaction)
+		if err != nil {
+			return err
+		}
+		if mayReadInteraction(c, in) != nil {
+			return forbidden("an agent may read only the " + what + "s of its own interactions")
+		}
+	}
+	return c.JSON(http.StatusOK, e)
+}

@@ -1,0 +1,311 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/casehub/casehub/store"
+	"github.com/casehub/casehub/workflows"
+)
+
+type queueRequest struct {
+	Description              string          `json:"description" validate:"max=500"`
+	AcceptanceTimeoutSeconds *int            `json:"acceptance_timeout_seconds" validate:"omitnil,min=1,max=3600"`
+	WrapUpTimeoutSeconds     *int            `json:"wrapup_timeout_seconds" validate:"omitnil,min=0,max=86400"`
+	OnReject                 string          `json:"on_reject" validate:"omitempty,oneof=close reoffer"`
+	OutboundNumber           string          `json:"outbound_number" validate:"omitempty,e164"`
+	Settings                 json.RawMessage `json:"settings"`
+}
+
+type queueView struct {
+	store.Queue
+	Waiting   []store.WorkItem `json:"waiting"`
+	Available []agentView      `json:"agents_available"`
+	Members   []agentView      `json:"members"`
+}
+
+type agentRequest struct {
+	Name     string `json:"name" validate:"max=200"`
+	MaxChats *int   `json:"max_chats" validate:"omitnil,min=0,max=20"`
+}
+
+type agentView struct {
+	store.Agent
+	Status        string        `json:"status"`
+	PendingOffers []store.Offer `json:"pending_offers,omitempty"`
+}
+
+type presenceRequest struct {
+	Presence string `json:"presence" validate:"required,oneof=available on_break offline"`
+	Reason   string `json:"reason" validate:"max=200"`
+}
+
+type wrapUpRequest struct {
+	Disposition string `json:"disposition" validate:"max=100"`
+}
+
+func (s *Server) putQueue(c echo.Context) error {
+	var req queueRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	q := store.Queue{Name: c.Param("name"), Description: req.Description, AcceptanceTimeoutS: 30, WrapUpTimeoutS: 60,
+		OnReject: store.OnRejectReoffer, OutboundNumber: req.OutboundNumber, Settings: req.Settings}
+	if !validName(q.Name) {
+		return invalidField("name", "must be 1-63 lower-case letters, digits, - or _")
+	}
+	if req.AcceptanceTimeoutSeconds != nil {
+		q.AcceptanceTimeoutS = *req.AcceptanceTimeoutSeconds
+	}
+	if req.WrapUpTimeoutSeconds != nil {
+		q.WrapUpTimeoutS = *req.WrapUpTimeoutSeconds
+	}
+	if req.OnReject != "" {
+		q.OnReject = req.OnReject
+	}
+	if len(req.Settings) > 0 {
+		var obj map[string]any
+		if json.Unmarshal(req.Settings, &obj) != nil || obj == nil {
+			return invalidField("settings", "must be a JSON object")
+		}
+	}
+	out, err := s.deps.Store.UpsertQueue(c.Request().Context(), q)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+func (s *Server) listQueues(c echo.Context) error {
+	qs, err := s.deps.Store.ListQueues(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"items": qs})
+}
+
+// getQueue shows a queue's waiting items in order and the agents available.
+func (s *Server) getQueue(c echo.Context) error {
+	ctx := c.Request().Context()
+	q, err := s.deps.Store.GetQueue(ctx, c.Param("name"))
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("queue")
+	}
+	if err != nil {
+		return err
+	}
+	items, err := s.deps.Store.QueueItems(ctx, q.Name)
+	if err != nil {
+		return err
+	}
+	members, err := s.deps.Store.ListAgents(ctx, q.Name, 1000, 0)
+	if err != nil {
+		return err
+	}
+	v := queueView{Queue: q, Waiting: items, Available: []agentView{}, Members: []agentView{}}
+	for _, a := range members {
+		av := agentView{Agent: a, Status: a.Status()}
+		v.Members = append(v.Members, av)
+		if av.Status == store.PresenceAvailable {
+			v.Available = append(v.Available, av)
+		}
+	}
+	return c.JSON(http.StatusOK, v)
+}
+
+func (s *Server) setMember(member bool) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		ctx := c.Request().Context()
+		queue, agentID := c.Param("name"), c.Param("agent_id")
+		if _, err := s.deps.Store.GetQueue(ctx, queue); errors.Is(err, store.ErrNotFound) {
+			return notFound("queue")
+		} else if err != nil {
+			return err
+		}
+		if _, err := s.deps.Store.GetAgent(ctx, agentID); errors.Is(err, store.ErrNotFound) {
+			return notFound("agent")
+		} else if err != nil {
+			return err
+		}
+		if err := s.deps.Store.SetMembership(ctx, queue, agentID, member); err != nil {
+			return err
+		}
+		if member {
+			// A new member may take waiting work at once.
+			if err := s.deps.Temporal.SignalWorkflow(ctx, workflows.AgentWorkflowID(agentID), "", workflows.SignalQueuesChanged, nil); err != nil {
+				s.deps.Logger.WarnContext(ctx, "tell agent of its new queue", "agent", agentID, "err", err)
+			}
+		}
+		return c.NoContent(http.StatusNoContent)
+	}
+}
+
+// putAgent creates or changes an agent and makes sure its process runs.
+func (s *Server) putAgent(c echo.Context) error {
+	id := c.Param("id")
+	if !validAgentID(id) {
+		return invalidField("id", "must be 1-63 letters, digits, ., - or _")
+	}
+	var req agentRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	maxChats := 3
+	if cur, err := s.deps.Store.GetAgent(ctx, id); err == nil {
+		maxChats = cur.MaxChats
+	}
+	if req.MaxChats != nil {
+		maxChats = *req.MaxChats
+	}
+	a, err := s.deps.Store.UpsertAgent(ctx, id, req.Name, maxChats)
+	if err != nil {
+		return err
+	}
+	if _, err := s.deps.Temporal.ExecuteWorkflow(ctx, s.agentStartOptions(id), workflows.Agent, workflows.AgentInput{AgentID: id}); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, agentView{Agent: a, Status: a.Status()})
+}
+
+func (s *Server) agentStartOptions(id string) client.StartWorkflowOptions {
+	return client.StartWorkflowOptions{
+		ID: workflows.AgentWorkflowID(id), TaskQueue: workflows.TaskQueue,
+		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		StaticSummary:            "Agent " + id + ": presence and wrap-up",
+	}
+}
+
+func (s *Server) listAgents(c echo.Context) error {
+	limit, offset, err := paging(c)
+	if err != nil {
+		return err
+	}
+	agents, err := s.deps.Store.ListAgents(c.Request().Context(), c.QueryParam("queue"), limit+1, offset)
+	if err != nil {
+		return err
+	}
+	views := make([]agentView, len(agents))
+	for i, a := range agents {
+		views[i] = agentView{Agent: a, Status: a.Status()}
+	}
+	return c.JSON(http.StatusOK, page(views, limit, offset))
+}
+
+func (s *Server) getAgent(c echo.Context) error {
+	ctx := c.Request().Context()
+	a, err := s.deps.Store.GetAgent(ctx, c.Param("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("agent")
+	}
+	if err != nil {
+		return err
+	}
+	offers, err := s.deps.Store.PendingOffers(ctx, a.ID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, agentView{Agent: a, Status: a.Status(), PendingOffers: offers})
+}
+
+// setPresence: the agent itself or a supervisor.
+func (s *Server) setPresence(c echo.Context) error {
+	id := c.Param("id")
+	if err := actingFor(c, id); err != nil {
+		return err
+	}
+	var req presenceRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	if _, err := s.deps.Store.GetAgent(ctx, id); errors.Is(err, store.ErrNotFound) {
+		return notFound("agent")
+	} else if err != nil {
+		return err
+	}
+	op := s.deps.Temporal.NewWithStartWorkflowOperation(s.agentStartOptions(id), workflows.Agent, workflows.AgentInput{AgentID: id})
+	h, err := s.deps.Temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+		StartWorkflowOperation: op,
+		UpdateOptions: client.UpdateWorkflowOptions{
+			WorkflowID: workflows.AgentWorkflowID(id), UpdateName: workflows.UpdateSetPresence,
+			Args:         []any{workflows.SetPresenceRequest{Presence: req.Presence, Reason: req.Reason}},
+			WaitForStage: client.WorkflowUpdateStageCompleted,
+		},
+	})
+	if err != nil {
+		return updateProblem(err)
+	}
+	var st workflows.AgentState
+	if err := h.Get(ctx, &st); err != nil {
+		return updateProblem(err)
+	}
+	return c.JSON(http.StatusOK, st)
+}
+
+func (s *Server) endWrapUp(c echo.Context) error {
+	id := c.Param("id")
+	if err := actingFor(c, id); err != nil {
+		return err
+	}
+	var req wrapUpRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	var st workflows.AgentState
+	if err := s.update(c.Request().Context(), workflows.AgentWorkflowID(id), workflows.UpdateEndWrapUp, "",
+		workflows.EndWrapUpRequest{Disposition: req.Disposition}, &st); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, st)
+}
+
+func (s *Server) workOffline(c echo.Context) error {
+	id := c.Param("id")
+	if err := actingFor(c, id); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	h, err := s.deps.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: workflows.AgentWorkflowID(id), UpdateName: workflows.UpdateWorkOffline, WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err != nil {
+		return updateProblem(err)
+	}
+	var st workflows.AgentState
+	if err := h.Get(ctx, &st); err != nil {
+		return updateProblem(err)
+	}
+	return c.JSON(http.StatusOK, st)
+}
+
+func validName(s string) bool {
+	if len(s) == 0 || len(s) > 63 {
+		return false
+	}
+	for i, r := range s {
+		ok := r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || (i > 0 && (r == '-' || r == '_'))
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func validAgentID(s string) bool {
+	if len(s) == 0 || len(s) > 63 {
+		return false
+	}
+	for i, r := range s {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || (i > 0 && (r == '-' || r == '_' || r == '.'))
+		if !ok {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,125 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+)
+
+// The bare side of each comparison: plain Temporal workflows on their own
+// task queue, doing what a casehub process does in Temporal terms (the same
+// number of activities and timers) and nothing else.
+const (
+	bareTaskQueue   = "casehub-bench-bare"
+	bareProcessType = "BenchBareProcess"
+	bareStepType    = "BenchBareStep"
+	bareNoteUpdate  = "note"
+	bareFinish      = "finish"
+)
+
+// BareShape is what a bare process mirrors of an interaction's history.
+type BareShape struct {
+	Tag             string `json:"tag"`
+	Activities      int    `json:"activities"`
+	CancelledTimers int    `json:"cancelled_timers"`
+	FiredTimers     int    `json:"fired_timers"`
+}
+
+func bareActivityOptions(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 15 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 200 * time.Millisecond, BackoffCoefficient: 2, MaximumInterval: 15 * time.Second},
+	})
+}
+
+// bareProcess runs in.Activities activities one after the other; the first
+// CancelledTimers of them run under a timer that is cancelled when the
+// activity answers (as an acceptance timer is when the agent accepts), and
+// FiredTimers 1 ms timers fire at the end. The last activity writes the row
+// the count check finds; the others do nothing.
+func bareProcess(ctx workflow.Context, in BareShape) error {
+	ctx = bareActivityOptions(ctx)
+	var b *bareActivities
+	id := workflow.GetInfo(ctx).WorkflowExecution.ID
+	for i := range in.Activities {
+		cancel := func() {}
+		if i < in.CancelledTimers {
+			tctx, c := workflow.WithCancel(ctx)
+			_ = workflow.NewTimer(tctx, time.Hour)
+			cancel = c
+		}
+		var err error
+		if i == in.Activities-1 {
+			err = workflow.ExecuteActivity(ctx, b.Record, in.Tag, id).Get(ctx, nil)
+		} else {
+			err = workflow.ExecuteActivity(ctx, b.Noop, i).Get(ctx, nil)
+		}
+		cancel()
+		if err != nil {
+			return err
+		}
+	}
+	for range in.CancelledTimers - in.Activities {
+		tctx, c := workflow.WithCancel(ctx)
+		_ = workflow.NewTimer(tctx, time.Hour)
+		c()
+	}
+	for range in.FiredTimers {
+		if err := workflow.Sleep(ctx, time.Millisecond); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// bareStep answers the note update with one activity that writes a row,
+// until told to finish.
+func bareStep(ctx workflow.Context, tag string) error {
+	ctx = bareActivityOptions(ctx)
+	var b *bareActivities
+	if err := workflow.SetUpdateHandler(ctx, bareNoteUpdate, func(ctx workflow.Context, key string) (string, error) {
+		err := workflow.ExecuteActivity(bareActivityOptions(ctx), b.Record, tag, key).Get(ctx, nil)
+		return key, err
+	}); err != nil {
+		return err
+	}
+	workflow.GetSignalChannel(ctx, bareFinish).Receive(ctx, nil)
+	return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+}
+
+// bareActivities are the bare side's activities.
+type bareActivities struct {
+	db *sqlx.DB
+}
+
+// Noop does nothing.
+func (b *bareActivities) Noop(context.Context, int) error { return nil }
+
+// Record writes one row keyed by the run tag and key; a retry is a no-op.
+func (b *bareActivities) Record(ctx context.Context, tag, key string) error {
+	_, err := b.db.ExecContext(ctx, `INSERT INTO bench_rows (tag, key) VALUES ($1, $2) ON CONFLICT DO NOTHING`, tag, key)
+	if err != nil {
+		activity.GetLogger(ctx).Error("record bench row", "error", err)
+		return fmt.Errorf("record bench row: %w", err)
+	}
+	return nil
+}
+
+const benchRowsTable = `CREATE TABLE IF NOT EXISTS bench_rows (tag text NOT NULL, key text NOT NULL, PRIMARY KEY (tag, key))`
+
+// newBareWorker registers the bare workflows and activities on their own
+// task queue.
+func newBareWorker(c client.Client, db *sqlx.DB) sdkworker.Worker {
+	w := sdkworker.New(c, bareTaskQueue, sdkworker.Options{DeadlockDetectionTimeout: time.Minute, WorkerStopTimeout: 10 * time.Second})
+	w.RegisterWorkflowWithOptions(bareProcess, workflow.RegisterOptions{Name: bareProcessType})
+	w.RegisterWorkflowWithOptions(bareStep, workflow.RegisterOptions{Name: bareStepType})
+	w.RegisterActivity(&bareActivities{db: db})
+	return w
+}

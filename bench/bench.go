@@ -1,0 +1,206 @@
+// Package bench measures casehub against bare Temporal on one machine, in
+// one run and on the same server: how many inbound calls it handles end to
+// end per second, how long an agent's step takes through the API, how soon
+// routing offers work, how punctually scheduled callbacks dial, and what a
+// worker holding thousands of waiting processes costs in memory.
+//
+// Everything runs on 127.0.0.1: a Temporal dev server from the pinned CLI
+// (or one given by address), a fresh PostgreSQL database created and
+// dropped by the run, the casehub worker, the API and the CTI simulator
+// over real HTTP. Comparisons run in alternating blocks (casehub, bare,
+// casehub, bare, ...) and every arm ends with a count check.
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+)
+
+// Options size and place a run. Zero values take the defaults.
+type Options struct {
+	// TemporalAddress reuses a running server; empty starts a dev server.
+	TemporalAddress string `json:"temporal_address,omitempty"`
+	// TemporalCLI is the temporal binary (default: devserver.FindCLI).
+	TemporalCLI string `json:"-"`
+	Namespace   string `json:"namespace"`
+	// AdminDatabaseURL is a PostgreSQL server where the bench may create
+	// and drop its database.
+	AdminDatabaseURL string `json:"-"`
+	// WorkerCommand runs the casehub worker as a child process (the binary
+	// and its "worker" argument); empty runs it in this process.
+	WorkerCommand []string `json:"-"`
+
+	Concurrency        int           `json:"concurrency"`         // calls in flight, and agents (default 10)
+	Calls              int           `json:"calls"`               // calls per throughput arm (default 200)
+	Blocks             int           `json:"blocks"`              // A/B blocks (default 3)
+	StepSamples        int           `json:"step_samples"`        // agent steps per arm (default 200)
+	DispatchSamples    int           `json:"dispatch_samples"`    // offers measured, half of each kind (default 40)
+	ScheduledCallbacks int           `json:"scheduled_callbacks"` // callbacks dialled for precision (default 20)
+	ScheduledAhead     time.Duration `json:"scheduled_ahead"`     // how far ahead they are scheduled (default 3s)
+	OpenCallbacks      int           `json:"open_callbacks"`      // callbacks left waiting for the memory reading (default 10,000)
+	OpenInteractions   int           `json:"open_interactions"`   // calls left waiting in a queue without agents (default 1,000)
+	GetRate            int           `json:"get_rate"`            // API GETs per second under scale (default 50)
+	GetDuration        time.Duration `json:"get_duration"`        // for how long (default 10s)
+
+	Logger    *slog.Logger `json:"-"` // the bench's progress (default slog.Default())
+	LogOutput io.Writer    `json:"-"` // warnings of the worker, API and simulator (default stderr)
+}
+
+// DefaultAdminURL is where the bench finds PostgreSQL by default.
+const DefaultAdminURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+
+func (o Options) withDefaults() Options {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&o.Concurrency, 10)
+	def(&o.Calls, 200)
+	def(&o.Blocks, 3)
+	def(&o.StepSamples, 200)
+	def(&o.DispatchSamples, 40)
+	def(&o.ScheduledCallbacks, 20)
+	def(&o.OpenCallbacks, 10_000)
+	def(&o.OpenInteractions, 1_000)
+	def(&o.GetRate, 50)
+	if o.ScheduledAhead <= 0 {
+		o.ScheduledAhead = 3 * time.Second
+	}
+	if o.GetDuration <= 0 {
+		o.GetDuration = 10 * time.Second
+	}
+	if o.Namespace == "" {
+		o.Namespace = "default"
+	}
+	if o.AdminDatabaseURL == "" {
+		o.AdminDatabaseURL = DefaultAdminURL
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.LogOutput == nil {
+		o.LogOutput = os.Stderr
+	}
+	return o
+}
+
+// Results is everything a run measured; WriteTable prints it and it
+// encodes to the JSON report.
+type Results struct {
+	RunID      string     `json:"run_id"`
+	StartedAt  time.Time  `json:"started_at"`
+	Seconds    float64    `json:"seconds"`
+	Machine    Machine    `json:"machine"`
+	Server     ServerInfo `json:"temporal"`
+	WorkerMode string     `json:"worker"`
+	Options    Options    `json:"options"`
+	// Shape is what one inbound call's process did in Temporal (the warm-up
+	// call's history); the bare process mirrors its activities and timers.
+	Shape   InteractionShape `json:"interaction_shape"`
+	Metrics []Metric         `json:"metrics"`
+	Counts  []CountCheck     `json:"count_checks"`
+	CPU     []CPUUse         `json:"cpu"`
+	// Blocks holds each block's raw values, for the ratios' spread.
+	Blocks        []Block  `json:"blocks"`
+	WorkerMetrics []string `json:"worker_metrics,omitempty"`
+	Notes         []string `json:"notes,omitempty"`
+}
+
+// Block is one A/B block's values.
+type Block struct {
+	N                int     `json:"n"`
+	CasehubRate      float64 `json:"casehub_calls_per_s"`
+	BareRate         float64 `json:"bare_processes_per_s"`
+	CasehubCallLat   Latency `json:"casehub_call_latency"`
+	BareProcessLat   Latency `json:"bare_process_latency"`
+	CasehubStep      Latency `json:"casehub_step"`
+	BareUpdate       Latency `json:"bare_update"`
+	ThroughputRatio  float64 `json:"throughput_ratio"`
+	StepRatioP50     float64 `json:"step_ratio_p50"`
+	StepRatioP99     float64 `json:"step_ratio_p99"`
+	CasehubStepError string  `json:"casehub_step_error,omitempty"`
+}
+
+// bencher runs the measurements on a started system into res.
+type bencher struct {
+	s   *system
+	res *Results
+}
+
+// Run starts the system, measures, and takes it all down again. It returns
+// the results even when it fails part way, with the error; a count
+// mismatch is an error wrapping ErrCountMismatch.
+func Run(ctx context.Context, o Options) (Results, error) {
+	o = o.withDefaults()
+	s := &system{opts: o, log: o.Logger, runID: newRunID()}
+	res := Results{RunID: s.runID, StartedAt: time.Now().UTC(), Machine: machine(), Options: o}
+	defer func() { res.Seconds = time.Since(res.StartedAt).Seconds() }()
+	defer s.stop()
+	if err := s.start(ctx); err != nil {
+		return res, err
+	}
+	res.Server, res.WorkerMode = s.server, s.workerMode
+	b := &bencher{s: s, res: &res}
+	phases := []struct {
+		name string
+		run  func(context.Context) error
+	}{
+		{"warm-up", b.warmUp},
+		{"A/B blocks", b.blocks},
+		{"dispatch", b.dispatch},
+		{"scheduled callbacks", b.scheduled},
+		{"scale", b.scale},
+	}
+	// The warm-up must work (the bare process copies its shape); a later
+	// phase that fails is reported and the others still run.
+	var errs []error
+	for i, p := range phases {
+		if ctx.Err() != nil {
+			errs = append(errs, ctx.Err())
+			break
+		}
+		o.Logger.Info("bench phase", "phase", p.name)
+		if perr := p.run(ctx); perr != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", p.name, perr))
+			o.Logger.Error("bench phase failed", "phase", p.name, "err", perr)
+			b.note("%s failed: %v", p.name, perr)
+			if i == 0 {
+				break
+			}
+		}
+	}
+	err := errors.Join(errs...)
+	b.collectWorkerMetrics(ctx)
+	if !s.server.Started {
+		s.terminateLeftovers(context.WithoutCancel(ctx))
+	}
+	for i := range res.Metrics {
+		res.Metrics[i].Met = res.Metrics[i].met()
+	}
+	return res, errors.Join(err, countFailures(res.Counts))
+}
+
+// arm brackets one measured arm with CPU samples.
+func (b *bencher) arm(name string, fn func() error) error {
+	before, t0 := sampleCPU(b.s.workerPID), time.Now()
+	err := fn()
+	b.res.CPU = append(b.res.CPU, cpuUse(name, time.Since(t0).Seconds(), before, sampleCPU(b.s.workerPID)))
+	return err
+}
+
+func (b *bencher) count(c CountCheck, err error) {
+	b.res.Counts = append(b.res.Counts, c)
+	if err != nil {
+		b.s.log.Warn("count check did not settle", "check", c.String(), "err", err)
+	}
+}
+
+func (b *bencher) note(format string, args ...any) {
+	b.res.Notes = append(b.res.Notes, fmt.Sprintf(format, args...))
+}

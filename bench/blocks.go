@@ -1,0 +1,99 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// blocks runs the A/B comparisons in alternating blocks: in each, casehub's
+// throughput arm then the bare one, casehub's agent steps then the bare
+// updates. Ratios are taken per block; the table shows their median and
+// range.
+func (b *bencher) blocks(ctx context.Context) error {
+	o := b.s.opts
+	var tpRatios, stepP50, stepP99 []float64
+	var chRates, bareRates, chP50, chP99, bareP50, bareP99 []float64
+	for n := 1; n <= o.Blocks; n++ {
+		blk := Block{N: n}
+		tag := func(what string) string { return fmt.Sprintf("bench-%s-%s%d", b.s.runID, what, n) }
+		b.s.log.Info("block", "n", n, "of", o.Blocks)
+
+		var ch, bare throughputResult
+		if err := b.arm(tag("tp-casehub"), func() (err error) {
+			ch, err = b.throughputCasehub(ctx, tag("tp-casehub"), o.Calls, o.Concurrency)
+			return err
+		}); err != nil {
+			return err
+		}
+		if err := b.arm(tag("tp-bare"), func() (err error) {
+			bare, err = b.throughputBare(ctx, tag("tp-bare"), o.Calls, o.Concurrency)
+			return err
+		}); err != nil {
+			return err
+		}
+		blk.CasehubRate, blk.BareRate, blk.CasehubCallLat, blk.BareProcessLat = ch.rate, bare.rate, ch.latency, bare.latency
+		if r, ok := ratio(ch.rate, bare.rate); ok {
+			blk.ThroughputRatio = r
+			tpRatios = append(tpRatios, r)
+		}
+		chRates, bareRates = append(chRates, ch.rate), append(bareRates, bare.rate)
+
+		var cs, bs Latency
+		if err := b.arm(tag("step-casehub"), func() (err error) {
+			cs, err = b.stepCasehub(ctx, tag("step-casehub"), o.StepSamples, true)
+			return err
+		}); err != nil {
+			return err
+		}
+		if err := b.arm(tag("step-bare"), func() (err error) {
+			bs, err = b.stepBare(ctx, tag("step-bare"), o.StepSamples, true)
+			return err
+		}); err != nil {
+			return err
+		}
+		blk.CasehubStep, blk.BareUpdate = cs, bs
+		if r, ok := ratio(cs.P50ms, bs.P50ms); ok {
+			blk.StepRatioP50 = r
+			stepP50 = append(stepP50, r)
+		}
+		if r, ok := ratio(cs.P99ms, bs.P99ms); ok {
+			blk.StepRatioP99 = r
+			stepP99 = append(stepP99, r)
+		}
+		chP50, chP99 = append(chP50, cs.P50ms), append(chP99, cs.P99ms)
+		bareP50, bareP99 = append(bareP50, bs.P50ms), append(bareP99, bs.P99ms)
+		b.res.Blocks = append(b.res.Blocks, blk)
+		b.s.log.Info("block done", "n", n, "casehub_calls_per_s", round2(ch.rate), "bare_per_s", round2(bare.rate),
+			"step_p50_ms", cs.P50ms, "bare_update_p50_ms", bs.P50ms)
+	}
+	med := func(xs []float64) *float64 {
+		sp, ok := medianRange(xs)
+		if !ok {
+			return nil
+		}
+		return f(sp.Median)
+	}
+	spread := func(xs []float64) *Spread {
+		sp, ok := medianRange(xs)
+		if !ok {
+			return nil
+		}
+		return &sp
+	}
+	b.res.Metrics = append(b.res.Metrics,
+		Metric{Key: "throughput", Name: fmt.Sprintf("process throughput, %d in flight (calls end to end vs bare processes)", o.Concurrency),
+			Unit: "/s", Casehub: med(chRates), Bare: med(bareRates), Ratio: spread(tpRatios), Available: true,
+			Target: &Target{OnRatio: true, Op: ">=", Value: 0.5}},
+		Metric{Key: "step_p50", Name: "agent step p50 (POST notes vs SDK update)", Unit: "ms", Casehub: med(chP50), Bare: med(bareP50),
+			Ratio: spread(stepP50), Available: true, Target: &Target{OnRatio: true, Op: "<=", Value: 1.3}},
+		Metric{Key: "step_p99", Name: "agent step p99", Unit: "ms", Casehub: med(chP99), Bare: med(bareP99),
+			Ratio: spread(stepP99), Available: true, Target: &Target{OnRatio: true, Op: "<=", Value: 1.3}},
+	)
+	return nil
+}
+
+func round2(v float64) float64 { return float64(int64(v*100+0.5)) / 100 }
+
+// sinceMs is the time from t0 to t1 in milliseconds.
+func sinceMs(t0, t1 time.Time) float64 { return ms(t1.Sub(t0)) }

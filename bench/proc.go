@@ -1,0 +1,111 @@
+package bench
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// rssMB is a process's resident set (VmRSS in /proc/<pid>/status) in MB.
+func rssMB(pid int) (float64, error) {
+	v := procField(fmt.Sprintf("/proc/%d/status", pid), "VmRSS")
+	fields := strings.Fields(v)
+	if len(fields) == 0 {
+		return 0, fmt.Errorf("no VmRSS for process %d", pid)
+	}
+	kb, err := strconv.ParseFloat(fields[0], 64)
+	if err != nil {
+		return 0, fmt.Errorf("VmRSS of process %d: %w", pid, err)
+	}
+	return kb / 1024, nil
+}
+
+// clockTicks is USER_HZ, 100 on every Linux the bench runs on.
+const clockTicks = 100
+
+// procStat reads a process's name, parent and CPU seconds (user+system).
+func procStat(pid int) (name string, ppid int, cpu float64, err error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return "", 0, 0, err
+	}
+	s := string(b)
+	open, closing := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+	if open < 0 || closing < open {
+		return "", 0, 0, fmt.Errorf("malformed /proc/%d/stat", pid)
+	}
+	name = s[open+1 : closing]
+	fields := strings.Fields(s[closing+1:]) // fields[0] is state (field 3)
+	if len(fields) < 13 {
+		return "", 0, 0, fmt.Errorf("short /proc/%d/stat", pid)
+	}
+	ppid, _ = strconv.Atoi(fields[1])
+	utime, _ := strconv.ParseFloat(fields[11], 64)
+	stime, _ := strconv.ParseFloat(fields[12], 64)
+	return name, ppid, (utime + stime) / clockTicks, nil
+}
+
+// cpuSample is CPU seconds used so far by each part of the system: this
+// process (API, simulator, bench drivers, bare worker), the casehub worker
+// when it is a child, the Temporal dev server when we started it, and
+// PostgreSQL (every postgres process on the machine).
+type cpuSample map[string]float64
+
+func sampleCPU(workerPID int) cpuSample {
+	self := os.Getpid()
+	out := cpuSample{}
+	entries, _ := filepath.Glob("/proc/[0-9]*")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(filepath.Base(e))
+		if err != nil {
+			continue
+		}
+		name, ppid, cpu, err := procStat(pid)
+		if err != nil {
+			continue
+		}
+		switch {
+		case pid == self:
+			out["bench+api+bare"] += cpu
+		case pid == workerPID && pid != self:
+			out["worker"] += cpu
+		case ppid == self && name == "temporal":
+			out["temporal"] += cpu
+		case strings.HasPrefix(name, "postgres"):
+			// Backends that exit take their CPU time with them: a lower bound.
+			out["postgres (live backends)"] += cpu
+		}
+	}
+	return out
+}
+
+// CPUUse is the CPU seconds each part used during one arm.
+type CPUUse struct {
+	Arm     string             `json:"arm"`
+	Seconds float64            `json:"wall_seconds"`
+	CPU     map[string]float64 `json:"cpu_seconds"`
+}
+
+func cpuUse(arm string, wall float64, before, after cpuSample) CPUUse {
+	u := CPUUse{Arm: arm, Seconds: wall, CPU: map[string]float64{}}
+	for k, v := range after {
+		u.CPU[k] = max(0, v-before[k])
+	}
+	return u
+}
+
+func (u CPUUse) String() string {
+	keys := make([]string, 0, len(u.CPU))
+	for k := range u.CPU {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s %.1fs", k, u.CPU[k]))
+	}
+	return fmt.Sprintf("wall %.1fs: %s", u.Seconds, strings.Join(parts, ", "))
+}

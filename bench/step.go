@@ -1,0 +1,141 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/casehub/casehub/workflows"
+)
+
+// processesPerStepArm is over how many open processes an arm's steps are
+// spread, so that no single history grows long.
+const processesPerStepArm = 10
+
+// stepCasehub: an agent adds work notes to open walk-in interactions, one
+// POST /v1/interactions/{n}/notes at a time (HTTP, query, Update, activity,
+// answer), and the walk-ins are closed afterwards.
+func (b *bencher) stepCasehub(ctx context.Context, tag string, samples int, check bool) (Latency, error) {
+	s := b.s
+	agents, err := s.setupQueue(ctx, tag, map[string]any{}, 1, false)
+	if err != nil {
+		return Latency{}, err
+	}
+	a := agents[0]
+	var numbers []string
+	for range min(processesPerStepArm, samples) {
+		var it struct {
+			Number string `json:"number"`
+		}
+		if err := s.api(ctx, http.StatusCreated, http.MethodPost, "/v1/interactions", a.token,
+			map[string]any{"channel": "walk_in", "queue": tag, "short_description": "bench walk-in"}, &it); err != nil {
+			return Latency{}, err
+		}
+		numbers = append(numbers, it.Number)
+	}
+	lats := make([]time.Duration, 0, samples)
+	for i := range samples {
+		t0 := time.Now()
+		if err := s.api(ctx, http.StatusCreated, http.MethodPost, "/v1/interactions/"+numbers[i%len(numbers)]+"/notes", a.token,
+			map[string]any{"body": fmt.Sprintf("bench note %d", i)}, nil); err != nil {
+			return summarize(lats), err
+		}
+		lats = append(lats, time.Since(t0))
+	}
+	for _, n := range numbers {
+		if err := s.api(ctx, http.StatusOK, http.MethodPost, "/v1/interactions/"+n+"/close", a.token, map[string]any{}, nil); err != nil {
+			return summarize(lats), err
+		}
+	}
+	if check {
+		arm := "agent step casehub " + tag
+		b.count(settleCount(ctx, arm, "walk-ins", len(numbers),
+			func(ctx context.Context) (int, error) {
+				return s.countRows(ctx, `SELECT count(*) FROM interactions WHERE queue = $1`, tag)
+			},
+			func(ctx context.Context) (int, error) {
+				return s.countWorkflows(ctx, fmt.Sprintf(`WorkflowType = "Interaction" AND Queue = %q`, tag))
+			}, settleWithin, 200*time.Millisecond))
+		b.count(settleCount(ctx, arm, "notes", len(lats),
+			func(ctx context.Context) (int, error) {
+				return s.countRows(ctx, `SELECT count(*) FROM interaction_notes n JOIN interactions i ON i.number = n.interaction WHERE i.queue = $1`, tag)
+			},
+			func(ctx context.Context) (int, error) {
+				total := 0
+				for _, n := range numbers {
+					c, err := updatesNamed(ctx, s.client, workflows.InteractionWorkflowID(n), workflows.UpdateAddNote)
+					if err != nil {
+						return 0, err
+					}
+					total += c
+				}
+				return total, nil
+			}, settleWithin, 200*time.Millisecond))
+	}
+	return summarize(lats), nil
+}
+
+// stepBare: the same number of updates sent directly with the SDK to bare
+// processes whose handler runs one activity (writing a row, as the note's
+// activity does).
+func (b *bencher) stepBare(ctx context.Context, tag string, samples int, check bool) (Latency, error) {
+	s := b.s
+	var ids []string
+	for i := range min(processesPerStepArm, samples) {
+		id := fmt.Sprintf("%s-%d", tag, i)
+		if _, err := s.startBare(ctx, id, tag, bareStepType, tag); err != nil {
+			return Latency{}, err
+		}
+		ids = append(ids, id)
+	}
+	lats := make([]time.Duration, 0, samples)
+	for i := range samples {
+		t0 := time.Now()
+		h, err := s.client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+			WorkflowID: ids[i%len(ids)], UpdateName: bareNoteUpdate, Args: []any{fmt.Sprintf("%s/note-%d", ids[i%len(ids)], i)},
+			WaitForStage: client.WorkflowUpdateStageCompleted,
+		})
+		if err == nil {
+			err = h.Get(ctx, nil)
+		}
+		if err != nil {
+			return summarize(lats), fmt.Errorf("bare update: %w", err)
+		}
+		lats = append(lats, time.Since(t0))
+	}
+	for _, id := range ids {
+		if err := s.client.SignalWorkflow(ctx, id, "", bareFinish, nil); err != nil {
+			return summarize(lats), err
+		}
+	}
+	if check {
+		arm := "agent step bare " + tag
+		b.count(settleCount(ctx, arm, "processes", len(ids),
+			func(ctx context.Context) (int, error) {
+				// Every process answered at least one update: its rows name it.
+				return s.countRows(ctx, `SELECT count(DISTINCT split_part(key, '/', 1)) FROM bench_rows WHERE tag = $1`, tag)
+			},
+			func(ctx context.Context) (int, error) {
+				return s.countWorkflows(ctx, fmt.Sprintf(`WorkflowType = %q AND Queue = %q`, bareStepType, tag))
+			}, settleWithin, 200*time.Millisecond))
+		b.count(settleCount(ctx, arm, "updates", len(lats),
+			func(ctx context.Context) (int, error) {
+				return s.countRows(ctx, `SELECT count(*) FROM bench_rows WHERE tag = $1`, tag)
+			},
+			func(ctx context.Context) (int, error) {
+				total := 0
+				for _, id := range ids {
+					c, err := updatesNamed(ctx, s.client, id, bareNoteUpdate)
+					if err != nil {
+						return 0, err
+					}
+					total += c
+				}
+				return total, nil
+			}, settleWithin, 200*time.Millisecond))
+	}
+	return summarize(lats), nil
+}

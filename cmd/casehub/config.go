@@ -1,0 +1,142 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"time"
+)
+
+// config is every setting casehub reads, from flags with environment
+// fallbacks. The README's configuration table lists them.
+type config struct {
+	WorkflowCacheSize int
+
+	DatabaseURL       string
+	TemporalAddress   string
+	TemporalNamespace string
+	HTTPAddr          string
+	MetricsAddr       string
+	DefaultRegion     string
+	LogLevel          string
+	LogFormat         string
+	QueryTimeout      time.Duration
+	ShutdownTimeout   time.Duration
+
+	CreateInteraction bool
+	CloseOnEscalate   bool
+	CallerID          string
+	CallbackHorizon   time.Duration
+
+	CTIURL           string
+	CTIAPIKey        string
+	CTIWebhookSecret string
+
+	// dev only
+	DataDir     string
+	TemporalBin string
+	TemporalUI  int
+}
+
+type envFlags struct {
+	fs     *flag.FlagSet
+	getenv func(string) string
+}
+
+func (e envFlags) str(p *string, name, env, def, help string) {
+	if v := e.getenv(env); v != "" {
+		def = v
+	}
+	e.fs.StringVar(p, name, def, fmt.Sprintf("%s (env %s)", help, env))
+}
+
+func (e envFlags) dur(p *time.Duration, name, env string, def time.Duration, help string) {
+	if v := e.getenv(env); v != "" {
+		if d, err := time.ParseDuration(v); err == nil {
+			def = d
+		}
+	}
+	e.fs.DurationVar(p, name, def, fmt.Sprintf("%s (env %s)", help, env))
+}
+
+func (e envFlags) int(p *int, name, env string, def int, help string) {
+	if v := e.getenv(env); v != "" {
+		if n, err := strconv.Atoi(v); err == nil {
+			def = n
+		}
+	}
+	e.fs.IntVar(p, name, def, fmt.Sprintf("%s (env %s)", help, env))
+}
+
+// newFlags makes a flag set for command name with the settings every
+// command shares.
+func newFlags(name string, getenv func(string) string) (envFlags, *config) {
+	fs := flag.NewFlagSet("casehub "+name, flag.ContinueOnError)
+	e := envFlags{fs: fs, getenv: getenv}
+	c := &config{}
+	e.str(&c.DatabaseURL, "database-url", "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/casehub?sslmode=disable", "PostgreSQL URL")
+	e.str(&c.TemporalAddress, "temporal-address", "TEMPORAL_ADDRESS", "127.0.0.1:7233", "Temporal frontend host:port")
+	e.str(&c.TemporalNamespace, "temporal-namespace", "TEMPORAL_NAMESPACE", "default", "Temporal namespace")
+	e.str(&c.LogLevel, "log-level", "CASEHUB_LOG_LEVEL", "info", "log level: debug, info, warn, error")
+	e.str(&c.LogFormat, "log-format", "CASEHUB_LOG_FORMAT", "text", "log format: text or json")
+	e.dur(&c.QueryTimeout, "query-timeout", "CASEHUB_QUERY_TIMEOUT", 5*time.Second, "deadline of every PostgreSQL query")
+	e.dur(&c.ShutdownTimeout, "shutdown-timeout", "CASEHUB_SHUTDOWN_TIMEOUT", 15*time.Second, "how long a graceful stop may take")
+	return e, c
+}
+
+func (e envFlags) httpFlags(c *config) {
+	e.str(&c.HTTPAddr, "http-addr", "CASEHUB_HTTP_ADDR", "127.0.0.1:8080", "API listen address")
+	e.str(&c.DefaultRegion, "default-region", "CASEHUB_DEFAULT_REGION", "US", "region (ISO 3166) for phone numbers written without a country code")
+}
+
+// ctiFlags are the telephony platform's settings: where the worker sends
+// commands, and the secret the platform signs its events with.
+func (e envFlags) ctiFlags(c *config, defaultSecret string) {
+	e.str(&c.CTIURL, "cti-url", "CASEHUB_CTI_URL", "http://127.0.0.1:8090", "telephony platform (or cti-sim) base URL for commands")
+	e.str(&c.CTIAPIKey, "cti-api-key", "CASEHUB_CTI_API_KEY", "", "API key sent to the telephony platform")
+	e.str(&c.CTIWebhookSecret, "cti-webhook-secret", "CASEHUB_CTI_WEBHOOK_SECRET", defaultSecret, "shared secret the platform signs events with (empty: events refused)")
+}
+
+func (e envFlags) bool(p *bool, name, env string, def bool, help string) {
+	if v := e.getenv(env); v != "" {
+		if b, err := strconv.ParseBool(v); err == nil {
+			def = b
+		}
+	}
+	e.fs.BoolVar(p, name, def, fmt.Sprintf("%s (env %s)", help, env))
+}
+
+// interactionFlags are the system-wide interaction properties.
+func (e envFlags) interactionFlags(c *config) {
+	e.bool(&c.CreateInteraction, "create-interaction", "CASEHUB_CREATE_INTERACTION", true, "click-to-call creates an interaction record (like sn_openframe.create_interaction)")
+	e.bool(&c.CloseOnEscalate, "close-on-escalate", "CASEHUB_CLOSE_ON_ESCALATE", false, "escalating an interaction to an incident or request closes it")
+	e.str(&c.CallerID, "caller-id", "CASEHUB_CALLER_ID", "+12025550100", "E.164 number outbound calls come from when the queue sets none")
+	e.dur(&c.CallbackHorizon, "callback-horizon", "CASEHUB_CALLBACK_HORIZON", 30*24*time.Hour, "how far ahead a callback may be scheduled")
+}
+
+// workerFlags are the worker's own settings.
+func (e envFlags) workerFlags(c *config) {
+	e.int(&c.WorkflowCacheSize, "workflow-cache-size", "CASEHUB_WORKFLOW_CACHE_SIZE", 2000,
+		"workflows kept in the worker's memory between tasks (the SDK's sticky cache; bounds the worker's memory)")
+}
+
+func (e envFlags) metricsFlags(c *config) {
+	e.str(&c.MetricsAddr, "metrics-addr", "CASEHUB_METRICS_ADDR", "127.0.0.1:9090", "worker's /metrics listen address (empty: off)")
+}
+
+func (c *config) logger() *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		level = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewTextHandler(os.Stderr, opts)
+	if c.LogFormat == "json" {
+		h = slog.NewJSONHandler(os.Stderr, opts)
+	}
+	l := slog.New(h)
+	slog.SetDefault(l)
+	return l
+}

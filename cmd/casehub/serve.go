@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"net/url"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/casehub/casehub/worker"
+)
+
+func runAPI(ctx context.Context, args []string, getenv func(string) string) error {
+	f, c := newFlags("api", getenv)
+	f.httpFlags(c)
+	f.ctiFlags(c, "")
+	f.interactionFlags(c)
+	if err := f.fs.Parse(args); err != nil {
+		return err
+	}
+	logger := c.logger()
+	m, err := newMetrics()
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer st.DB().Close()
+	cl, err := dialTemporal(ctx, c, logger, m)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	return serveAPI(ctx, c, apiDeps(c, st, cl, logger, m))
+}
+
+func runWorker(ctx context.Context, args []string, getenv func(string) string) error {
+	f, c := newFlags("worker", getenv)
+	f.metricsFlags(c)
+	f.workerFlags(c)
+	f.ctiFlags(c, "")
+	if err := f.fs.Parse(args); err != nil {
+		return err
+	}
+	logger := c.logger()
+	m, err := newMetrics()
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer st.DB().Close()
+	cl, err := dialTemporal(ctx, c, logger, m)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	if err := worker.RegisterSearchAttributes(ctx, cl, c.TemporalNamespace); err != nil {
+		return err
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return serveMetrics(ctx, c.MetricsAddr, m.registry, logger) })
+	g.Go(func() error { return runWorkerUntil(ctx, c, cl, st, logger) })
+	return g.Wait()
+}
+
+// redact hides a URL's password for logs and errors.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
+}

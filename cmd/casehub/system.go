@@ -1,0 +1,178 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/contrib/opentelemetry"
+	"go.temporal.io/sdk/log"
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"github.com/casehub/casehub/activities"
+	"github.com/casehub/casehub/api"
+	"github.com/casehub/casehub/cti"
+	"github.com/casehub/casehub/store"
+	"github.com/casehub/casehub/worker"
+)
+
+// metrics is one Prometheus registry for the process, with the Temporal
+// SDK's metrics bridged into it.
+type metrics struct {
+	registry *prometheus.Registry
+	temporal client.MetricsHandler
+}
+
+func newMetrics() (*metrics, error) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	exporter, err := otelprom.New(otelprom.WithRegisterer(reg))
+	if err != nil {
+		return nil, fmt.Errorf("create metrics exporter: %w", err)
+	}
+	provider := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exporter))
+	h := opentelemetry.NewMetricsHandler(opentelemetry.MetricsHandlerOptions{Meter: provider.Meter("temporal-sdk-go")})
+	return &metrics{registry: reg, temporal: h}, nil
+}
+
+func openStore(ctx context.Context, c *config) (*store.Store, error) {
+	cfg := store.DefaultConfig(c.DatabaseURL)
+	cfg.QueryTimeout = c.QueryTimeout
+	db, err := store.Open(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("%w (is PostgreSQL running at %s, and migrated with `casehub migrate`?)", err, redact(c.DatabaseURL))
+	}
+	return store.New(db, c.QueryTimeout), nil
+}
+
+func dialTemporal(ctx context.Context, c *config, logger *slog.Logger, m *metrics) (client.Client, error) {
+	opts := client.Options{
+		HostPort:  c.TemporalAddress,
+		Namespace: c.TemporalNamespace,
+		Logger:    log.NewStructuredLogger(logger.With("component", "temporal")),
+	}
+	if m != nil {
+		opts.MetricsHandler = m.temporal
+	}
+	dialCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	cl, err := client.DialContext(dialCtx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("connect to Temporal at %s: %w", c.TemporalAddress, err)
+	}
+	return cl, nil
+}
+
+// serveAPI serves the API on c.HTTPAddr until ctx is done, then shuts down
+// gracefully.
+func serveAPI(ctx context.Context, c *config, deps api.Deps) error {
+	e := api.NewServer(deps)
+	ln, err := net.Listen("tcp", c.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", c.HTTPAddr, err)
+	}
+	srv := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	go expireIdempotencyKeys(ctx, deps.Store, deps.Logger)
+	deps.Logger.Info("API listening", "addr", "http://"+ln.Addr().String())
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve API: %w", err)
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), c.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shut down API: %w", err)
+	}
+	deps.Logger.Info("API stopped")
+	return nil
+}
+
+// apiDeps wires the API's dependencies from the configuration.
+func apiDeps(c *config, st *store.Store, cl client.Client, logger *slog.Logger, m *metrics) api.Deps {
+	return api.Deps{Store: st, Temporal: cl, Logger: logger, Metrics: m.registry,
+		DefaultRegion: c.DefaultRegion, CTISecret: []byte(c.CTIWebhookSecret),
+		CTI:             cti.NewHTTPAdapter(c.CTIURL, c.CTIAPIKey, cti.WithLogger(logger)),
+		Interactions:    api.InteractionSettings{CreateInteraction: c.CreateInteraction, CloseOnEscalate: c.CloseOnEscalate, CallerID: c.CallerID},
+		CallbackHorizon: c.CallbackHorizon}
+}
+
+// newActivities wires the activities' dependencies from the configuration.
+func newActivities(c *config, cl client.Client, st *store.Store, logger *slog.Logger) *activities.Activities {
+	return &activities.Activities{
+		Store:    st,
+		Temporal: cl,
+		CTI:      cti.NewHTTPAdapter(c.CTIURL, c.CTIAPIKey, cti.WithLogger(logger)),
+	}
+}
+
+// runWorkerUntil runs the casehub worker until ctx is done.
+func runWorkerUntil(ctx context.Context, c *config, cl client.Client, st *store.Store, logger *slog.Logger) error {
+	if c.WorkflowCacheSize > 0 {
+		sdkworker.SetStickyWorkflowCacheSize(c.WorkflowCacheSize)
+	}
+	w := worker.New(cl, newActivities(c, cl, st, logger), worker.Options{})
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	logger.Info("worker polling", "task_queue", "casehub")
+	<-ctx.Done()
+	w.Stop()
+	logger.Info("worker stopped")
+	return nil
+}
+
+// serveMetrics serves /metrics on addr until ctx is done.
+func serveMetrics(ctx context.Context, addr string, reg *prometheus.Registry, logger *slog.Logger) error {
+	if addr == "" {
+		return nil
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		_ = srv.Shutdown(context.Background())
+	}()
+	logger.Info("metrics listening", "addr", "http://"+addr+"/metrics")
+	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve metrics: %w", err)
+	}
+	return nil
+}
+
+// Idempotency-Key records are kept this long: a client retrying later than
+// that is making a new request.
+const idempotencyKeyTTL = 24 * time.Hour
+
+// expireIdempotencyKeys deletes old Idempotency-Key records every hour until
+// ctx is done (every API replica does; the delete is idempotent).
+func expireIdempotencyKeys(ctx context.Context, st *store.Store, logger *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		n, err := st.ExpireIdempotencyKeys(ctx, time.Now().Add(-idempotencyKeyTTL))
+		if err != nil && ctx.Err() == nil {
+			logger.Warn("expire idempotency keys", "err", err)
+		} else if n > 0 {
+			logger.Info("expired idempotency keys", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,199 @@
+// Package devserver runs the Temporal dev server (with its Web UI) from the
+// Temporal CLI pinned in tools/go.mod, for `casehub dev` and for the tests.
+// Nothing is downloaded at run time: the CLI is built from Go modules.
+package devserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/log"
+)
+
+// CLIVersion is the Temporal CLI release pinned in tools/go.mod.
+const CLIVersion = "v1.5.1"
+
+// Options says how to start the server.
+type Options struct {
+	CLIPath   string // the temporal binary; see FindCLI
+	IP        string // default 127.0.0.1
+	Port      int    // frontend gRPC port; 0 picks a free one
+	UIPort    int    // Web UI port; 0 with Headless=false picks a free one
+	Headless  bool   // no Web UI
+	DBFile    string // SQLite file to keep state in; "" keeps it in memory
+	Namespace string // default "default"
+	LogLevel  string // default "warn"
+	Output    io.Writer
+}
+
+// Server is a running dev server process.
+type Server struct {
+	cmd      *exec.Cmd
+	HostPort string
+	UIURL    string
+	exited   chan struct{}
+	waitErr  error
+}
+
+// TunedArgs are the settings measured to matter on the dev server's single
+// history shard: SQLite in WAL mode with normal syncs; transfer/timer queue
+// poll limits raised from the default 20/s, which otherwise add about 50 ms
+// to every workflow hop; and one task-queue partition instead of four, with
+// which a task could wait about 2 s in a partition no poller was on.
+func TunedArgs() []string {
+	return []string{
+		"--sqlite-pragma", "journal_mode=wal",
+		"--sqlite-pragma", "synchronous=normal",
+		"--dynamic-config-value", "history.transferProcessorMaxPollRPS=10000",
+		"--dynamic-config-value", "history.timerProcessorMaxPollRPS=10000",
+		"--dynamic-config-value", "matching.numTaskqueueReadPartitions=1",
+		"--dynamic-config-value", "matching.numTaskqueueWritePartitions=1",
+	}
+}
+
+// Args is the full command line (after the binary) for o.
+func (o Options) Args() []string {
+	args := []string{"server", "start-dev",
+		"--ip", o.IP, "--port", strconv.Itoa(o.Port),
+		"--namespace", o.Namespace,
+		"--log-level", o.LogLevel,
+	}
+	if o.Headless {
+		args = append(args, "--headless")
+	} else {
+		args = append(args, "--ui-port", strconv.Itoa(o.UIPort))
+	}
+	if o.DBFile != "" {
+		args = append(args, "--db-filename", o.DBFile)
+	}
+	return append(args, TunedArgs()...)
+}
+
+// Start launches the server and waits until its frontend answers.
+func Start(ctx context.Context, o Options) (*Server, error) {
+	if o.IP == "" {
+		o.IP = "127.0.0.1"
+	}
+	if o.Namespace == "" {
+		o.Namespace = "default"
+	}
+	if o.LogLevel == "" {
+		o.LogLevel = "warn"
+	}
+	if o.Output == nil {
+		o.Output = io.Discard
+	}
+	var err error
+	if o.Port == 0 {
+		if o.Port, err = freePort(o.IP); err != nil {
+			return nil, err
+		}
+	}
+	if !o.Headless && o.UIPort == 0 {
+		if o.UIPort, err = freePort(o.IP); err != nil {
+			return nil, err
+		}
+	}
+	if o.DBFile != "" {
+		if err := os.MkdirAll(filepath.Dir(o.DBFile), 0o755); err != nil {
+			return nil, fmt.Errorf("create data directory: %w", err)
+		}
+	}
+	if _, err := os.Stat(o.CLIPath); err != nil {
+		return nil, fmt.Errorf("temporal CLI not found at %s (build it with `make tools`): %w", o.CLIPath, err)
+	}
+
+	cmd := exec.Command(o.CLIPath, o.Args()...)
+	cmd.Stdout, cmd.Stderr = o.Output, o.Output
+	// Die with us, and stay out of the terminal's process group so that one
+	// Ctrl-C reaches casehub, which then stops the server in order.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM, Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start temporal dev server: %w", err)
+	}
+	s := &Server{
+		cmd:      cmd,
+		HostPort: net.JoinHostPort(o.IP, strconv.Itoa(o.Port)),
+		exited:   make(chan struct{}),
+	}
+	if !o.Headless {
+		s.UIURL = "http://" + net.JoinHostPort(o.IP, strconv.Itoa(o.UIPort))
+	}
+	go func() {
+		s.waitErr = cmd.Wait()
+		close(s.exited)
+	}()
+
+	if err := s.waitReady(ctx, o.Namespace); err != nil {
+		_ = s.Stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) waitReady(ctx context.Context, namespace string) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	var last error
+	for {
+		c, err := client.DialContext(ctx, client.Options{HostPort: s.HostPort, Namespace: namespace, Logger: quietLogger()})
+		if err == nil {
+			_, err = c.CheckHealth(ctx, &client.CheckHealthRequest{})
+			c.Close()
+			if err == nil {
+				return nil
+			}
+		}
+		last = err
+		select {
+		case <-s.exited:
+			return fmt.Errorf("temporal dev server exited while starting: %v", s.waitErr)
+		case <-ctx.Done():
+			return fmt.Errorf("temporal dev server at %s not ready: %w", s.HostPort, errors.Join(ctx.Err(), last))
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// Stop interrupts the server and waits for it to exit (killing it after 20 s).
+func (s *Server) Stop() error {
+	_ = s.cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case <-s.exited:
+		var exitErr *exec.ExitError
+		if errors.As(s.waitErr, &exitErr) {
+			return nil // interrupted on purpose
+		}
+		return s.waitErr
+	case <-time.After(20 * time.Second):
+		_ = s.cmd.Process.Kill()
+		return errors.New("temporal dev server did not stop in 20 s; killed")
+	}
+}
+
+// Exited is closed when the server process has exited.
+func (s *Server) Exited() <-chan struct{} { return s.exited }
+
+func freePort(ip string) (int, error) {
+	l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func quietLogger() log.Logger {
+	return log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
+}

@@ -1,0 +1,108 @@
+// Package e2e drives the whole system as its users do: a real Temporal dev
+// server (started from the pinned CLI), real PostgreSQL, the casehub worker
+// and the HTTP API, over HTTP.
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/log"
+
+	"github.com/casehub/casehub/activities"
+	"github.com/casehub/casehub/api"
+	"github.com/casehub/casehub/auth"
+	"github.com/casehub/casehub/cti"
+	"github.com/casehub/casehub/cti/ctisim"
+	"github.com/casehub/casehub/devserver"
+	"github.com/casehub/casehub/internal/testenv"
+	"github.com/casehub/casehub/store"
+	"github.com/casehub/casehub/worker"
+)
+
+// system is everything the tests talk to.
+type system struct {
+	temporal *devserver.Server
+	client   client.Client
+	db       *testenv.Database
+	store    *store.Store
+	api      *httptest.Server
+	sim      *ctisim.Simulator
+	simURL   string
+	tokens   map[auth.Role]string
+}
+
+// ctiSecret signs the simulator's events in the tests.
+const ctiSecret = "e2e-cti-secret"
+
+var sys system
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	db := testenv.MustDatabase("e2e")
+	defer db.Close()
+	srv := testenv.MustTemporal()
+	defer srv.Stop()
+
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	cl, err := client.Dial(client.Options{HostPort: srv.HostPort, Logger: log.NewStructuredLogger(logger)})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: dial temporal:", err)
+		return 2
+	}
+	defer cl.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := worker.RegisterSearchAttributes(ctx, cl, "default"); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 2
+	}
+	tokens := map[auth.Role]string{}
+	for role, agent := range map[auth.Role]string{auth.RoleSupervisor: "", auth.RoleIntegration: ""} {
+		t, _, err := auth.Issue(ctx, db.Store, role, agent, "e2e")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "e2e: issue token:", err)
+			return 2
+		}
+		tokens[role] = t
+	}
+
+	// The CTI simulator, over real HTTP both ways: the worker's adapter (and
+	// the API's, for click-to-call without a record) sends it commands, and it
+	// posts signed events to the API.
+	var handler http.Handler
+	httpSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	defer httpSrv.Close()
+	sim := ctisim.New(ctisim.Config{
+		EventsURL: httpSrv.URL + "/v1/cti/events", Secret: ctiSecret, Token: tokens[auth.RoleIntegration],
+		RingTime: 200 * time.Millisecond, AgentAnswerDelay: 50 * time.Millisecond, Logger: logger,
+	})
+	defer sim.Close()
+	simSrv := httptest.NewServer(sim.Handler())
+	defer simSrv.Close()
+	handler = api.NewServer(api.Deps{Store: db.Store, Temporal: cl, Logger: logger, CTISecret: []byte(ctiSecret),
+		CTI:          cti.NewHTTPAdapter(simSrv.URL, ""),
+		Interactions: api.InteractionSettings{CreateInteraction: true, CallerID: "+12025550100"}})
+
+	acts := &activities.Activities{Store: db.Store, Temporal: cl, CTI: cti.NewHTTPAdapter(simSrv.URL, "")}
+	w := worker.New(cl, acts, worker.Options{DeadlockDetectionTimeout: time.Minute})
+	if err := w.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: start worker:", err)
+		return 2
+	}
+	defer w.Stop()
+
+	sys = system{temporal: srv, client: cl, db: db, store: db.Store, api: httpSrv, sim: sim, simURL: simSrv.URL, tokens: tokens}
+	return m.Run()
+}

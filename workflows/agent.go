@@ -1,0 +1,315 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/casehub/casehub/activities"
+	"github.com/casehub/casehub/store"
+)
+
+// Agent is the entity workflow of one agent: its presence, the wrap-up
+// countdown after each item (seed 003's post-processing timer), and the
+// break that follows an offer left to run out. PostgreSQL holds the
+// presence routing books against; this workflow owns the timers and keeps
+// its copy in step with what each activity reports.
+func Agent(ctx workflow.Context, in AgentInput) error {
+	w := &agentImpl{}
+	if in.State != nil {
+		w.state = *in.State
+	} else {
+		w.state = AgentState{AgentID: in.AgentID, Presence: store.PresenceOffline, Since: workflow.Now(ctx)}
+	}
+	if err := w.setup(ctx); err != nil {
+		return err
+	}
+	return w.run(ctx)
+}
+
+type agentImpl struct {
+	state      AgentState
+	skipWrapUp int // wrap-ups ended before their item-finished signal arrived
+	mu         workflow.Mutex
+	wake       workflow.Channel // an update changed the state: recompute the wrap-up timer
+}
+
+// Errors an update validator gives; the API answers 409 for these.
+const errTypeWrongStep = "WrongStep"
+
+func wrongStep(format string, args ...any) error {
+	return temporal.NewApplicationError(fmt.Sprintf(format, args...), errTypeWrongStep)
+}
+
+func invalidField(field, detail string) error {
+	return temporal.NewApplicationError(field+" "+detail, ErrTypeInvalidField, field)
+}
+
+// ErrTypeInvalidField is the type of validator errors that name a request
+// field (details: the field's JSON name); the API answers 422.
+const ErrTypeInvalidField = "InvalidField"
+
+// ErrTypeWrongStep is the type of validator errors for a step that does not
+// fit the process's state; the API answers 409.
+const ErrTypeWrongStep = errTypeWrongStep
+
+func (w *agentImpl) setup(ctx workflow.Context) error {
+	w.mu = workflow.NewMutex(ctx)
+	w.wake = workflow.NewBufferedChannel(ctx, 1)
+	if err := workflow.SetQueryHandler(ctx, QueryState, func() (AgentState, error) { return w.state, nil }); err != nil {
+		return err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateSetPresence, w.setPresence, workflow.UpdateHandlerOptions{
+		Validator: func(r SetPresenceRequest) error {
+			switch r.Presence {
+			case store.PresenceAvailable, store.PresenceOnBreak, store.PresenceOffline:
+				return nil
+			}
+			return invalidField("presence", "must be one of: available, on_break, offline")
+		},
+	}); err != nil {
+		return err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateEndWrapUp, w.endWrapUp, workflow.UpdateHandlerOptions{
+		Validator: func(EndWrapUpRequest) error {
+			// Available too: routing may have moved the agent to wrap-up in
+			// PostgreSQL a moment before this process hears of it; the
+			// handler asks PostgreSQL.
+			if w.state.Presence != store.PresenceWrapUp && w.state.Presence != store.PresenceAvailable {
+				return wrongStep("the agent is %s, not in wrap-up", w.state.Presence)
+			}
+			return nil
+		},
+	}); err != nil {
+		return err
+	}
+	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateWorkOffline, w.workOffline, workflow.UpdateHandlerOptions{
+		Validator: func() error {
+			if w.state.Presence != store.PresenceWrapUp {
+				return wrongStep("the agent is %s, not in wrap-up", w.state.Presence)
+			}
+			return nil
+		},
+	})
+}
+
+// run waits for the item processes' signals and the wrap-up countdown.
+func (w *agentImpl) run(ctx workflow.Context) error {
+	_ = workflow.UpsertTypedSearchAttributes(ctx, SearchAgentID.ValueSet(w.state.AgentID), SearchProcessState.ValueSet(w.state.Presence))
+	finished := workflow.GetSignalChannel(ctx, SignalItemFinished)
+	timedOut := workflow.GetSignalChannel(ctx, SignalOfferTimedOut)
+	queuesChanged := workflow.GetSignalChannel(ctx, SignalQueuesChanged)
+
+	for {
+		timerCtx, cancelTimer := workflow.WithCancel(ctx)
+		sel := workflow.NewSelector(ctx)
+		sel.AddReceive(finished, func(c workflow.ReceiveChannel, _ bool) {
+			var f ItemFinished
+			c.Receive(ctx, &f)
+			w.onItemFinished(ctx, f)
+		})
+		sel.AddReceive(timedOut, func(c workflow.ReceiveChannel, _ bool) {
+			var t OfferTimedOut
+			c.Receive(ctx, &t)
+			w.onOfferTimedOut(ctx, t)
+		})
+		sel.AddReceive(queuesChanged, func(c workflow.ReceiveChannel, _ bool) {
+			c.Receive(ctx, nil)
+			w.dispatch(ctx)
+		})
+		sel.AddReceive(w.wake, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil) })
+		sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) {})
+		if d, ok := w.wrapUpLeft(ctx); ok {
+			sel.AddFuture(workflow.NewTimer(timerCtx, d), func(f workflow.Future) {
+				if f.Get(ctx, nil) == nil {
+					w.wrapUpOver(ctx, "", "post-processing time over")
+				}
+			})
+		}
+		sel.Select(ctx)
+		cancelTimer()
+		if ctx.Err() != nil {
+			return temporal.NewCanceledError("agent process cancelled")
+		}
+
+		if workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+			return w.continueAsNew(ctx, finished, timedOut, queuesChanged)
+		}
+	}
+}
+
+// wrapUpLeft is the time left of the wrap-up countdown, if one runs.
+func (w *agentImpl) wrapUpLeft(ctx workflow.Context) (time.Duration, bool) {
+	if w.state.Presence != store.PresenceWrapUp || w.state.WorkingOffline || w.state.WrapUpUntil == nil {
+		return 0, false
+	}
+	d := w.state.WrapUpUntil.Sub(workflow.Now(ctx))
+	if d < time.Millisecond {
+		d = time.Millisecond
+	}
+	return d, true
+}
+
+func (w *agentImpl) onItemFinished(ctx workflow.Context, f ItemFinished) {
+	// Routing moved an available agent to wrap-up in the same transaction
+	// that finished the item; an agent that left meanwhile stays where it is.
+	if !f.WrappingUp || w.state.Presence != store.PresenceAvailable {
+		return
+	}
+	if w.skipWrapUp > 0 { // the agent already ended this wrap-up
+		w.skipWrapUp--
+		return
+	}
+	_ = w.mu.Lock(ctx)
+	defer w.mu.Unlock()
+	until := workflow.Now(ctx).Add(f.WrapUp)
+	w.state.WrapUpItem, w.state.WrapUpUntil, w.state.WorkingOffline = f.ItemID, &until, false
+	w.setState(ctx, store.PresenceWrapUp, "finished "+f.ItemID)
+}
+
+func (w *agentImpl) onOfferTimedOut(ctx workflow.Context, t OfferTimedOut) {
+	_ = w.mu.Lock(ctx)
+	defer w.mu.Unlock()
+	// Closing the offer already put an available agent on break in
+	// PostgreSQL; an agent that left meanwhile stays where it is.
+	if w.state.Presence != store.PresenceAvailable {
+		return
+	}
+	w.setState(ctx, store.PresenceOnBreak, "offer "+t.OfferID+" not accepted in time")
+}
+
+// setPresence is the agent's own choice: available, on_break or offline.
+func (w *agentImpl) setPresence(ctx workflow.Context, r SetPresenceRequest) (AgentState, error) {
+	_ = w.mu.Lock(ctx)
+	defer w.mu.Unlock()
+	res, err := w.record(ctx, activities.SetPresenceRequest{AgentID: w.state.AgentID, Presence: r.Presence})
+	if err != nil {
+		return w.state, err
+	}
+	w.clearWrapUp()
+	w.setState(ctx, res.Presence, r.Reason)
+	w.deliver(ctx, res.Offers)
+	w.wake.SendAsync(true)
+	return w.state, nil
+}
+
+// endWrapUp ends wrap-up early with an optional disposition code.
+func (w *agentImpl) endWrapUp(ctx workflow.Context, r EndWrapUpRequest) (AgentState, error) {
+	if w.state.Presence == store.PresenceWrapUp {
+		w.wrapUpOver(ctx, r.Disposition, "wrap-up ended by the agent")
+		w.wake.SendAsync(true)
+		return w.state, nil
+	}
+	// Not in wrap-up here yet: PostgreSQL decides. If routing did start a
+	// wrap-up, it ends now (with the disposition on the agent's last item),
+	// and the item-finished signal still on its way starts no countdown.
+	_ = w.mu.Lock(ctx)
+	defer w.mu.Unlock()
+	res, err := w.record(ctx, activities.SetPresenceRequest{
+		AgentID: w.state.AgentID, Presence: store.PresenceAvailable, OnlyFrom: []string{store.PresenceWrapUp},
+		LastItem: true, Disposition: r.Disposition,
+	})
+	if err != nil {
+		return w.state, err
+	}
+	if !res.Changed {
+		return w.state, wrongStep("the agent is %s, not in wrap-up", res.Presence)
+	}
+	w.skipWrapUp++
+	w.setState(ctx, res.Presence, "wrap-up ended by the agent")
+	w.deliver(ctx, res.Offers)
+	return w.state, nil
+}
+
+// workOffline stops the countdown: the agent needs more time and stays in
+// wrap-up until it ends it or changes its presence.
+func (w *agentImpl) workOffline(ctx workflow.Context) (AgentState, error) {
+	_ = w.mu.Lock(ctx)
+	defer w.mu.Unlock()
+	w.state.WorkingOffline = true
+	w.state.Reason = "working offline"
+	w.wake.SendAsync(true)
+	return w.state, nil
+}
+
+func (w *agentImpl) wrapUpOver(ctx workflow.Context, disposition, reason string) {
+	_ = w.mu.Lock(ctx)
+	defer w.mu.Unlock()
+	if w.state.Presence != store.PresenceWrapUp {
+		return
+	}
+	res, err := w.record(ctx, activities.SetPresenceRequest{
+		AgentID: w.state.AgentID, Presence: store.PresenceAvailable, OnlyFrom: []string{store.PresenceWrapUp},
+		ItemID: w.state.WrapUpItem, Disposition: disposition,
+	})
+	if err != nil {
+		return
+	}
+	w.clearWrapUp()
+	w.setState(ctx, res.Presence, reason)
+	w.deliver(ctx, res.Offers)
+}
+
+func (w *agentImpl) dispatch(ctx workflow.Context) {
+	var offers []store.Offer
+	if err := workflow.ExecuteActivity(storageOptions(ctx), a.DispatchAgent, w.state.AgentID).Get(ctx, &offers); err != nil {
+		workflow.GetLogger(ctx).Error("dispatch after queue change", "error", err)
+		return
+	}
+	w.deliver(ctx, offers)
+}
+
+func (w *agentImpl) record(ctx workflow.Context, r activities.SetPresenceRequest) (activities.SetPresenceResult, error) {
+	var res activities.SetPresenceResult
+	err := workflow.ExecuteActivity(storageOptions(ctx), a.SetAgentPresence, r).Get(ctx, &res)
+	if err != nil {
+		workflow.GetLogger(ctx).Error("record presence", "presence", r.Presence, "error", err)
+		var appErr *temporal.ApplicationError
+		if errors.As(err, &appErr) {
+			return res, temporal.NewApplicationError(appErr.Message(), appErr.Type())
+		}
+		return res, err
+	}
+	return res, nil
+}
+
+func (w *agentImpl) deliver(ctx workflow.Context, offers []store.Offer) {
+	deliverOffers(ctx, offers, nil)
+}
+
+func (w *agentImpl) clearWrapUp() {
+	w.state.WrapUpItem, w.state.WrapUpUntil, w.state.WorkingOffline = "", nil, false
+}
+
+func (w *agentImpl) setState(ctx workflow.Context, presence, reason string) {
+	w.state.Presence, w.state.Reason, w.state.Since = presence, reason, workflow.Now(ctx)
+	if err := workflow.UpsertTypedSearchAttributes(ctx, SearchProcessState.ValueSet(presence)); err != nil {
+		workflow.GetLogger(ctx).Warn("upsert search attributes", "error", err)
+	}
+}
+
+// continueAsNew starts a fresh run with the same state once history grows
+// long, after every update handler finished and every signal was handled.
+func (w *agentImpl) continueAsNew(ctx workflow.Context, finished, timedOut, queuesChanged workflow.ReceiveChannel) error {
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		return err
+	}
+	for {
+		var f ItemFinished
+		var t OfferTimedOut
+		switch {
+		case finished.ReceiveAsync(&f):
+			w.onItemFinished(ctx, f)
+		case timedOut.ReceiveAsync(&t):
+			w.onOfferTimedOut(ctx, t)
+		case queuesChanged.ReceiveAsync(nil):
+			w.dispatch(ctx)
+		default:
+			state := w.state
+			return workflow.NewContinueAsNewError(ctx, Agent, AgentInput{AgentID: w.state.AgentID, State: &state})
+		}
+	}
+}

@@ -1,0 +1,223 @@
+package workflows_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/casehub/casehub/activities"
+	"github.com/casehub/casehub/store"
+	"github.com/casehub/casehub/workflows"
+)
+
+// agentEnv runs an agent workflow whose presence activity answers what was
+// asked (only-from rules applied to the test's own copy of the presence).
+type agentEnv struct {
+	*testsuite.TestWorkflowEnvironment
+	t        *testing.T
+	presence string
+	calls    []activities.SetPresenceRequest
+	pending  int
+}
+
+func newAgentEnv(t *testing.T) *agentEnv {
+	e := &agentEnv{TestWorkflowEnvironment: newSuite().NewTestWorkflowEnvironment(), t: t, presence: store.PresenceOffline}
+	e.RegisterActivity(a)
+	e.OnActivity(a.SetAgentPresence, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, r activities.SetPresenceRequest) (activities.SetPresenceResult, error) {
+			e.calls = append(e.calls, r)
+			allowed := len(r.OnlyFrom) == 0
+			for _, p := range r.OnlyFrom {
+				allowed = allowed || p == e.presence
+			}
+			if allowed {
+				e.presence = r.Presence
+			}
+			return activities.SetPresenceResult{Presence: e.presence, Changed: allowed}, nil
+		}).Maybe()
+	e.OnActivity(a.DispatchAgent, mock.Anything, mock.Anything).Return([]store.Offer(nil), nil).Maybe()
+	return e
+}
+
+func (e *agentEnv) at(d time.Duration, fn func()) { e.RegisterDelayedCallback(fn, d) }
+
+// update sends an update; check runs with its answer (or refusal) once the
+// workflow has handled it, and run fails the test if it never did.
+func (e *agentEnv) update(name string, arg any, check func(workflows.AgentState, error)) {
+	e.pending++
+	done := func(st workflows.AgentState, err error) {
+		e.pending--
+		if check != nil {
+			check(st, err)
+		}
+	}
+	cb := &testsuite.TestUpdateCallback{
+		OnReject: func(err error) { done(workflows.AgentState{}, err) },
+		OnComplete: func(v any, err error) {
+			st, _ := v.(workflows.AgentState)
+			done(st, err)
+		},
+	}
+	if arg == nil {
+		e.UpdateWorkflow(name, "", cb)
+	} else {
+		e.UpdateWorkflow(name, "", cb, arg)
+	}
+}
+
+func (e *agentEnv) state() workflows.AgentState {
+	v, err := e.QueryWorkflow(workflows.QueryState)
+	require.NoError(e.t, err)
+	var st workflows.AgentState
+	require.NoError(e.t, v.Get(&st))
+	return st
+}
+
+func (e *agentEnv) run(until time.Duration) {
+	e.at(until, func() { e.CancelWorkflow() })
+	e.ExecuteWorkflow(workflows.Agent, workflows.AgentInput{AgentID: "ann"})
+	require.True(e.t, e.IsWorkflowCompleted())
+	require.Zero(e.t, e.pending, "every update was answered")
+}
+
+func TestAgentWrapUpTimesOutToAvailable(t *testing.T) {
+	e := newAgentEnv(t)
+	e.at(time.Second, func() {
+		e.update(workflows.UpdateSetPresence, workflows.SetPresenceRequest{Presence: "available"}, func(st workflows.AgentState, err error) {
+			require.NoError(t, err)
+			require.Equal(t, "available", st.Presence)
+		})
+	})
+	e.at(10*time.Second, func() {
+		e.presence = store.PresenceWrapUp // routing moved the agent in the finishing transaction
+		e.SignalWorkflow(workflows.SignalItemFinished, workflows.ItemFinished{ItemID: "IMS1-1", Queue: "support", WrappingUp: true, WrapUp: time.Minute})
+	})
+	e.at(11*time.Second, func() { require.Equal(t, "wrap_up", e.state().Presence) })
+	e.at(69*time.Second, func() { require.Equal(t, "wrap_up", e.state().Presence, "59 s into a 60 s wrap-up") })
+	e.at(71*time.Second, func() {
+		st := e.state()
+		require.Equal(t, "available", st.Presence, "the post-processing timer returns the agent to available")
+		require.Equal(t, "post-processing time over", st.Reason)
+	})
+	e.run(2 * time.Minute)
+	last := e.calls[len(e.calls)-1]
+	require.Equal(t, []string{store.PresenceWrapUp}, last.OnlyFrom, "the timer ends wrap-up only from wrap-up")
+	require.Equal(t, "IMS1-1", last.ItemID)
+}
+
+func TestAgentEndsWrapUpEarlyWithDisposition(t *testing.T) {
+	e := newAgentEnv(t)
+	e.at(time.Second, func() {
+		e.update(workflows.UpdateSetPresence, workflows.SetPresenceRequest{Presence: "available"}, nil)
+	})
+	e.at(2*time.Second, func() {
+		e.presence = store.PresenceWrapUp
+		e.SignalWorkflow(workflows.SignalItemFinished, workflows.ItemFinished{ItemID: "IMS2-1", WrappingUp: true, WrapUp: time.Minute})
+	})
+	e.at(5*time.Second, func() {
+		e.update(workflows.UpdateEndWrapUp, workflows.EndWrapUpRequest{Disposition: "resolved"}, func(st workflows.AgentState, err error) {
+			require.NoError(t, err)
+			require.Equal(t, "available", st.Presence)
+		})
+	})
+	e.run(3 * time.Minute)
+	last := e.calls[len(e.calls)-1]
+	require.Equal(t, "resolved", last.Disposition)
+	require.Equal(t, "IMS2-1", last.ItemID)
+	// No timer fired after the early end: available, then the end of wrap-up.
+	require.Len(t, e.calls, 2)
+}
+
+func TestAgentWorkOfflineStopsTheCountdown(t *testing.T) {
+	e := newAgentEnv(t)
+	e.at(time.Second, func() {
+		e.update(workflows.UpdateSetPresence, workflows.SetPresenceRequest{Presence: "available"}, nil)
+	})
+	e.at(2*time.Second, func() {
+		e.presence = store.PresenceWrapUp
+		e.SignalWorkflow(workflows.SignalItemFinished, workflows.ItemFinished{ItemID: "IMS3-1", WrappingUp: true, WrapUp: time.Minute})
+	})
+	e.at(30*time.Second, func() {
+		e.update(workflows.UpdateWorkOffline, nil, func(st workflows.AgentState, err error) {
+			require.NoError(t, err)
+			require.True(t, st.WorkingOffline)
+		})
+	})
+	e.at(10*time.Minute, func() {
+		require.Equal(t, "wrap_up", e.state().Presence, "working offline keeps wrap-up past its timer")
+	})
+	e.at(11*time.Minute, func() {
+		e.update(workflows.UpdateEndWrapUp, workflows.EndWrapUpRequest{}, func(st workflows.AgentState, err error) {
+			require.NoError(t, err)
+			require.Equal(t, "available", st.Presence)
+		})
+	})
+	e.run(12 * time.Minute)
+}
+
+func TestAgentOfferTimeoutMeansBreak(t *testing.T) {
+	e := newAgentEnv(t)
+	e.at(time.Second, func() {
+		e.update(workflows.UpdateSetPresence, workflows.SetPresenceRequest{Presence: "available"}, nil)
+	})
+	e.at(40*time.Second, func() {
+		e.SignalWorkflow(workflows.SignalOfferTimedOut, workflows.OfferTimedOut{OfferID: "offer-1", ItemID: "IMS4-1"})
+	})
+	e.at(41*time.Second, func() {
+		st := e.state()
+		require.Equal(t, "on_break", st.Presence)
+		require.Contains(t, st.Reason, "offer-1")
+	})
+	e.run(time.Minute)
+}
+
+func TestAgentValidatorsRefuseStepsOutOfPlace(t *testing.T) {
+	e := newAgentEnv(t)
+	e.at(time.Second, func() {
+		e.update(workflows.UpdateEndWrapUp, workflows.EndWrapUpRequest{}, func(_ workflows.AgentState, err error) {
+			require.ErrorContains(t, err, "not in wrap-up")
+		})
+		e.update(workflows.UpdateWorkOffline, nil, func(_ workflows.AgentState, err error) {
+			require.ErrorContains(t, err, "not in wrap-up")
+		})
+		e.update(workflows.UpdateSetPresence, workflows.SetPresenceRequest{Presence: "busy"}, func(_ workflows.AgentState, err error) {
+			require.ErrorContains(t, err, "presence")
+		})
+	})
+	e.run(time.Minute)
+	require.Empty(t, e.calls, "refused steps ran no activity")
+}
+
+// Routing moves the agent to wrap-up in PostgreSQL a moment before the
+// item-finished signal reaches its process: ending wrap-up in that moment
+// works (PostgreSQL decides), and the late signal starts no countdown.
+func TestAgentEndsWrapUpBeforeItsSignalArrives(t *testing.T) {
+	e := newAgentEnv(t)
+	e.at(time.Second, func() {
+		e.update(workflows.UpdateSetPresence, workflows.SetPresenceRequest{Presence: "available"}, nil)
+	})
+	e.at(2*time.Second, func() {
+		e.presence = store.PresenceWrapUp // the finishing transaction, signal still on its way
+		e.update(workflows.UpdateEndWrapUp, workflows.EndWrapUpRequest{Disposition: "sold"}, func(st workflows.AgentState, err error) {
+			require.NoError(t, err)
+			require.Equal(t, "available", st.Presence)
+		})
+	})
+	e.at(3*time.Second, func() {
+		e.SignalWorkflow(workflows.SignalItemFinished, workflows.ItemFinished{ItemID: "IMS9-1", WrappingUp: true, WrapUp: time.Minute})
+	})
+	e.at(4*time.Second, func() { require.Equal(t, "available", e.state().Presence, "no second wrap-up for the same item") })
+	e.at(5*time.Second, func() {
+		e.update(workflows.UpdateEndWrapUp, workflows.EndWrapUpRequest{}, func(_ workflows.AgentState, err error) {
+			require.ErrorContains(t, err, "not in wrap-up", "PostgreSQL says available: nothing to end")
+		})
+	})
+	e.run(3 * time.Minute)
+	require.Len(t, e.calls, 3)
+	require.True(t, e.calls[1].LastItem)
+	require.Equal(t, "sold", e.calls[1].Disposition)
+}

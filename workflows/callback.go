@@ -1,0 +1,1019 @@
+package workflows
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/casehub/casehub/activities"
+	"github.com/casehub/casehub/cti"
+	"github.com/casehub/casehub/store"
+)
+
+// Callback is one customer's request to be called back (issue 7, seed 002):
+// it waits for its time (and the queue's opening hours), waits in its queue
+// in order with the other work, and then either
+//
+//   - customer-first: once routing books an agent for it, the platform dials
+//     the customer while that agent is held; an answered call is offered to
+//     the agent (and, on a reject or timeout, to the next agents while the
+//     customer waits on the line); accepted, the legs are bridged and a
+//     callback voice interaction is Work In Progress; or
+//   - agent-first: it is offered to an agent, who accepts, previews the
+//     context and dials (or it dials itself when the queue says auto_dial),
+//     and may redial or close it when nobody answers.
+//
+// Unanswered, busy or voicemail dials are retried after the queue's interval
+// up to its maximum attempts. It can be cancelled or rescheduled while it
+// waits, and it expires when its time is long past.
+//
+// Why customer-first holds the agent during the dial: PostgreSQL routing
+// books "the head of the queue with an agent available" in one transaction
+// under the dispatch lock. Dialling before an agent is booked would let the
+// customer answer into an empty queue (an abandoned outbound call); dialling
+// after the booking guarantees an agent for every answered call at the cost
+// of the agent's ring time. The agent's acceptance timer starts when the
+// customer answers (the dial runs before it), and the agent cannot accept
+// while the customer is still being dialled.
+func Callback(ctx workflow.Context, in CallbackInput) (CallbackState, error) {
+	w := &callbackImpl{in: in, seen: map[string]bool{}}
+	w.st = CallbackState{ID: in.ID, Queue: in.Queue, Mode: in.Mode, State: store.CallbackScheduled, Step: CallbackStepScheduled,
+		MaxAttempts: in.MaxAttempts, ScheduledAt: in.ScheduledAt, TimeZone: in.TimeZone, ExpiresAt: in.ExpiresAt,
+		AttemptLog: []CallbackAttemptView{}}
+	w.version = 1 // the API wrote version 1
+	if err := w.setup(ctx); err != nil {
+		return w.st, err
+	}
+	return w.st, w.run(ctx)
+}
+
+type callbackImpl struct {
+	in       CallbackInput
+	st       CallbackState
+	version  int
+	queue    store.Queue
+	settings CallbackSettings
+	r        *router
+	items    int // work items queued so far (one per pass through the queue)
+
+	// Requests.
+	cancelReq    *CallbackCancelRequest
+	closeReq     *CallbackCloseRequest
+	dialReq      bool
+	rescheduled  bool // a reschedule the main loop has not picked up yet
+	reschedGen   int
+	reschedAck   int
+	expiryGen    int
+	expired      bool
+	watching     bool // the expiry watch runs
+	done         bool
+	baseAttempts int        // attempts made before the last reschedule
+	retryAt      *time.Time // the next dial after an unanswered one
+
+	// The current attempt.
+	call          string // the customer's call leg; "" when nobody is on the line
+	outcome       string // what the platform reported about the call
+	customerGone  bool
+	callEnded     *cti.Event
+	agentLeg      string
+	agentAnswered bool
+	offers        int    // customer-first: agents offered while the customer waits
+	dialFirst     bool   // customer-first: the agent is held while the customer is dialled
+	attemptOver   string // customer-first: why this attempt ended without a connection
+	dialedAt      time.Time
+	connectedAt   *time.Time
+	seen          map[string]bool
+	itVersion     int // the callback voice interaction's version
+}
+
+func (w *callbackImpl) workflowID(ctx workflow.Context) string {
+	return workflow.GetInfo(ctx).WorkflowExecution.ID
+}
+
+func (w *callbackImpl) setup(ctx workflow.Context) error {
+	if err := workflow.SetQueryHandler(ctx, QueryState, func() (CallbackState, error) { return w.st, nil }); err != nil {
+		return err
+	}
+	handlers := []struct {
+		name      string
+		handler   any
+		validator any
+	}{
+		{UpdateAccept, w.accept, w.validateDecision},
+		{UpdateReject, w.reject, w.validateDecision},
+		{UpdateDialCallback, w.dialUpdate, w.validateDial},
+		{UpdateCloseCallback, w.closeUpdate, w.validateClose},
+		{UpdateCancelCallback, w.cancelUpdate, w.validateCancel},
+		{UpdateRescheduleCallback, w.rescheduleUpdate, w.validateReschedule},
+	}
+	for _, h := range handlers {
+		if err := workflow.SetUpdateHandlerWithOptions(ctx, h.name, h.handler, workflow.UpdateHandlerOptions{Validator: h.validator}); err != nil {
+			return fmt.Errorf("register %s: %w", h.name, err)
+		}
+	}
+	events := workflow.GetSignalChannel(ctx, SignalCTIEvent)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			var ev cti.Event
+			events.Receive(ctx, &ev)
+			w.onEvent(ev)
+		}
+	})
+	inbound := workflow.GetSignalChannel(ctx, SignalInboundCall)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			var s InboundCallSignal
+			inbound.Receive(ctx, &s)
+			w.onInboundCall(ctx, s)
+		}
+	})
+	return nil
+}
+
+// run is the callback from its request to its close.
+func (w *callbackImpl) run(ctx workflow.Context) error {
+	if err := workflow.ExecuteActivity(storageOptions(ctx), a.QueueSettings, w.in.Queue).Get(ctx, &w.queue); err != nil {
+		return w.closeAs(ctx, store.CallbackFailed, "queue "+w.in.Queue+" is not configured")
+	}
+	var err error
+	if w.settings, err = ParseCallbackSettings(w.queue.Settings); err != nil {
+		workflow.GetLogger(ctx).Warn("queue callback settings; using defaults where invalid", "queue", w.in.Queue, "error", err)
+	}
+	if w.st.MaxAttempts <= 0 {
+		w.st.MaxAttempts = w.settings.MaxAttempts
+	}
+	_ = workflow.UpsertTypedSearchAttributes(ctx, SearchCallbackMode.ValueSet(w.in.Mode), SearchQueue.ValueSet(w.in.Queue))
+	w.watchExpiry(ctx)
+
+	for {
+		ready, err := w.waitUntilDue(ctx)
+		if err != nil || !ready {
+			return w.finishRun(ctx, err)
+		}
+		again, err := w.throughQueue(ctx)
+		if err != nil || !again {
+			return w.finishRun(ctx, err)
+		}
+	}
+}
+
+func (w *callbackImpl) finishRun(ctx workflow.Context, err error) error {
+	if err != nil {
+		return err
+	}
+	// Let update handlers still running (a cancel answering) finish first.
+	return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+}
+
+// watchExpiry marks the callback expired at its expiry time; a reschedule
+// that moves the expiry restarts the wait.
+func (w *callbackImpl) watchExpiry(ctx workflow.Context) {
+	w.watching = true
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		defer func() { w.watching = false }()
+		for !w.done {
+			gen := w.expiryGen
+			d := w.st.ExpiresAt.Sub(workflow.Now(ctx))
+			if d <= 0 {
+				w.expired = true
+				return
+			}
+			if _, err := workflow.AwaitWithTimeout(ctx, d, func() bool { return w.expiryGen != gen || w.done }); err != nil {
+				return
+			}
+		}
+	})
+}
+
+// waitUntilDue waits for the callback's time, the next retry, and the
+// queue's opening hours, whichever is latest. It reports false when the
+// callback closed meanwhile (cancelled or expired).
+func (w *callbackImpl) waitUntilDue(ctx workflow.Context) (bool, error) {
+	for {
+		if closed, err := w.closeIfEnded(ctx); closed || err != nil {
+			return false, err
+		}
+		now := workflow.Now(ctx)
+		due := now
+		if w.st.ScheduledAt != nil && w.st.ScheduledAt.After(due) {
+			due = *w.st.ScheduledAt
+		}
+		if w.retryAt != nil && w.retryAt.After(due) {
+			due = *w.retryAt
+		}
+		if bh := w.settings.BusinessHours; bh != nil {
+			due = bh.NextOpening(due)
+		}
+		gen := w.reschedGen
+		w.rescheduled = false
+		if !due.After(now) {
+			w.reschedAck = gen
+			return true, nil
+		}
+		w.st.NextAttemptAt = &due
+		if err := w.step(ctx, CallbackStepScheduled); err != nil {
+			return false, err
+		}
+		w.reschedAck = gen
+		if _, err := workflow.AwaitWithTimeout(ctx, due.Sub(now), func() bool {
+			return w.cancelReq != nil || w.expired || w.reschedGen != gen
+		}); err != nil {
+			return false, err
+		}
+	}
+}
+
+// closeIfEnded closes a callback that was cancelled or has expired.
+func (w *callbackImpl) closeIfEnded(ctx workflow.Context) (bool, error) {
+	switch {
+	case w.cancelReq != nil:
+		reason := "cancelled by " + w.cancelReq.By
+		if w.cancelReq.Reason != "" {
+			reason += ": " + w.cancelReq.Reason
+		}
+		return true, w.closeAs(ctx, store.CallbackCancelled, reason)
+	case w.expired:
+		return true, w.closeAs(ctx, store.CallbackExpired, "not reached before "+w.st.ExpiresAt.UTC().Format(time.RFC3339))
+	}
+	return false, nil
+}
+
+// throughQueue is one pass through the queue: it waits for an agent and
+// runs the mode's flow. It reports whether the callback goes round again
+// (a retry or a reschedule).
+func (w *callbackImpl) throughQueue(ctx workflow.Context) (bool, error) {
+	w.items++
+	item := store.NewWorkItem{ID: fmt.Sprintf("%s-%d", w.in.ID, w.items), Queue: w.in.Queue, Channel: store.ChannelVoice,
+		Kind: "callback", WorkflowID: w.workflowID(ctx)}
+	if w.r == nil {
+		w.r = newRouter(ctx, item, w.queue)
+	} else {
+		w.r.reset(item, w.queue)
+	}
+	w.resetAttempt()
+	w.st.NextAttemptAt = nil
+	if err := w.step(ctx, CallbackStepQueued); err != nil {
+		return false, err
+	}
+	if w.items == 1 && w.in.ReplacesItem != "" {
+		if err := w.takeOverPlace(ctx, item); err != nil {
+			return false, err
+		}
+	}
+
+	outcome, err := w.r.waitForAgent(ctx, routeHooks{stopped: w.interrupted, offered: w.offered, withdrawn: w.withdrawn})
+	if err != nil {
+		return false, err
+	}
+	switch outcome {
+	case routeStopped:
+		if w.attemptOver != "" {
+			return w.attemptFailed(ctx, w.attemptOver)
+		}
+		if closed, err := w.closeIfEnded(ctx); closed || err != nil {
+			return false, err
+		}
+		return true, nil // rescheduled
+	case routeClosed:
+		w.hangUpCustomer(ctx, "rejected")
+		return false, w.closeAs(ctx, store.CallbackFailed, "rejected by the agent")
+	}
+	w.st.AgentID, w.st.OfferedTo = w.r.agentID, ""
+	if w.in.Mode == store.CallbackAgentFirst {
+		return false, w.agentFirst(ctx)
+	}
+	return w.customerFirstAccepted(ctx)
+}
+
+// takeOverPlace enqueues the first item in the place of the waiting call it
+// replaces, and tells that call's interaction it was replaced. When the call
+// was no longer waiting the callback keeps its own place at the end.
+func (w *callbackImpl) takeOverPlace(ctx workflow.Context, item store.NewWorkItem) error {
+	item.ReplacesID = w.in.ReplacesItem
+	var res activities.EnqueuedCallback
+	if err := workflow.ExecuteActivity(storageOptions(ctx), a.EnqueueCallbackItem, item).Get(ctx, &res); err != nil {
+		return err
+	}
+	w.r.queued = true
+	if res.Replaced && w.in.ReplacesWorkflowID != "" {
+		err := workflow.SignalExternalWorkflow(ctx, w.in.ReplacesWorkflowID, "", SignalReplacedByCallback,
+			ReplacedByCallback{CallbackID: w.in.ID}).Get(ctx, nil)
+		if err != nil {
+			workflow.GetLogger(ctx).Warn("tell the replaced interaction", "workflow_id", w.in.ReplacesWorkflowID, "error", err)
+		}
+	}
+	w.r.deliver(ctx, res.Offers)
+	return nil
+}
+
+// interrupted says whether routing should stop waiting: an attempt that
+// ended without a connection, or (with nobody on the line) a cancel, a
+// reschedule or the expiry.
+func (w *callbackImpl) interrupted() bool {
+	if w.attemptOver != "" {
+		return true
+	}
+	if w.call != "" {
+		return false
+	}
+	return w.cancelReq != nil || w.expired || w.rescheduled
+}
+
+// offered: routing booked an agent. Agent-first: the agent sees the offer.
+// Customer-first: the platform dials the customer first (the agent is held
+// and cannot accept yet); once they answer, the agent's phone rings and the
+// acceptance timer starts.
+func (w *callbackImpl) offered(ctx workflow.Context, o OfferSignal) error {
+	w.st.OfferedTo = o.AgentID
+	if w.in.Mode == store.CallbackAgentFirst {
+		return w.step(ctx, CallbackStepOffered)
+	}
+	// Until the customer is on the line the agent cannot take the offer.
+	w.dialFirst = true
+	defer func() { w.dialFirst = false }()
+	if w.call == "" {
+		if w.attemptsLeft() <= 0 {
+			w.attemptOver = store.AttemptNoAgent
+			return nil
+		}
+		outcome, err := w.dial(ctx, o.AgentID)
+		if err != nil {
+			return err
+		}
+		if outcome != store.AttemptAnswered {
+			w.attemptOver = outcome
+			return nil
+		}
+		w.holdTimer(ctx)
+	}
+	if w.customerGone {
+		w.attemptOver = store.AttemptHungUp
+		return nil
+	}
+	w.offers++
+	if w.offers > w.settings.MaxOffers {
+		w.attemptOver = store.AttemptNoAgent
+		return nil
+	}
+	if err := w.step(ctx, CallbackStepOffered); err != nil {
+		return err
+	}
+	w.dialFirst = false
+	var leg cti.Call
+	w.agentAnswered = false
+	err := workflow.ExecuteActivity(ctiOptions(ctx), a.OfferToAgent, cti.OfferRequest{
+		IdempotencyKey: o.OfferID, CallID: w.call, AgentID: o.AgentID, Channel: cti.ChannelVoice, Queue: w.in.Queue,
+		Context: map[string]string{ContextWorkflowID: w.workflowID(ctx), ContextCallbackID: w.in.ID},
+	}, w.workflowID(ctx)).Get(ctx, &leg)
+	if err != nil {
+		workflow.GetLogger(ctx).Error("offer the answered callback to the agent's phone", "agent", o.AgentID, "error", err)
+		return nil // the agent may still accept from the workspace
+	}
+	w.agentLeg = leg.ID
+	return nil
+}
+
+// holdTimer gives up an answered customer-first attempt when no agent takes
+// the call within the queue's hold time.
+func (w *callbackImpl) holdTimer(ctx workflow.Context) {
+	attempt := w.st.Attempts
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		ok, err := workflow.AwaitWithTimeout(ctx, time.Duration(w.settings.HoldSeconds)*time.Second, func() bool {
+			return w.connectedAt != nil || w.attemptOver != "" || w.st.Attempts != attempt
+		})
+		if err == nil && !ok && w.connectedAt == nil && w.attemptOver == "" && w.st.Attempts == attempt {
+			w.attemptOver = store.AttemptNoAgent
+		}
+	})
+}
+
+// withdrawn: the agent rejected the offer or let it run out.
+func (w *callbackImpl) withdrawn(ctx workflow.Context, o OfferSignal, why string) {
+	w.st.OfferedTo = ""
+	if w.agentLeg != "" {
+		_ = workflow.ExecuteActivity(ctiOptions(ctx), a.HangUp, cti.HangUpRequest{IdempotencyKey: o.OfferID + "-withdraw", CallID: w.agentLeg}).Get(ctx, nil)
+		w.agentLeg = ""
+	}
+	next := CallbackStepQueued
+	if w.call != "" {
+		next = CallbackStepHolding
+	}
+	if err := w.step(ctx, next); err != nil {
+		workflow.GetLogger(ctx).Error("record withdrawn offer", "why", why, "error", err)
+	}
+}
+
+// dial places one attempt's call and waits for what came of it. The
+// idempotency key is the callback and the attempt number.
+func (w *callbackImpl) dial(ctx workflow.Context, agent string) (string, error) {
+	w.st.Attempts++
+	n := w.st.Attempts
+	w.call, w.outcome, w.customerGone, w.callEnded, w.agentLeg, w.agentAnswered = "", "", false, nil, "", false
+	w.dialedAt = workflow.Now(ctx)
+	w.st.AttemptLog = append(w.st.AttemptLog, CallbackAttemptView{Attempt: n, At: w.dialedAt, Outcome: store.AttemptDialing, AgentID: agent})
+	if err := w.step(ctx, CallbackStepDialing); err != nil {
+		return "", err
+	}
+	if err := w.recordAttempt(ctx, store.AttemptDialing, nil); err != nil {
+		return "", err
+	}
+	from := w.queue.OutboundNumber
+	if from == "" {
+		from = w.in.CallerID
+	}
+	var call cti.Call
+	err := workflow.ExecuteActivity(ctiOptions(ctx), a.PlaceCall, cti.PlaceCallRequest{
+		IdempotencyKey: CallbackDialKey(w.in.ID, n), To: w.in.Number, From: from, Queue: w.in.Queue,
+		Context: map[string]string{ContextWorkflowID: w.workflowID(ctx), ContextCallbackID: w.in.ID, ContextCallbackAttempt: strconv.Itoa(n)},
+	}, w.workflowID(ctx)).Get(ctx, &call)
+	if err != nil {
+		workflow.GetLogger(ctx).Error("place the callback's call", "attempt", n, "error", err)
+		return store.AttemptFailed, w.endAttempt(ctx, store.AttemptFailed)
+	}
+	w.call = call.ID
+	w.st.AttemptLog[len(w.st.AttemptLog)-1].CallID = call.ID
+	if _, err := workflow.AwaitWithTimeout(ctx, time.Duration(w.settings.DialTimeoutSeconds)*time.Second, func() bool {
+		return w.outcome != "" || w.customerGone
+	}); err != nil {
+		return "", err
+	}
+	outcome := w.outcome
+	switch {
+	case outcome == "" && w.customerGone:
+		outcome = store.AttemptFailed
+	case outcome == "":
+		// The platform never said: stop ringing and count it unanswered.
+		outcome = store.AttemptNoAnswer
+		w.hangUpCustomer(ctx, "ring timeout")
+	}
+	if outcome == store.AttemptAnswered {
+		return outcome, w.recordAttempt(ctx, outcome, nil)
+	}
+	return outcome, w.endAttempt(ctx, outcome)
+}
+
+// endAttempt records how an attempt ended; nobody is on the line any more.
+func (w *callbackImpl) endAttempt(ctx workflow.Context, outcome string) error {
+	now := workflow.Now(ctx)
+	w.call = ""
+	return w.recordAttempt(ctx, outcome, &now)
+}
+
+func (w *callbackImpl) recordAttempt(ctx workflow.Context, outcome string, ended *time.Time) error {
+	if len(w.st.AttemptLog) == 0 {
+		return nil
+	}
+	v := &w.st.AttemptLog[len(w.st.AttemptLog)-1]
+	v.Outcome = outcome
+	at := store.CallbackAttempt{Callback: w.in.ID, Attempt: v.Attempt, Number: w.in.Number, Outcome: outcome,
+		StartedAt: v.At, EndedAt: ended}
+	if v.CallID != "" {
+		at.CallID = &v.CallID
+	}
+	if v.AgentID != "" {
+		at.AgentID = &v.AgentID
+	}
+	if err := workflow.ExecuteActivity(storageOptions(ctx), a.RecordCallbackAttempt, at).Get(ctx, nil); err != nil {
+		return fmt.Errorf("record attempt %d: %w", v.Attempt, err)
+	}
+	return nil
+}
+
+func (w *callbackImpl) attemptsLeft() int {
+	return w.st.MaxAttempts - (w.st.Attempts - w.baseAttempts)
+}
+
+func (w *callbackImpl) resetAttempt() {
+	w.call, w.outcome, w.customerGone, w.callEnded, w.agentLeg, w.agentAnswered = "", "", false, nil, "", false
+	w.offers, w.attemptOver, w.connectedAt, w.retryAt = 0, "", nil, nil
+}
+
+// attemptFailed: a customer-first attempt ended without a connection (not
+// answered, or nobody took the answered call). It is retried after the
+// queue's interval until the attempts run out; then the callback fails.
+func (w *callbackImpl) attemptFailed(ctx workflow.Context, outcome string) (bool, error) {
+	if w.call != "" {
+		w.hangUpCustomer(ctx, outcome)
+		if err := w.endAttempt(ctx, outcome); err != nil {
+			return false, err
+		}
+	}
+	w.hangUpAgentLeg(ctx)
+	if w.attemptsLeft() <= 0 {
+		return false, w.closeAs(ctx, store.CallbackFailed, fmt.Sprintf("not reached in %d attempts (last: %s)", w.st.Attempts-w.baseAttempts, outcome))
+	}
+	next := workflow.Now(ctx).Add(w.settings.RetryInterval())
+	w.retryAt = &next
+	return true, nil
+}
+
+func (w *callbackImpl) hangUpCustomer(ctx workflow.Context, why string) {
+	if w.call == "" || w.customerGone {
+		return
+	}
+	key := fmt.Sprintf("%s-hangup", CallbackDialKey(w.in.ID, w.st.Attempts))
+	if err := workflow.ExecuteActivity(ctiOptions(ctx), a.HangUp, cti.HangUpRequest{IdempotencyKey: key, CallID: w.call}).Get(ctx, nil); err != nil {
+		workflow.GetLogger(ctx).Error("hang up the customer", "why", why, "error", err)
+	}
+}
+
+func (w *callbackImpl) hangUpAgentLeg(ctx workflow.Context) {
+	if w.agentLeg == "" {
+		return
+	}
+	key := fmt.Sprintf("%s-agent-hangup", CallbackDialKey(w.in.ID, w.st.Attempts))
+	_ = workflow.ExecuteActivity(ctiOptions(ctx), a.HangUp, cti.HangUpRequest{IdempotencyKey: key, CallID: w.agentLeg}).Get(ctx, nil)
+	w.agentLeg = ""
+}
+
+// customerFirstAccepted: the agent took the answered call: bridge, open the
+// callback voice interaction, and work the call until it ends.
+func (w *callbackImpl) customerFirstAccepted(ctx workflow.Context) (bool, error) {
+	if w.customerGone {
+		// The customer hung up as the agent accepted.
+		if err := w.r.finish(ctx, nil, 0); err != nil {
+			return false, err
+		}
+		w.attemptOver = store.AttemptHungUp
+		w.st.AgentID = ""
+		return w.attemptFailed(ctx, store.AttemptHungUp)
+	}
+	if err := w.connect(ctx); err != nil {
+		return false, err
+	}
+	return false, w.workTheCall(ctx)
+}
+
+// connect bridges the customer's call to the agent's leg and opens the
+// callback voice interaction in Work In Progress.
+func (w *callbackImpl) connect(ctx workflow.Context) error {
+	if w.agentLeg != "" {
+		if _, err := workflow.AwaitWithTimeout(ctx, agentAnswerGrace, func() bool { return w.agentAnswered || w.customerGone }); err != nil {
+			return err
+		}
+		if err := workflow.ExecuteActivity(ctiOptions(ctx), a.Bridge, cti.BridgeRequest{
+			IdempotencyKey: CallbackDialKey(w.in.ID, w.st.Attempts) + "-bridge", CustomerCallID: w.call, AgentCallID: w.agentLeg,
+		}).Get(ctx, nil); err != nil {
+			workflow.GetLogger(ctx).Error("bridge the callback's legs", "error", err)
+		}
+	}
+	now := workflow.Now(ctx)
+	w.connectedAt = &now
+	agent := w.st.AgentID
+	var it store.Interaction
+	err := workflow.ExecuteActivity(storageOptions(ctx), a.OpenCallbackInteraction, activities.OpenCallbackInteractionRequest{
+		CallbackID: w.in.ID,
+		Interaction: store.NewInteraction{
+			Channel: store.InteractionPhone, Direction: store.DirectionOutbound, State: store.InteractionWorkInProgress,
+			WorkflowID: w.workflowID(ctx), ContactPhone: w.in.Number, Queue: w.in.Queue, AgentID: agent, CallID: w.call,
+			CreatedBy: "callback", ShortDescription: w.shortDescription(), IVR: w.in.IVR, CaseNumber: w.in.CaseNumber,
+			Actor: agent, Reason: "callback " + w.in.ID + " connected",
+		},
+	}).Get(ctx, &it)
+	if err != nil {
+		return fmt.Errorf("open the callback's interaction: %w", err)
+	}
+	w.st.Interaction, w.itVersion = it.Number, it.Version
+	if err := w.recordAttempt(ctx, store.AttemptConnected, nil); err != nil {
+		return err
+	}
+	_ = workflow.UpsertTypedSearchAttributes(ctx, SearchAgentID.ValueSet(agent))
+	return w.step(ctx, CallbackStepConnected)
+}
+
+func (w *callbackImpl) shortDescription() string {
+	s := "Callback " + w.in.ID
+	if w.in.Reason != "" {
+		s += ": " + w.in.Reason
+	}
+	if len(s) > 160 {
+		s = s[:160]
+	}
+	return s
+}
+
+// workTheCall waits for the call to end (the customer hangs up, or the agent
+// closes the callback), then writes the phone log, closes the interaction,
+// and sends the agent to wrap-up.
+func (w *callbackImpl) workTheCall(ctx workflow.Context) error {
+	if err := workflow.Await(ctx, func() bool { return w.customerGone || w.closeReq != nil }); err != nil {
+		return err
+	}
+	agent := w.st.AgentID
+	state, reason, disposition := store.CallbackCompleted, "call ended", (*string)(nil)
+	if c := w.closeReq; c != nil {
+		state, reason = closedState(c.Outcome), "closed by "+c.AgentID+": "+c.Outcome
+		if c.Disposition != "" {
+			disposition = &c.Disposition
+		}
+		w.hangUpCustomer(ctx, "closed by the agent")
+	}
+	w.writePhoneLog(ctx, agent)
+	now := workflow.Now(ctx)
+	if err := w.recordAttempt(ctx, store.AttemptConnected, &now); err != nil {
+		return err
+	}
+	w.call = ""
+	if w.st.Interaction != "" {
+		w.itVersion++
+		if err := workflow.ExecuteActivity(storageOptions(ctx), a.ChangeInteraction, store.InteractionChange{
+			Number: w.st.Interaction, Version: w.itVersion, State: store.InteractionClosedComplete, Actor: agent,
+			Reason: reason, AgentID: &agent, Disposition: disposition,
+		}).Get(ctx, nil); err != nil {
+			return fmt.Errorf("close the callback's interaction: %w", err)
+		}
+	}
+	if err := w.r.finish(ctx, disposition, w.queue.WrapUpTimeout()); err != nil {
+		return err
+	}
+	return w.closeAs(ctx, state, reason)
+}
+
+func closedState(outcome string) string {
+	switch outcome {
+	case CloseFailed:
+		return store.CallbackFailed
+	case CloseCancelled:
+		return store.CallbackCancelled
+	}
+	return store.CallbackCompleted
+}
+
+// writePhoneLog records the connected call with the platform's times.
+func (w *callbackImpl) writePhoneLog(ctx workflow.Context, agent string) {
+	if w.call == "" || w.st.Interaction == "" {
+		return
+	}
+	if _, err := workflow.AwaitWithTimeout(ctx, callEndedGrace, func() bool { return w.callEnded != nil }); err != nil {
+		return
+	}
+	from := w.queue.OutboundNumber
+	if from == "" {
+		from = w.in.CallerID
+	}
+	l := store.PhoneLog{CallID: w.call, Interaction: w.st.Interaction, FromNumber: from, ToNumber: w.in.Number,
+		StartedAt: w.dialedAt, AnsweredAt: w.connectedAt, EndedAt: workflow.Now(ctx)}
+	if agent != "" {
+		l.AgentID = &agent
+	}
+	if e := w.callEnded; e != nil {
+		if e.StartedAt != nil {
+			l.StartedAt = *e.StartedAt
+		}
+		if e.AnsweredAt != nil {
+			l.AnsweredAt = e.AnsweredAt
+		}
+		if e.EndedAt != nil {
+			l.EndedAt = *e.EndedAt
+		}
+	}
+	if l.EndedAt.Before(l.StartedAt) {
+		l.EndedAt = l.StartedAt
+	}
+	l.DurationSeconds = int(l.EndedAt.Sub(l.StartedAt).Seconds())
+	if e := w.callEnded; e != nil && e.DurationSeconds != nil {
+		l.DurationSeconds = *e.DurationSeconds
+	}
+	if err := workflow.ExecuteActivity(storageOptions(ctx), a.RecordPhoneLog, l).Get(ctx, nil); err != nil {
+		workflow.GetLogger(ctx).Error("record phone log", "error", err)
+	}
+}
+
+// agentFirst: the agent accepted; it previews the context and dials (or the
+// queue dials for it), redials an unanswered customer within the attempt
+// limit, or closes the callback with an outcome.
+func (w *callbackImpl) agentFirst(ctx workflow.Context) error {
+	agent := w.st.AgentID
+	_ = workflow.UpsertTypedSearchAttributes(ctx, SearchAgentID.ValueSet(agent))
+	if err := w.step(ctx, CallbackStepPreview); err != nil {
+		return err
+	}
+	if w.settings.AutoDial && w.attemptsLeft() > 0 {
+		w.dialReq = true // never clear a dial the agent already asked for
+	}
+	for {
+		acted, err := workflow.AwaitWithTimeout(ctx, time.Duration(w.settings.AgentActionSeconds)*time.Second,
+			func() bool { return w.dialReq || w.closeReq != nil })
+		if err != nil {
+			return err
+		}
+		if !acted {
+			w.closeReq = &CallbackCloseRequest{AgentID: agent, Outcome: CloseFailed}
+		}
+		if c := w.closeReq; c != nil {
+			var disposition *string
+			if c.Disposition != "" {
+				disposition = &c.Disposition
+			}
+			if err := w.r.finish(ctx, disposition, w.queue.WrapUpTimeout()); err != nil {
+				return err
+			}
+			reason := "closed by " + c.AgentID + ": " + c.Outcome
+			if !acted {
+				reason = "the agent did not dial or close it in time"
+			}
+			return w.closeAs(ctx, closedState(c.Outcome), reason)
+		}
+		w.dialReq = false
+		outcome, err := w.dial(ctx, agent)
+		if err != nil {
+			return err
+		}
+		if outcome == store.AttemptAnswered {
+			// Ring the agent's phone with the answered call, then bridge.
+			var leg cti.Call
+			if err := workflow.ExecuteActivity(ctiOptions(ctx), a.OfferToAgent, cti.OfferRequest{
+				IdempotencyKey: CallbackDialKey(w.in.ID, w.st.Attempts) + "-agent", CallID: w.call, AgentID: agent,
+				Channel: cti.ChannelVoice, Queue: w.in.Queue,
+				Context: map[string]string{ContextWorkflowID: w.workflowID(ctx), ContextCallbackID: w.in.ID},
+			}, w.workflowID(ctx)).Get(ctx, &leg); err != nil {
+				workflow.GetLogger(ctx).Error("connect the agent's phone", "error", err)
+			}
+			w.agentLeg = leg.ID
+			if err := w.connect(ctx); err != nil {
+				return err
+			}
+			return w.workTheCall(ctx)
+		}
+		if err := w.step(ctx, CallbackStepUnanswered); err != nil {
+			return err
+		}
+	}
+}
+
+// closeAs ends the callback in a final state.
+func (w *callbackImpl) closeAs(ctx workflow.Context, state, outcome string) error {
+	w.st.Outcome, w.st.NextAttemptAt, w.st.OfferedTo = outcome, nil, ""
+	if err := w.step(ctx, state); err != nil {
+		return err
+	}
+	w.done = true
+	return nil
+}
+
+// step moves the callback to a step and writes it with the next version.
+// The state query shows the step once it is recorded, so a reader that
+// sees it finds the record in step.
+func (w *callbackImpl) step(ctx workflow.Context, step string) error {
+	state := CallbackStoredState(step)
+	w.version++
+	c := store.CallbackChange{ID: w.in.ID, Version: w.version, State: state, Outcome: w.st.Outcome,
+		Attempts: w.st.Attempts, MaxAttempts: w.st.MaxAttempts, NextAttemptAt: w.st.NextAttemptAt, AgentID: w.st.AgentID,
+		ScheduledAt: w.st.ScheduledAt, TimeZone: w.st.TimeZone, ExpiresAt: w.st.ExpiresAt}
+	if c.AgentID == "" {
+		c.AgentID = w.st.OfferedTo
+	}
+	if err := workflow.ExecuteActivity(storageOptions(ctx), a.ChangeCallback, c).Get(ctx, nil); err != nil {
+		return fmt.Errorf("record callback %s %s: %w", w.in.ID, step, err)
+	}
+	w.st.Step, w.st.State = step, state
+	w.st.AttemptsLeft = max(w.attemptsLeft(), 0)
+	attrs := []temporal.SearchAttributeUpdate{SearchProcessState.ValueSet(step)}
+	if w.st.NextAttemptAt != nil {
+		attrs = append(attrs, SearchNextAttemptAt.ValueSet(*w.st.NextAttemptAt))
+	} else {
+		attrs = append(attrs, SearchNextAttemptAt.ValueUnset())
+	}
+	_ = workflow.UpsertTypedSearchAttributes(ctx, attrs...)
+	workflow.SetCurrentDetails(ctx, w.summary())
+	return nil
+}
+
+func (w *callbackImpl) summary() string {
+	s := fmt.Sprintf("**%s** %s callback — %s · queue %s · attempts %d/%d", w.in.ID, w.in.Mode, w.st.Step, w.in.Queue,
+		w.st.Attempts-w.baseAttempts, w.st.MaxAttempts)
+	if w.st.NextAttemptAt != nil {
+		s += " · next " + w.st.NextAttemptAt.UTC().Format(time.RFC3339)
+	}
+	if w.st.AgentID != "" {
+		s += " · agent " + w.st.AgentID
+	}
+	return s
+}
+
+// onEvent takes a platform event about the current attempt's call or the
+// agent's leg; events about earlier attempts' calls are ignored.
+func (w *callbackImpl) onEvent(ev cti.Event) {
+	if w.seen[ev.ID] {
+		return
+	}
+	w.seen[ev.ID] = true
+	// The customer's call of this attempt: known by its id, or, before the
+	// dial activity has answered (a retried dial after a worker died), by
+	// the attempt echoed in the call's context.
+	customer := ev.CallID != "" && (ev.CallID == w.call ||
+		(ev.Context[ContextCallbackAttempt] != "" && ev.Context[ContextCallbackAttempt] == strconv.Itoa(w.st.Attempts)))
+	switch ev.Type {
+	case cti.EventCallAnswered, cti.EventCallNoAnswer, cti.EventCallBusy, cti.EventCallVoicemail, cti.EventCallFailed:
+		if customer && w.outcome == "" {
+			w.outcome = map[cti.EventType]string{
+				cti.EventCallAnswered: store.AttemptAnswered, cti.EventCallNoAnswer: store.AttemptNoAnswer,
+				cti.EventCallBusy: store.AttemptBusy, cti.EventCallVoicemail: store.AttemptVoicemail,
+				cti.EventCallFailed: store.AttemptFailed,
+			}[ev.Type]
+		}
+	case cti.EventCallerHungUp:
+		if customer {
+			w.customerGone = true
+		}
+	case cti.EventCallEnded:
+		if customer {
+			e := ev
+			w.callEnded, w.customerGone = &e, true
+		}
+	case cti.EventAgentLegAnswered:
+		if ev.CallID != "" && ev.CallID != w.call && (w.agentLeg == "" || ev.CallID == w.agentLeg) {
+			w.agentLeg, w.agentAnswered = ev.CallID, true
+		}
+	}
+}
+
+// onInboundCall: the callback's number called in. The queue says whether
+// that cancels the callback (when it is still only waiting) or links the
+// call to it.
+func (w *callbackImpl) onInboundCall(ctx workflow.Context, s InboundCallSignal) {
+	if w.done || slices.Contains(w.st.Linked, s.Interaction) {
+		return
+	}
+	w.st.Linked = append(w.st.Linked, s.Interaction)
+	if err := workflow.ExecuteActivity(storageOptions(ctx), a.LinkCallbackInteraction, w.in.ID, s.Interaction).Get(ctx, nil); err != nil {
+		workflow.GetLogger(ctx).Error("link the inbound call", "interaction", s.Interaction, "error", err)
+	}
+	if s.Action == OnInboundCancel && w.cancelReq == nil && w.cancellable() == nil {
+		w.cancelReq = &CallbackCancelRequest{By: "customer", Reason: "the customer called in (" + s.Interaction + ")"}
+	}
+}
+
+// ---- updates ----
+
+func (w *callbackImpl) validateDecision(r DecisionRequest) error {
+	if w.dialFirst || w.st.Step == CallbackStepDialing {
+		return wrongStep("the customer is being dialled; the call is offered once they answer")
+	}
+	return w.r.canDecideIfRouting(r.AgentID)
+}
+
+// accept answers once the agent has the callback: connected (customer-first)
+// or in preview (agent-first).
+func (w *callbackImpl) accept(ctx workflow.Context, r DecisionRequest) (CallbackState, error) {
+	if err := w.r.decide(ctx, true, r.Reason); err != nil {
+		return w.st, err
+	}
+	err := workflow.Await(ctx, func() bool { return w.st.Step != CallbackStepOffered })
+	return w.st, err
+}
+
+func (w *callbackImpl) reject(ctx workflow.Context, r DecisionRequest) (CallbackState, error) {
+	if err := w.r.decide(ctx, false, r.Reason); err != nil {
+		return w.st, err
+	}
+	err := workflow.Await(ctx, func() bool { return w.st.Step != CallbackStepOffered })
+	return w.st, err
+}
+
+func (w *callbackImpl) validateDial(r CallbackDialRequest) error {
+	switch {
+	case w.in.Mode != store.CallbackAgentFirst:
+		return wrongStep("a customer-first callback is dialled by the platform")
+	case w.st.Step != CallbackStepPreview && w.st.Step != CallbackStepUnanswered:
+		return wrongStep("the callback cannot be dialled now (it is %s)", w.st.Step)
+	case r.AgentID != w.st.AgentID:
+		return wrongStep("only the agent holding the callback can dial it")
+	case w.dialReq || w.closeReq != nil:
+		return wrongStep("the callback is already being dialled or closed")
+	case w.attemptsLeft() <= 0:
+		return wrongStep("no attempts left (%d made); close the callback", w.st.Attempts-w.baseAttempts)
+	}
+	return nil
+}
+
+// dialUpdate answers once the call is placed (or failed to be); the outcome
+// follows in the state.
+func (w *callbackImpl) dialUpdate(ctx workflow.Context, r CallbackDialRequest) (CallbackState, error) {
+	w.dialReq = true
+	attempts := w.st.Attempts
+	err := workflow.Await(ctx, func() bool {
+		return w.done || (w.st.Attempts > attempts && (w.call != "" || w.st.Step != CallbackStepDialing))
+	})
+	return w.st, err
+}
+
+func (w *callbackImpl) validateClose(r CallbackCloseRequest) error {
+	switch {
+	case r.Outcome != CloseCompleted && r.Outcome != CloseFailed && r.Outcome != CloseCancelled:
+		return invalidField("outcome", "must be one of: completed, failed, cancelled")
+	case r.AgentID == "" || r.AgentID != w.st.AgentID:
+		return wrongStep("only the agent holding the callback can close it")
+	case w.closeReq != nil || w.done:
+		return wrongStep("the callback is already closing")
+	case w.st.Step == CallbackStepConnected:
+		return nil
+	case w.in.Mode == store.CallbackAgentFirst && (w.st.Step == CallbackStepPreview || w.st.Step == CallbackStepUnanswered) && !w.dialReq:
+		return nil
+	}
+	return wrongStep("the callback cannot be closed now (it is %s)", w.st.Step)
+}
+
+func (w *callbackImpl) closeUpdate(ctx workflow.Context, r CallbackCloseRequest) (CallbackState, error) {
+	w.closeReq = &r
+	err := workflow.Await(ctx, func() bool { return w.done })
+	return w.st, err
+}
+
+// cancellable says whether the callback may still be cancelled or
+// rescheduled: only while nobody works it (waiting, queued, or offered to an
+// agent-first agent who has not answered).
+func (w *callbackImpl) cancellable() error {
+	switch {
+	case w.done:
+		return wrongStep("the callback is closed (%s)", w.st.State)
+	case w.cancelReq != nil:
+		return wrongStep("the callback is already being cancelled")
+	case w.st.Step == CallbackStepScheduled || w.st.Step == CallbackStepQueued:
+		return nil
+	case w.st.Step == CallbackStepOffered && w.in.Mode == store.CallbackAgentFirst && w.call == "":
+		return nil
+	}
+	return wrongStep("the callback is being worked (%s); it can no longer be changed", w.st.Step)
+}
+
+func (w *callbackImpl) validateCancel(CallbackCancelRequest) error { return w.cancellable() }
+
+func (w *callbackImpl) cancelUpdate(ctx workflow.Context, r CallbackCancelRequest) (CallbackState, error) {
+	w.cancelReq = &r
+	err := workflow.Await(ctx, func() bool { return w.done })
+	return w.st, err
+}
+
+func (w *callbackImpl) validateReschedule(ctx workflow.Context, r RescheduleRequest) error {
+	if err := w.cancellable(); err != nil {
+		return err
+	}
+	if w.rescheduled {
+		return wrongStep("the callback is already being rescheduled")
+	}
+	_, _, err := w.resolveReschedule(ctx, r)
+	return err
+}
+
+// resolveReschedule validates a reschedule as a new request and returns
+// its time (nil for as soon as possible) and expiry.
+func (w *callbackImpl) resolveReschedule(ctx workflow.Context, r RescheduleRequest) (*time.Time, time.Time, error) {
+	now := workflow.Now(ctx)
+	var at *time.Time
+	if r.ScheduledAt != "" {
+		t, err := ResolveSchedule(r.ScheduledAt, r.TimeZone)
+		if err != nil {
+			return nil, time.Time{}, err
+		}
+		if err := CheckSchedule(now, t, w.in.Horizon); err != nil {
+			return nil, time.Time{}, err
+		}
+		at = &t
+	} else if r.TimeZone != "" {
+		if _, err := ResolveSchedule(now.Format(time.RFC3339), r.TimeZone); err != nil {
+			return nil, time.Time{}, err
+		}
+	}
+	base := now
+	if at != nil {
+		base = *at
+	}
+	expires := base.Add(w.settings.Expiry())
+	if r.ExpiresAt != nil {
+		if !r.ExpiresAt.After(base) {
+			return nil, time.Time{}, invalidField("expires_at", "must be after the callback's time")
+		}
+		expires = *r.ExpiresAt
+	}
+	return at, expires, nil
+}
+
+// rescheduleUpdate moves the callback to its new time: it leaves the queue
+// if it was in it, gets a fresh set of attempts, and answers once the new
+// time is recorded.
+func (w *callbackImpl) rescheduleUpdate(ctx workflow.Context, r RescheduleRequest) (CallbackState, error) {
+	at, expires, err := w.resolveReschedule(ctx, r)
+	if err != nil {
+		return w.st, err
+	}
+	w.st.ScheduledAt, w.st.ExpiresAt = at, expires
+	if r.TimeZone != "" {
+		w.st.TimeZone = r.TimeZone
+	}
+	w.baseAttempts, w.retryAt = w.st.Attempts, nil
+	w.expired = false
+	w.expiryGen++
+	w.reschedGen++
+	w.rescheduled = true
+	gen := w.reschedGen
+	if !w.watching && !w.done {
+		w.watchExpiry(ctx)
+	}
+	err = workflow.Await(ctx, func() bool { return w.reschedAck >= gen || w.done })
+	return w.st, err
+}

@@ -1,0 +1,414 @@
+package workflows
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	_ "time/tzdata" // zones for schedules and business hours, the same on every machine
+
+	"github.com/casehub/casehub/store"
+)
+
+// This file holds every name and payload crossing the boundary of the
+// callback process (issue 7); it joins messages.go when the lead merges them.
+
+// CallbackWorkflowID names a callback's process after its id (CB0000042).
+func CallbackWorkflowID(id string) string { return callbackIDPrefix + id }
+
+const callbackIDPrefix = "callback-"
+
+// CallbackDialKey is the idempotency key of one dial: the callback and the
+// attempt. A retried dial activity (a worker killed mid-dial) sends the same
+// key, and the platform answers with the call it already placed.
+func CallbackDialKey(id string, attempt int) string {
+	return fmt.Sprintf("%s%s-attempt-%d", callbackIDPrefix, id, attempt)
+}
+
+// ContextCallbackID is the key under which the callback id travels in the
+// context of the calls a callback places.
+const ContextCallbackID = "callback_id"
+
+// ContextCallbackAttempt is the attempt number in the context of a
+// callback's dial, so its events are known before the dial's answer is.
+const ContextCallbackAttempt = "callback_attempt"
+
+// Updates an agent, supervisor or the customer's channel sends to a callback.
+// Accept and reject reuse UpdateAccept and UpdateReject with a
+// DecisionRequest; each answers with the CallbackState.
+const (
+	UpdateDialCallback       = "dial"       // CallbackDialRequest: agent-first, the agent dials (or redials)
+	UpdateCloseCallback      = "close"      // CallbackCloseRequest: the agent closes it with an outcome
+	UpdateCancelCallback     = "cancel"     // CallbackCancelRequest: the customer or a supervisor
+	UpdateRescheduleCallback = "reschedule" // RescheduleRequest
+)
+
+// Signals.
+const (
+	// SignalInboundCall tells a pending callback that its number called in
+	// (InboundCallSignal): the queue cancels or links it.
+	SignalInboundCall = "inbound-call"
+	// SignalReplacedByCallback tells an interaction waiting in its queue that
+	// a callback took over its place (ReplacedByCallback): it ends as
+	// abandoned, replaced by the callback.
+	SignalReplacedByCallback = "replaced-by-callback"
+)
+
+// Steps of a callback, as CallbackState.Step and the ProcessState search
+// attribute. The stored state is coarser: see CallbackStoredState.
+const (
+	CallbackStepScheduled  = "scheduled"  // waiting for its time, a retry, or opening hours
+	CallbackStepQueued     = "queued"     // waiting in the queue
+	CallbackStepDialing    = "dialing"    // the platform dials the customer
+	CallbackStepOffered    = "offered"    // offered to an agent (customer-first: the customer is on the line)
+	CallbackStepHolding    = "holding"    // customer-first: the customer waits on the line for the next agent
+	CallbackStepPreview    = "preview"    // agent-first: accepted; the agent reads the context and dials
+	CallbackStepUnanswered = "unanswered" // agent-first: the customer did not answer; redial or close
+	CallbackStepConnected  = "connected"  // the customer and the agent talk
+)
+
+// CallbackStoredState is the record's state for a step.
+func CallbackStoredState(step string) string {
+	switch step {
+	case CallbackStepScheduled:
+		return store.CallbackScheduled
+	case CallbackStepQueued:
+		return store.CallbackQueued
+	case store.CallbackCompleted, store.CallbackFailed, store.CallbackCancelled, store.CallbackExpired:
+		return step
+	}
+	return store.CallbackInProgress
+}
+
+// What an inbound call from a number with a pending callback does
+// (the queue's callbacks.on_inbound_call).
+const (
+	OnInboundCancel = "cancel"
+	OnInboundLink   = "link"
+)
+
+// CallbackInput starts a callback's process. The API builds it from the
+// stored request.
+type CallbackInput struct {
+	ID          string     `json:"id"`
+	Queue       string     `json:"queue"`
+	Number      string     `json:"number"` // E.164; never a search attribute or memo
+	Mode        string     `json:"mode"`
+	ScheduledAt *time.Time `json:"scheduled_at,omitempty"` // nil: as soon as possible
+	TimeZone    string     `json:"time_zone"`
+	ExpiresAt   time.Time  `json:"expires_at"`
+	MaxAttempts int        `json:"max_attempts"`
+
+	Reason            string            `json:"reason,omitempty"`
+	IVR               map[string]string `json:"ivr,omitempty"`
+	OriginInteraction string            `json:"origin_interaction,omitempty"`
+	CaseNumber        string            `json:"case_number,omitempty"`
+
+	// ReplacesItem is the work item of a waiting call whose place the
+	// callback takes; ReplacesWorkflowID is that call's interaction process.
+	ReplacesItem       string `json:"replaces_item,omitempty"`
+	ReplacesWorkflowID string `json:"replaces_workflow_id,omitempty"`
+
+	CallerID  string        `json:"caller_id,omitempty"` // the number dialled from when the queue has none
+	Horizon   time.Duration `json:"horizon"`             // how far ahead a reschedule may go
+	CreatedBy string        `json:"created_by,omitempty"`
+}
+
+// CallbackState answers the state query and every callback update.
+type CallbackState struct {
+	ID            string                `json:"id"`
+	Queue         string                `json:"queue"`
+	Mode          string                `json:"mode"`
+	State         string                `json:"state"` // as stored
+	Step          string                `json:"step"`
+	Outcome       string                `json:"outcome,omitempty"`
+	Attempts      int                   `json:"attempts"`
+	MaxAttempts   int                   `json:"max_attempts"`
+	AttemptsLeft  int                   `json:"attempts_left"`
+	AttemptLog    []CallbackAttemptView `json:"attempt_log"`
+	NextAttemptAt *time.Time            `json:"next_attempt_at,omitempty"`
+	ScheduledAt   *time.Time            `json:"scheduled_at,omitempty"`
+	TimeZone      string                `json:"time_zone"`
+	ExpiresAt     time.Time             `json:"expires_at"`
+	AgentID       string                `json:"agent_id,omitempty"`
+	OfferedTo     string                `json:"offered_to,omitempty"`
+	Interaction   string                `json:"interaction,omitempty"` // the callback voice interaction, once connected
+	Linked        []string              `json:"linked_interactions,omitempty"`
+}
+
+// CallbackAttemptView is one dial in the state query.
+type CallbackAttemptView struct {
+	Attempt int       `json:"attempt"`
+	At      time.Time `json:"at"`
+	Outcome string    `json:"outcome"`
+	AgentID string    `json:"agent_id,omitempty"`
+	CallID  string    `json:"call_id,omitempty"`
+}
+
+// CallbackDialRequest: the agent holding an agent-first callback dials.
+type CallbackDialRequest struct {
+	AgentID string `json:"agent_id"`
+}
+
+// Outcomes an agent closes a callback with.
+const (
+	CloseCompleted = "completed" // the customer was helped
+	CloseFailed    = "failed"    // not reached, wrong number
+	CloseCancelled = "cancelled" // the customer no longer wants it
+)
+
+// CallbackCloseRequest: the agent closes the callback.
+type CallbackCloseRequest struct {
+	AgentID     string `json:"agent_id"`
+	Outcome     string `json:"outcome"`
+	Disposition string `json:"disposition,omitempty"`
+}
+
+// CallbackCancelRequest cancels a pending callback.
+type CallbackCancelRequest struct {
+	By     string `json:"by"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// RescheduleRequest moves a pending callback to another time, validated as
+// a new request: ScheduledAt is RFC 3339, or a local date-time
+// (2006-01-02T15:04[:05]) read in TimeZone; empty is as soon as possible.
+type RescheduleRequest struct {
+	ScheduledAt string     `json:"scheduled_at,omitempty"`
+	TimeZone    string     `json:"time_zone,omitempty"`
+	ExpiresAt   *time.Time `json:"expires_at,omitempty"`
+	By          string     `json:"by"`
+}
+
+// InboundCallSignal: the callback's number called in, opening Interaction.
+type InboundCallSignal struct {
+	Interaction string `json:"interaction"`
+	Action      string `json:"action"` // OnInboundCancel or OnInboundLink
+}
+
+// ReplacedByCallback tells an interaction that a callback took its place.
+type ReplacedByCallback struct {
+	CallbackID string `json:"callback_id"`
+}
+
+// ---- queue settings ----
+
+// CallbackSettings are a queue's callback settings, the "callbacks" object
+// of its settings JSON. Zero values take the defaults below.
+type CallbackSettings struct {
+	DefaultMode          string `json:"default_mode"`           // customer_first (default) or agent_first
+	OnInboundCall        string `json:"on_inbound_call"`        // cancel (default) or link
+	MaxAttempts          int    `json:"max_attempts"`           // dials per callback, default 3
+	RetryIntervalSeconds int    `json:"retry_interval_seconds"` // between dials, default 600
+	ExpiryHours          int    `json:"expiry_hours"`           // after its time, default 24
+	AutoDial             bool   `json:"auto_dial"`              // agent-first: dial as soon as the agent accepts
+	// MaxOffers is how many agents a customer-first callback is offered to
+	// while the customer waits on the line, per attempt (default 3).
+	MaxOffers int `json:"max_offers"`
+	// HoldSeconds is how long an answered customer waits on the line for an
+	// agent before the attempt gives up (default 120).
+	HoldSeconds int `json:"hold_seconds"`
+	// DialTimeoutSeconds bounds a dial when the platform reports no outcome
+	// (default 90).
+	DialTimeoutSeconds int `json:"dial_timeout_seconds"`
+	// AgentActionSeconds is how long an agent-first callback waits for the
+	// agent to dial or close it (default 1800).
+	AgentActionSeconds int            `json:"agent_action_seconds"`
+	BusinessHours      *BusinessHours `json:"business_hours,omitempty"`
+}
+
+// Defaults of CallbackSettings.
+const (
+	DefaultCallbackAttempts = 3
+	DefaultCallbackRetry    = 10 * time.Minute
+	DefaultCallbackExpiry   = 24 * time.Hour
+	DefaultCallbackHorizon  = 30 * 24 * time.Hour
+)
+
+// RetryInterval is the wait between two dials.
+func (s CallbackSettings) RetryInterval() time.Duration {
+	return time.Duration(s.RetryIntervalSeconds) * time.Second
+}
+
+// Expiry is how long after its time a callback stays pending.
+func (s CallbackSettings) Expiry() time.Duration { return time.Duration(s.ExpiryHours) * time.Hour }
+
+// ParseCallbackSettings reads the "callbacks" object of a queue's settings
+// and fills in the defaults. A malformed object is an error naming the field;
+// the defaults are still returned with it.
+func ParseCallbackSettings(raw json.RawMessage) (CallbackSettings, error) {
+	var wrapper struct {
+		Callbacks *CallbackSettings `json:"callbacks"`
+	}
+	s := CallbackSettings{}
+	var err error
+	if len(raw) > 0 {
+		if jerr := json.Unmarshal(raw, &wrapper); jerr != nil {
+			err = fmt.Errorf("settings.callbacks: %w", jerr)
+		} else if wrapper.Callbacks != nil {
+			s = *wrapper.Callbacks
+		}
+	}
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	if s.DefaultMode != store.CallbackAgentFirst {
+		s.DefaultMode = store.CallbackCustomerFirst
+	}
+	if s.OnInboundCall != OnInboundLink {
+		s.OnInboundCall = OnInboundCancel
+	}
+	def(&s.MaxAttempts, DefaultCallbackAttempts)
+	s.MaxAttempts = min(s.MaxAttempts, 20)
+	def(&s.RetryIntervalSeconds, int(DefaultCallbackRetry/time.Second))
+	def(&s.ExpiryHours, int(DefaultCallbackExpiry/time.Hour))
+	def(&s.MaxOffers, 3)
+	def(&s.HoldSeconds, 120)
+	def(&s.DialTimeoutSeconds, 90)
+	def(&s.AgentActionSeconds, 1800)
+	if s.BusinessHours != nil {
+		if berr := s.BusinessHours.check(); berr != nil {
+			s.BusinessHours = nil
+			if err == nil {
+				err = berr
+			}
+		}
+	}
+	return s, err
+}
+
+// BusinessHours are a queue's weekly opening windows in a time zone.
+// Outside them callbacks wait for the next opening.
+type BusinessHours struct {
+	TimeZone string        `json:"time_zone"`
+	Windows  []HoursWindow `json:"windows"`
+}
+
+// HoursWindow is open from Open to Close (local "15:04") on Days ("mon" ...
+// "sun"). Close "24:00" is midnight at the end of the day.
+type HoursWindow struct {
+	Days  []string `json:"days"`
+	Open  string   `json:"open"`
+	Close string   `json:"close"`
+}
+
+var weekdays = []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
+
+func clock(s string) (int, bool) {
+	var h, m int
+	if len(s) != 5 || s[2] != ':' {
+		return 0, false
+	}
+	if _, err := fmt.Sscanf(s, "%02d:%02d", &h, &m); err != nil || h < 0 || m < 0 || m > 59 || h > 24 || (h == 24 && m != 0) {
+		return 0, false
+	}
+	return h*60 + m, true
+}
+
+func (b BusinessHours) check() error {
+	if _, err := time.LoadLocation(b.TimeZone); err != nil || b.TimeZone == "" {
+		return fmt.Errorf("settings.callbacks.business_hours.time_zone: %q is not an IANA time zone", b.TimeZone)
+	}
+	if len(b.Windows) == 0 {
+		return fmt.Errorf("settings.callbacks.business_hours.windows: at least one window is needed")
+	}
+	for i, w := range b.Windows {
+		o, ok1 := clock(w.Open)
+		c, ok2 := clock(w.Close)
+		if !ok1 || !ok2 || o >= c {
+			return fmt.Errorf("settings.callbacks.business_hours.windows[%d]: open and close are HH:MM with open before close", i)
+		}
+		for _, d := range w.Days {
+			if !slices.Contains(weekdays, strings.ToLower(d)) {
+				return fmt.Errorf("settings.callbacks.business_hours.windows[%d].days: %q is not mon..sun", i, d)
+			}
+		}
+	}
+	return nil
+}
+
+// NextOpening is t when the queue is open at t, else the next moment it
+// opens, computed in the queue's zone (so 09:00 stays 09:00 local across a
+// daylight-saving change). With no window in the next week it returns t.
+// Pure computation on instants: safe in workflows.
+func (b BusinessHours) NextOpening(t time.Time) time.Time {
+	loc, err := time.LoadLocation(b.TimeZone)
+	if err != nil {
+		return t
+	}
+	local := t.In(loc)
+	best := time.Time{}
+	for d := 0; d <= 7; d++ {
+		day := time.Date(local.Year(), local.Month(), local.Day()+d, 0, 0, 0, 0, loc)
+		name := weekdays[day.Weekday()]
+		for _, w := range b.Windows {
+			if !slices.ContainsFunc(w.Days, func(s string) bool { return strings.ToLower(s) == name }) {
+				continue
+			}
+			o, _ := clock(w.Open)
+			c, _ := clock(w.Close)
+			open := time.Date(day.Year(), day.Month(), day.Day(), o/60, o%60, 0, 0, loc)
+			closing := time.Date(day.Year(), day.Month(), day.Day(), c/60, c%60, 0, 0, loc)
+			if !closing.After(t) {
+				continue
+			}
+			at := open
+			if !open.After(t) {
+				return t // open now
+			}
+			if best.IsZero() || at.Before(best) {
+				best = at
+			}
+		}
+		if !best.IsZero() {
+			return best
+		}
+	}
+	return t
+}
+
+// ---- when ----
+
+var localLayouts = []string{"2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02 15:04:05", "2006-01-02 15:04"}
+
+// ResolveSchedule reads scheduled_at in zone: an RFC 3339 value is that
+// instant; a local date-time is read in the zone, as the customer meant it
+// (09:00 in New York is 14:00Z in winter and 13:00Z in summer). An empty
+// zone is UTC. Errors are invalid-field errors naming scheduled_at or
+// time_zone.
+func ResolveSchedule(value, zone string) (time.Time, error) {
+	if zone == "" {
+		zone = "UTC"
+	}
+	loc, err := time.LoadLocation(zone)
+	if err != nil || strings.EqualFold(zone, "local") {
+		return time.Time{}, invalidField("time_zone", "must be an IANA time zone such as Europe/Berlin")
+	}
+	if t, err := time.Parse(time.RFC3339Nano, value); err == nil {
+		return t.UTC(), nil
+	}
+	for _, layout := range localLayouts {
+		if t, err := time.ParseInLocation(layout, value, loc); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, invalidField("scheduled_at", "must be an RFC 3339 date-time, or a local date-time like 2026-03-09T09:30 read in time_zone")
+}
+
+// CheckSchedule refuses a time in the past or beyond the horizon. A minute
+// of slack lets "now" from a client with a slightly late clock through.
+func CheckSchedule(now, at time.Time, horizon time.Duration) error {
+	if horizon <= 0 {
+		horizon = DefaultCallbackHorizon
+	}
+	switch {
+	case at.Before(now.Add(-time.Minute)):
+		return invalidField("scheduled_at", "is in the past")
+	case at.After(now.Add(horizon)):
+		return invalidField("scheduled_at", fmt.Sprintf("is more than %s ahead", horizon))
+	}
+	return nil
+}

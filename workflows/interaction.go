@@ -1,0 +1,820 @@
+package workflows
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/casehub/casehub/activities"
+	"github.com/casehub/casehub/cti"
+	"github.com/casehub/casehub/store"
+)
+
+// How long an interaction waits for the platform's call_ended after the
+// call was hung up, to write the phone log from the platform's own times.
+const callEndedGrace = 30 * time.Second
+
+// How long an accepted call waits for the agent's phone to answer before
+// bridging anyway.
+const agentAnswerGrace = 10 * time.Second
+
+// Interaction is the life of one contact — a call, chat, email, walk-in or
+// self-service request — as a record (seeds 000, 001, 003): created New,
+// offered to an agent (Pending Acceptance), accepted (Work In Progress),
+// transferred, escalated into an incident or request, and Closed Complete,
+// with its phone log, work notes, transcript and history.
+func Interaction(ctx workflow.Context, in InteractionInput) (InteractionState, error) {
+	w := &interactionImpl{in: in, seen: map[string]bool{}, escalated: map[string]EscalationRef{}, escalating: map[string]bool{}}
+	w.st = InteractionState{Number: in.Number, Channel: in.Channel, State: StateNew, Queue: in.Queue, AgentID: in.AgentID}
+	if err := w.setup(ctx); err != nil {
+		return w.st, err
+	}
+	return w.st, w.run(ctx)
+}
+
+type interactionImpl struct {
+	in      InteractionInput
+	st      InteractionState
+	version int
+	queue   store.Queue
+	r       *router
+	items   int // work items routed so far (one more per transfer)
+
+	// What the platform told us.
+	opened        bool            // the record exists
+	seen          map[string]bool // CTI event ids already handled
+	callerGone    bool            // caller hung up, chat ended by the customer
+	replacedBy    string          // the callback that took the waiting call's place in the queue
+	callEnded     *cti.Event      // the customer leg's call_ended
+	outcome       string          // outbound: answered, no_answer, busy, voicemail, failed
+	agentLeg      string
+	agentAnswered bool
+	transcript    int // chat messages kept so far
+	initiatedAt   time.Time
+	acceptedAt    *time.Time
+
+	// What the agent asked for.
+	end        *EndRequest
+	transfer   *TransferRequest
+	escalated  map[string]EscalationRef // by request id
+	escalating map[string]bool          // request ids being opened now
+}
+
+func (w *interactionImpl) workflowID(ctx workflow.Context) string {
+	return workflow.GetInfo(ctx).WorkflowExecution.ID
+}
+
+func (w *interactionImpl) setup(ctx workflow.Context) error {
+	if err := workflow.SetQueryHandler(ctx, QueryState, func() (InteractionState, error) { return w.st, nil }); err != nil {
+		return err
+	}
+	handlers := []struct {
+		name      string
+		handler   any
+		validator any
+	}{
+		{UpdateAccept, w.accept, func(r DecisionRequest) error { return w.r.canDecideIfRouting(r.AgentID) }},
+		{UpdateReject, w.reject, func(r DecisionRequest) error { return w.r.canDecideIfRouting(r.AgentID) }},
+		{UpdateTransfer, w.requestTransfer, w.validateTransfer},
+		{UpdateAddNote, w.addNote, func(r NoteRequest) error {
+			if r.Body == "" {
+				return invalidField("body", "is required")
+			}
+			return nil
+		}},
+		{UpdateEnd, w.requestEnd, w.validateEnd},
+		{UpdateEscalate, w.escalate, w.validateEscalate},
+		{UpdateClose, w.requestClose, w.validateClose},
+		{UpdateChooseChatContact, w.chooseContact, w.validateChooseContact},
+		{UpdateSendMessage, w.sendMessage, w.validateSendMessage},
+	}
+	for _, h := range handlers {
+		if err := workflow.SetUpdateHandlerWithOptions(ctx, h.name, h.handler, workflow.UpdateHandlerOptions{Validator: h.validator}); err != nil {
+			return fmt.Errorf("register %s: %w", h.name, err)
+		}
+	}
+	events := workflow.GetSignalChannel(ctx, SignalCTIEvent)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		// Events may write to the record (IVR, transcript): only once it exists.
+		if err := workflow.Await(ctx, func() bool { return w.opened }); err != nil {
+			return
+		}
+		for {
+			var ev cti.Event
+			events.Receive(ctx, &ev)
+			w.onEvent(ctx, ev)
+		}
+	})
+	// A callback took the waiting call's place in the queue: the call ends
+	// here as abandoned, replaced by the callback.
+	replaced := workflow.GetSignalChannel(ctx, SignalReplacedByCallback)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			var r ReplacedByCallback
+			replaced.Receive(ctx, &r)
+			// The callback holds the call's place whatever order this signal
+			// and the caller's hang-up arrive in; only a closed call keeps its end.
+			if w.st.State == StateNew {
+				w.replacedBy, w.callerGone = r.CallbackID, true
+			}
+		}
+	})
+	return nil
+}
+
+// run follows the channel's process from the record's creation to its close.
+func (w *interactionImpl) run(ctx workflow.Context) error {
+	w.initiatedAt = workflow.Now(ctx)
+	if err := w.open(ctx); err != nil {
+		return err
+	}
+	var err error
+	switch {
+	case w.in.Channel == ChannelPhone && w.in.Direction == "outbound":
+		err = w.runOutbound(ctx)
+	case w.in.Channel == ChannelPhone || w.in.Channel == ChannelChat:
+		err = w.runRouted(ctx)
+	default:
+		err = w.runManual(ctx)
+	}
+	if err != nil {
+		return err
+	}
+	// Let update handlers still running (a late note) finish first.
+	return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+}
+
+// open creates the record: New for contacts that arrive, Work In Progress
+// for what an agent starts itself (click-to-call, walk-in, email).
+func (w *interactionImpl) open(ctx workflow.Context) error {
+	state := StateNew
+	if w.in.AgentID != "" {
+		state = StateWorkInProgress
+	}
+	req := activities.OpenInteractionRequest{
+		Interaction: store.NewInteraction{
+			Number: w.in.Number, Channel: w.in.Channel, Direction: w.in.Direction, State: state,
+			WorkflowID: w.workflowID(ctx), ContactPhone: w.in.ContactPhone, ContactEmail: w.in.ContactEmail,
+			Queue: w.in.Queue, AgentID: w.in.AgentID, CallID: w.in.CallID, ChatID: w.in.ChatID, CreatedBy: w.in.CreatedBy,
+			ShortDescription: w.in.ShortDescription, Description: w.in.Description, IVR: w.in.IVR, CaseNumber: w.in.CaseNumber,
+			Actor: w.in.CreatedBy, Reason: "opened",
+		},
+		CallerNumber: w.in.CallerNumber, CustomerEmail: w.in.CustomerEmail, DefaultRegion: w.in.DefaultRegion,
+		Legs: []string{w.in.CallID, w.in.ChatID},
+	}
+	if w.in.ContactID != "" {
+		if id, err := uuid.Parse(w.in.ContactID); err == nil {
+			req.Interaction.ContactID = &id
+		}
+	}
+	var opened activities.OpenedInteraction
+	if err := workflow.ExecuteActivity(storageOptions(ctx), a.OpenInteraction, req).Get(ctx, &opened); err != nil {
+		return fmt.Errorf("open interaction %s: %w", w.in.Number, err)
+	}
+	w.version, w.opened = 1, true
+	w.st.State = state
+	if opened.Interaction.ContactID != nil {
+		w.st.ContactID = opened.Interaction.ContactID.String()
+	}
+	for _, c := range opened.Candidates {
+		w.st.ContactCandidates = append(w.st.ContactCandidates, ContactChoice{ContactID: c.ID.String(), Name: c.Name})
+	}
+	attrs := []temporal.SearchAttributeUpdate{SearchChannel.ValueSet(w.in.Channel), SearchProcessState.ValueSet(state)}
+	if w.in.Queue != "" {
+		attrs = append(attrs, SearchQueue.ValueSet(w.in.Queue))
+	}
+	if w.in.AgentID != "" {
+		attrs = append(attrs, SearchAgentID.ValueSet(w.in.AgentID))
+	}
+	if w.in.CaseNumber != "" {
+		attrs = append(attrs, SearchCaseNumber.ValueSet(w.in.CaseNumber))
+	}
+	if w.st.ContactID != "" {
+		attrs = append(attrs, SearchContactID.ValueSet(w.st.ContactID))
+	}
+	_ = workflow.UpsertTypedSearchAttributes(ctx, attrs...)
+	workflow.SetCurrentDetails(ctx, w.summary())
+	return nil
+}
+
+// runRouted is an inbound call or chat: through the queue to an agent, then
+// worked until the call or chat ends (seeds 000 and 003).
+func (w *interactionImpl) runRouted(ctx workflow.Context) error {
+	if err := workflow.ExecuteActivity(storageOptions(ctx), a.QueueSettings, w.in.Queue).Get(ctx, &w.queue); err != nil {
+		return w.close(ctx, "system", "queue "+w.in.Queue+" is not configured", "unroutable")
+	}
+	channel := store.ChannelVoice
+	if w.in.Channel == ChannelChat {
+		channel = store.ChannelChat
+	}
+	target := ""
+	for {
+		w.items++
+		item := store.NewWorkItem{ID: fmt.Sprintf("%s-%d", w.in.Number, w.items), Queue: w.st.Queue, Channel: channel,
+			Kind: "interaction", WorkflowID: w.workflowID(ctx), TargetAgent: target}
+		if w.items == 1 {
+			item.Position = w.in.QueuePosition // its place in line since it arrived
+		}
+		if w.r == nil {
+			w.r = newRouter(ctx, item, w.queue)
+		} else {
+			w.r.reset(item, w.queue)
+		}
+		outcome, err := w.r.waitForAgent(ctx, routeHooks{stopped: func() bool { return w.callerGone }, offered: w.offered, withdrawn: w.withdrawn})
+		if err != nil {
+			return err
+		}
+		switch outcome {
+		case routeStopped:
+			return w.closeAbandoned(ctx)
+		case routeClosed:
+			return w.close(ctx, "", "rejected", "rejected")
+		}
+
+		// Accepted: Work In Progress, and the customer is put through.
+		now := workflow.Now(ctx)
+		w.acceptedAt, w.st.OfferedTo = &now, ""
+		if err := w.change(ctx, StateWorkInProgress, w.r.agentID, w.r.agentID, "accepted"); err != nil {
+			return err
+		}
+		if w.in.Channel == ChannelPhone && w.agentLeg != "" {
+			// The agent's phone answers as the agent accepts; bridge once it has.
+			if _, err := workflow.AwaitWithTimeout(ctx, agentAnswerGrace, func() bool { return w.agentAnswered || w.callerGone }); err != nil {
+				return err
+			}
+			if err := workflow.ExecuteActivity(ctiOptions(ctx), a.Bridge, cti.BridgeRequest{
+				IdempotencyKey: fmt.Sprintf("%s-bridge-%d", w.in.Number, w.items), CustomerCallID: w.in.CallID, AgentCallID: w.agentLeg,
+			}).Get(ctx, nil); err != nil {
+				workflow.GetLogger(ctx).Error("bridge legs", "error", err)
+			}
+		}
+
+		if err := workflow.Await(ctx, func() bool { return w.callerGone || w.end != nil || w.transfer != nil }); err != nil {
+			return err
+		}
+		if w.transfer != nil && !w.callerGone {
+			next, err := w.doTransfer(ctx)
+			if err != nil {
+				return err
+			}
+			target = next
+			continue
+		}
+		return w.finishWorked(ctx)
+	}
+}
+
+// finishWorked ends a call or chat that an agent handled: the agent hangs up
+// (or the customer did), the phone log is written, the record closes and the
+// agent goes to wrap-up. A chat where no contact matched opens an incident
+// with its times and transcript (seed 003).
+func (w *interactionImpl) finishWorked(ctx workflow.Context) error {
+	agent := w.st.AgentID
+	reason, disposition := "customer ended", (*string)(nil)
+	if w.end != nil {
+		reason = "ended by " + w.end.AgentID
+		if w.end.Disposition != "" {
+			disposition = &w.end.Disposition
+		}
+		if w.in.Channel == ChannelPhone && !w.callerGone {
+			_ = workflow.ExecuteActivity(ctiOptions(ctx), a.HangUp, cti.HangUpRequest{
+				IdempotencyKey: w.in.Number + "-hangup", CallID: w.in.CallID}).Get(ctx, nil)
+		}
+	}
+	if w.in.Channel == ChannelPhone {
+		w.writePhoneLog(ctx, agent)
+	}
+	if w.in.Channel == ChannelChat && w.st.ContactID == "" {
+		now := workflow.Now(ctx)
+		if _, err := w.openEscalation(ctx, EscalateRequest{AgentID: agent, Kind: "incident",
+			ShortDescription: "Chat from " + w.in.CustomerEmail + " (no matching contact)",
+			RequestID:        w.in.Number + "-chat-incident"}, &now); err != nil {
+			return err
+		}
+	}
+	// The agent goes to wrap-up first, so that when the record (and the
+	// agent's end request) says closed, the wrap-up has begun.
+	if err := w.r.finish(ctx, disposition, w.queue.WrapUpTimeout()); err != nil {
+		return err
+	}
+	if err := w.change(ctx, StateClosedComplete, agent, agent, reason); err != nil {
+		return err
+	}
+	w.st.Outcome = "completed"
+	return nil
+}
+
+// writePhoneLog records the call with the platform's times, waiting a little
+// for its call_ended when the call was just hung up.
+func (w *interactionImpl) writePhoneLog(ctx workflow.Context, agent string) {
+	if w.in.CallID == "" {
+		return
+	}
+	if _, err := workflow.AwaitWithTimeout(ctx, callEndedGrace, func() bool { return w.callEnded != nil }); err != nil {
+		return
+	}
+	l := store.PhoneLog{CallID: w.in.CallID, Interaction: w.in.Number, FromNumber: w.in.CallerNumber, ToNumber: w.in.DialledNumber}
+	if w.in.Direction == "outbound" {
+		l.FromNumber, l.ToNumber = w.in.DialledNumber, w.in.ContactPhone
+	}
+	if agent != "" {
+		l.AgentID = &agent
+	}
+	now := workflow.Now(ctx)
+	l.StartedAt, l.EndedAt = w.initiatedAt, now
+	if w.acceptedAt != nil {
+		l.AnsweredAt = w.acceptedAt
+	}
+	if e := w.callEnded; e != nil {
+		if e.StartedAt != nil {
+			l.StartedAt = *e.StartedAt
+		}
+		if e.AnsweredAt != nil {
+			l.AnsweredAt = e.AnsweredAt
+		}
+		if e.EndedAt != nil {
+			l.EndedAt = *e.EndedAt
+		}
+	}
+	l.DurationSeconds = int(l.EndedAt.Sub(l.StartedAt).Seconds())
+	if e := w.callEnded; e != nil && e.DurationSeconds != nil {
+		l.DurationSeconds = *e.DurationSeconds
+	}
+	if err := workflow.ExecuteActivity(storageOptions(ctx), a.RecordPhoneLog, l).Get(ctx, nil); err != nil {
+		workflow.GetLogger(ctx).Error("record phone log", "error", err)
+	}
+}
+
+// closeAbandoned closes a contact that left before an agent picked up.
+func (w *interactionImpl) closeAbandoned(ctx workflow.Context) error {
+	if w.in.Channel == ChannelPhone {
+		w.writePhoneLog(ctx, "")
+	}
+	if w.replacedBy != "" {
+		return w.close(ctx, "", "replaced by callback "+w.replacedBy, "abandoned")
+	}
+	return w.close(ctx, "", "abandoned before an agent picked up", "abandoned")
+}
+
+func (w *interactionImpl) close(ctx workflow.Context, actor, reason, outcome string) error {
+	if err := w.change(ctx, StateClosedComplete, w.st.AgentID, actor, reason); err != nil {
+		return err
+	}
+	w.st.Outcome = outcome
+	workflow.SetCurrentDetails(ctx, w.summary())
+	return nil
+}
+
+// offered: Pending Acceptance, assigned to the agent, and the platform rings
+// the agent (the call's agent leg, or the chat's offer).
+func (w *interactionImpl) offered(ctx workflow.Context, o OfferSignal) error {
+	w.st.OfferedTo = o.AgentID
+	if err := w.change(ctx, StatePendingAcceptance, o.AgentID, "routing", "offered to "+o.AgentID); err != nil {
+		return err
+	}
+	req := cti.OfferRequest{IdempotencyKey: o.OfferID, AgentID: o.AgentID, Queue: o.Queue,
+		Context: map[string]string{ContextWorkflowID: w.workflowID(ctx)}}
+	if w.in.Channel == ChannelChat {
+		req.Channel, req.ChatID = cti.ChannelChat, w.in.ChatID
+	} else {
+		req.Channel, req.CallID = cti.ChannelVoice, w.in.CallID
+	}
+	var leg cti.Call
+	w.agentAnswered = false
+	if err := workflow.ExecuteActivity(ctiOptions(ctx), a.OfferToAgent, req, w.workflowID(ctx)).Get(ctx, &leg); err != nil {
+		workflow.GetLogger(ctx).Error("offer to agent on the platform", "agent", o.AgentID, "error", err)
+		return nil // the acceptance timer still runs; the agent may accept from the workspace
+	}
+	w.agentLeg = leg.ID
+	return nil
+}
+
+// withdrawn: the offer ended unanswered; the record goes back to New.
+func (w *interactionImpl) withdrawn(ctx workflow.Context, o OfferSignal, why string) {
+	w.st.OfferedTo = ""
+	if w.agentLeg != "" {
+		_ = workflow.ExecuteActivity(ctiOptions(ctx), a.HangUp, cti.HangUpRequest{IdempotencyKey: o.OfferID + "-withdraw", CallID: w.agentLeg}).Get(ctx, nil)
+		w.agentLeg = ""
+	}
+	if err := w.change(ctx, StateNew, "", "routing", why); err != nil {
+		workflow.GetLogger(ctx).Error("record withdrawn offer", "error", err)
+	}
+}
+
+// doTransfer hands the interaction to another agent or queue (seed 000:
+// a transfer record, assigned to the new agent in Pending Acceptance). It
+// returns the agent the next work item is for ("" for a queue).
+func (w *interactionImpl) doTransfer(ctx workflow.Context) (string, error) {
+	t := *w.transfer
+	w.transfer = nil
+	requestID := fmt.Sprintf("%s-transfer-%d", w.in.Number, w.items)
+	tr := store.Transfer{Interaction: w.in.Number, FromAgent: t.AgentID, RequestID: requestID, At: workflow.Now(ctx)}
+	if t.ToAgentID != "" {
+		tr.ToAgent = &t.ToAgentID
+	}
+	if t.ToQueue != "" {
+		tr.ToQueue = &t.ToQueue
+	}
+	if err := workflow.ExecuteActivity(storageOptions(ctx), a.RecordTransfer, activities.TransferRecord{Transfer: tr, RequestID: requestID}).Get(ctx, nil); err != nil {
+		return "", err
+	}
+	if w.in.Channel == ChannelPhone {
+		_ = workflow.ExecuteActivity(ctiOptions(ctx), a.TransferCall, cti.TransferRequest{
+			IdempotencyKey: requestID, CallID: w.in.CallID, ToAgentID: t.ToAgentID, ToQueue: t.ToQueue}).Get(ctx, nil)
+	}
+	// The transferring agent is done with it: wrap-up as after any item.
+	if err := w.r.finish(ctx, nil, w.queue.WrapUpTimeout()); err != nil {
+		return "", err
+	}
+	if t.ToQueue != "" && t.ToQueue != w.st.Queue {
+		var q store.Queue
+		if err := workflow.ExecuteActivity(storageOptions(ctx), a.QueueSettings, t.ToQueue).Get(ctx, &q); err != nil {
+			return "", err
+		}
+		w.queue, w.st.Queue = q, t.ToQueue
+		_ = workflow.UpsertTypedSearchAttributes(ctx, SearchQueue.ValueSet(t.ToQueue))
+	}
+	w.agentLeg = ""
+	if err := w.changeQueue(ctx, "transferred by "+t.AgentID); err != nil {
+		return "", err
+	}
+	return t.ToAgentID, nil
+}
+
+// runOutbound is click-to-call with a record (seed 000): Work In Progress,
+// assigned to the agent; the platform dials; unanswered closes it.
+func (w *interactionImpl) runOutbound(ctx workflow.Context) error {
+	var call cti.Call
+	err := workflow.ExecuteActivity(ctiOptions(ctx), a.PlaceCall, cti.PlaceCallRequest{
+		IdempotencyKey: w.in.Number + "-dial", To: w.in.ContactPhone, From: w.in.DialledNumber, Queue: w.in.Queue,
+		Context: map[string]string{ContextWorkflowID: w.workflowID(ctx), "interaction": w.in.Number},
+	}, w.workflowID(ctx)).Get(ctx, &call)
+	if err != nil {
+		return w.close(ctx, "system", "the call could not be placed", "failed")
+	}
+	w.in.CallID = call.ID
+	if err := workflow.Await(ctx, func() bool { return w.outcome != "" || w.callEnded != nil || w.end != nil }); err != nil {
+		return err
+	}
+	if w.outcome != "answered" && w.end == nil {
+		w.writePhoneLog(ctx, w.in.AgentID)
+		reason := "unanswered"
+		if w.outcome != "" {
+			reason = "unanswered: " + w.outcome
+		}
+		return w.close(ctx, w.in.AgentID, reason, "unanswered")
+	}
+	now := workflow.Now(ctx)
+	w.acceptedAt = &now
+	if err := workflow.Await(ctx, func() bool { return w.callerGone || w.end != nil }); err != nil {
+		return err
+	}
+	if w.end != nil && !w.callerGone {
+		_ = workflow.ExecuteActivity(ctiOptions(ctx), a.HangUp, cti.HangUpRequest{IdempotencyKey: w.in.Number + "-hangup", CallID: call.ID}).Get(ctx, nil)
+	}
+	w.writePhoneLog(ctx, w.in.AgentID)
+	return w.close(ctx, w.in.AgentID, "call ended", "completed")
+}
+
+// runManual is an email, walk-in or self-service interaction (seed 001):
+// worked and closed by hand; escalations do not close it unless configured.
+func (w *interactionImpl) runManual(ctx workflow.Context) error {
+	if err := workflow.Await(ctx, func() bool { return w.end != nil }); err != nil {
+		return err
+	}
+	reason := "closed by " + w.end.AgentID
+	if w.end.Reason != "" {
+		reason = w.end.Reason
+	}
+	return w.close(ctx, w.end.AgentID, reason, "completed")
+}
+
+// onEvent takes a platform event about this interaction's call or chat.
+func (w *interactionImpl) onEvent(ctx workflow.Context, ev cti.Event) {
+	if w.seen[ev.ID] {
+		return
+	}
+	w.seen[ev.ID] = true
+	customerLeg := ev.CallID == "" || ev.CallID == w.in.CallID
+	switch ev.Type {
+	case cti.EventCallerHungUp:
+		if customerLeg {
+			w.callerGone = true
+		}
+	case cti.EventCallEnded:
+		if customerLeg {
+			e := ev
+			w.callEnded, w.callerGone = &e, true
+		} else if ev.CallID == w.agentLeg && w.st.State == StatePendingAcceptance {
+			w.agentLeg = ""
+		}
+	case cti.EventCallAnswered:
+		w.outcome = "answered"
+	case cti.EventCallNoAnswer:
+		w.outcome = "no_answer"
+	case cti.EventCallBusy:
+		w.outcome = "busy"
+	case cti.EventCallVoicemail:
+		w.outcome = "voicemail"
+	case cti.EventCallFailed:
+		w.outcome = "failed"
+	case cti.EventAgentLegAnswered:
+		if ev.CallID != "" && ev.CallID != w.in.CallID {
+			w.agentLeg, w.agentAnswered = ev.CallID, true
+		}
+	case cti.EventIncomingCall, cti.EventIVRConnected:
+		// The call's first event opened the record; a later one (the IVR
+		// finished) may bring the caller's selections and case number.
+		if len(ev.IVR) > 0 || ev.CaseNumber != "" {
+			if err := workflow.ExecuteActivity(storageOptions(ctx), a.RecordIVR, w.in.Number, ev.IVR, ev.CaseNumber).Get(ctx, nil); err != nil {
+				workflow.GetLogger(ctx).Error("record IVR selections", "error", err)
+			}
+			if ev.CaseNumber != "" && w.in.CaseNumber == "" {
+				w.in.CaseNumber = ev.CaseNumber
+				_ = workflow.UpsertTypedSearchAttributes(ctx, SearchCaseNumber.ValueSet(ev.CaseNumber))
+			}
+		}
+	case cti.EventChatMessage:
+		w.keepMessage(ctx, ev.From, ev.Text, ev.OccurredAt)
+	case cti.EventChatEnded:
+		w.callerGone = true
+	}
+}
+
+func (w *interactionImpl) keepMessage(ctx workflow.Context, sender, text string, at time.Time) {
+	w.transcript++
+	line := activities.ChatLine{Seq: w.transcript, Sender: sender, Text: text, At: at}
+	if err := workflow.ExecuteActivity(storageOptions(ctx), a.AppendChatMessage, w.in.Number, line).Get(ctx, nil); err != nil {
+		workflow.GetLogger(ctx).Error("keep chat message", "error", err)
+	}
+}
+
+// change records a state or assignment change with the next version, so a
+// late activity never moves the record backwards.
+func (w *interactionImpl) change(ctx workflow.Context, state, agent, actor, reason string) error {
+	w.version++
+	c := store.InteractionChange{Number: w.in.Number, Version: w.version, State: state, Actor: actor, Reason: reason, AgentID: &agent}
+	if err := workflow.ExecuteActivity(storageOptions(ctx), a.ChangeInteraction, c).Get(ctx, nil); err != nil {
+		return fmt.Errorf("record %s: %w", state, err)
+	}
+	w.st.State, w.st.AgentID = state, agent
+	attrs := []temporal.SearchAttributeUpdate{SearchProcessState.ValueSet(state)}
+	if agent != "" {
+		attrs = append(attrs, SearchAgentID.ValueSet(agent))
+	} else {
+		attrs = append(attrs, SearchAgentID.ValueUnset())
+	}
+	_ = workflow.UpsertTypedSearchAttributes(ctx, attrs...)
+	workflow.SetCurrentDetails(ctx, w.summary())
+	return nil
+}
+
+func (w *interactionImpl) changeQueue(ctx workflow.Context, reason string) error {
+	w.version++
+	q, none := w.st.Queue, ""
+	c := store.InteractionChange{Number: w.in.Number, Version: w.version, State: StateNew, Actor: "routing", Reason: reason, AgentID: &none, Queue: &q}
+	if err := workflow.ExecuteActivity(storageOptions(ctx), a.ChangeInteraction, c).Get(ctx, nil); err != nil {
+		return err
+	}
+	w.st.State, w.st.AgentID = StateNew, ""
+	return nil
+}
+
+func (w *interactionImpl) summary() string {
+	s := fmt.Sprintf("**%s** %s interaction — %s", w.in.Number, w.in.Channel, w.st.State)
+	if w.st.Queue != "" {
+		s += " · queue " + w.st.Queue
+	}
+	if w.st.AgentID != "" {
+		s += " · agent " + w.st.AgentID
+	}
+	return s
+}
+
+// ---- agent actions (updates) ----
+
+// accept answers once the record is Work In Progress, so the agent's next
+// step (end, transfer) finds it there.
+func (w *interactionImpl) accept(ctx workflow.Context, r DecisionRequest) (InteractionState, error) {
+	if err := w.r.decide(ctx, true, r.Reason); err != nil {
+		return w.st, err
+	}
+	err := workflow.Await(ctx, func() bool {
+		return w.st.State == StateWorkInProgress || w.st.State == StateClosedComplete || w.callerGone
+	})
+	return w.st, err
+}
+
+// reject answers once the offer is withdrawn (and the item re-offered or
+// closed).
+func (w *interactionImpl) reject(ctx workflow.Context, r DecisionRequest) (InteractionState, error) {
+	if err := w.r.decide(ctx, false, r.Reason); err != nil {
+		return w.st, err
+	}
+	err := workflow.Await(ctx, func() bool { return w.st.State != StatePendingAcceptance || w.callerGone })
+	return w.st, err
+}
+
+func (w *interactionImpl) validateTransfer(r TransferRequest) error {
+	switch {
+	case w.st.State != StateWorkInProgress || w.r == nil:
+		return wrongStep("only an interaction in progress can be transferred (it is %s)", w.st.State)
+	case r.AgentID != w.st.AgentID:
+		return wrongStep("only the assigned agent can transfer it")
+	case (r.ToAgentID == "") == (r.ToQueue == ""):
+		return invalidField("to_agent_id", "give exactly one of to_agent_id and to_queue")
+	case r.ToAgentID == r.AgentID:
+		return invalidField("to_agent_id", "is the agent already handling it")
+	case w.transfer != nil || w.end != nil:
+		return wrongStep("the interaction is already being transferred or ended")
+	}
+	return nil
+}
+
+func (w *interactionImpl) requestTransfer(ctx workflow.Context, r TransferRequest) (InteractionState, error) {
+	w.transfer = &r
+	if err := workflow.Await(ctx, func() bool { return w.st.State != StateWorkInProgress || w.callerGone }); err != nil {
+		return w.st, err
+	}
+	return w.st, nil
+}
+
+func (w *interactionImpl) addNote(ctx workflow.Context, r NoteRequest) (store.WorkNote, error) {
+	var n store.WorkNote
+	err := workflow.ExecuteActivity(storageOptions(ctx), a.AddWorkNote, w.in.Number, r.Author, r.Body, r.RequestID).Get(ctx, &n)
+	return n, err
+}
+
+func (w *interactionImpl) validateEnd(r EndRequest) error {
+	switch {
+	case w.in.Channel != ChannelPhone && w.in.Channel != ChannelChat:
+		return wrongStep("a %s interaction is closed, not ended", w.in.Channel)
+	case w.st.State == StateClosedComplete:
+		return wrongStep("the interaction is already closed")
+	case w.in.Direction != "outbound" && w.st.State != StateWorkInProgress:
+		return wrongStep("only an interaction in progress can be ended (it is %s)", w.st.State)
+	case r.AgentID != w.st.AgentID:
+		return wrongStep("only the assigned agent can end it")
+	case w.end != nil || w.transfer != nil:
+		return wrongStep("the interaction is already being ended or transferred")
+	}
+	return nil
+}
+
+func (w *interactionImpl) requestEnd(ctx workflow.Context, r EndRequest) (InteractionState, error) {
+	w.end = &r
+	if err := workflow.Await(ctx, func() bool { return w.st.State == StateClosedComplete }); err != nil {
+		return w.st, err
+	}
+	return w.st, nil
+}
+
+func (w *interactionImpl) validateClose(r EndRequest) error {
+	switch {
+	case w.in.Channel == ChannelPhone || w.in.Channel == ChannelChat:
+		return wrongStep("a %s interaction closes when it ends", w.in.Channel)
+	case w.st.State == StateClosedComplete || w.end != nil:
+		return wrongStep("the interaction is already closed")
+	}
+	return nil
+}
+
+func (w *interactionImpl) requestClose(ctx workflow.Context, r EndRequest) (InteractionState, error) {
+	w.end = &r
+	if err := workflow.Await(ctx, func() bool { return w.st.State == StateClosedComplete }); err != nil {
+		return w.st, err
+	}
+	return w.st, nil
+}
+
+func (w *interactionImpl) validateEscalate(r EscalateRequest) error {
+	switch {
+	case w.st.State == StateClosedComplete:
+		return wrongStep("the interaction is closed")
+	case r.Kind != "incident" && r.Kind != "request":
+		return invalidField("kind", "must be incident or request")
+	case r.ShortDescription == "":
+		return invalidField("short_description", "is required")
+	}
+	return nil
+}
+
+// escalate opens an incident or request (seed 001). The same escalation
+// twice — a retried request, a double click — returns the first one.
+func (w *interactionImpl) escalate(ctx workflow.Context, r EscalateRequest) (EscalationRef, error) {
+	ref, err := w.openEscalation(ctx, r, nil)
+	if err != nil {
+		return ref, err
+	}
+	if w.in.CloseOnEscalate && w.end == nil && w.st.State != StateClosedComplete {
+		if w.in.Channel == ChannelPhone || w.in.Channel == ChannelChat {
+			if w.st.State == StateWorkInProgress && r.AgentID == w.st.AgentID {
+				w.end = &EndRequest{AgentID: r.AgentID, Reason: "escalated to " + ref.Number}
+			}
+		} else {
+			w.end = &EndRequest{AgentID: r.AgentID, Reason: "escalated to " + ref.Number}
+		}
+	}
+	return ref, nil
+}
+
+func (w *interactionImpl) openEscalation(ctx workflow.Context, r EscalateRequest, terminated *time.Time) (EscalationRef, error) {
+	requestID := r.RequestID
+	if requestID == "" {
+		sum := sha256.Sum256([]byte(r.Kind + "\x00" + r.ShortDescription + "\x00" + r.Description + "\x00" + r.CaseNumber))
+		requestID = w.in.Number + "-" + r.Kind + "-" + hex.EncodeToString(sum[:8])
+	}
+	// The same escalation asked twice at once (a double click) waits for the
+	// first and answers with it.
+	if w.escalating[requestID] {
+		if err := workflow.Await(ctx, func() bool { _, done := w.escalated[requestID]; return done || !w.escalating[requestID] }); err != nil {
+			return EscalationRef{}, err
+		}
+	}
+	if ref, ok := w.escalated[requestID]; ok {
+		return ref, nil
+	}
+	w.escalating[requestID] = true
+	defer delete(w.escalating, requestID)
+	e := store.NewEscalation{Interaction: w.in.Number, Kind: r.Kind, RequestID: requestID, CaseNumber: r.CaseNumber,
+		ShortDescription: r.ShortDescription, Description: r.Description, Actor: r.AgentID}
+	if e.CaseNumber == "" {
+		e.CaseNumber = w.in.CaseNumber
+	}
+	if w.st.ContactID != "" {
+		if id, err := uuid.Parse(w.st.ContactID); err == nil {
+			e.ContactID = &id
+		}
+	}
+	if w.in.Channel == ChannelChat {
+		initiated := w.initiatedAt
+		e.ChatInitiatedAt, e.ChatAcceptedAt, e.ChatTerminatedAt = &initiated, w.acceptedAt, terminated
+	}
+	var esc store.Escalation
+	if err := workflow.ExecuteActivity(storageOptions(ctx), a.Escalate, e).Get(ctx, &esc); err != nil {
+		return EscalationRef{}, err
+	}
+	ref := EscalationRef{Kind: r.Kind, Number: esc.Number}
+	w.escalated[requestID] = ref
+	w.st.Escalations = append(w.st.Escalations, ref)
+	return ref, nil
+}
+
+func (w *interactionImpl) validateChooseContact(r ChatContactRequest) error {
+	for _, c := range w.st.ContactCandidates {
+		if c.ContactID == r.ContactID {
+			if w.st.State == StateClosedComplete {
+				return wrongStep("the interaction is closed")
+			}
+			return nil
+		}
+	}
+	return invalidField("contact_id", "is not one of the contacts matched for this customer")
+}
+
+// chooseContact attaches another of the matched contacts (seed 003: the
+// first match is the default; the agent may pick another).
+func (w *interactionImpl) chooseContact(ctx workflow.Context, r ChatContactRequest) (InteractionState, error) {
+	id, err := uuid.Parse(r.ContactID)
+	if err != nil {
+		return w.st, invalidField("contact_id", "must be a UUID")
+	}
+	w.version++
+	c := store.InteractionChange{Number: w.in.Number, Version: w.version, State: w.st.State, Actor: r.AgentID,
+		Reason: "contact chosen", ContactID: &id}
+	if err := workflow.ExecuteActivity(storageOptions(ctx), a.ChangeInteraction, c).Get(ctx, nil); err != nil {
+		return w.st, err
+	}
+	w.st.ContactID = r.ContactID
+	_ = workflow.UpsertTypedSearchAttributes(ctx, SearchContactID.ValueSet(r.ContactID))
+	return w.st, nil
+}
+
+func (w *interactionImpl) validateSendMessage(r MessageRequest) error {
+	switch {
+	case w.in.Channel != ChannelChat:
+		return wrongStep("messages go over chats only")
+	case w.st.State != StateWorkInProgress || r.AgentID != w.st.AgentID:
+		return wrongStep("only the agent working the chat can send messages")
+	case r.Text == "":
+		return invalidField("text", "is required")
+	}
+	return nil
+}
+
+func (w *interactionImpl) sendMessage(ctx workflow.Context, r MessageRequest) (InteractionState, error) {
+	seq := w.transcript + 1
+	err := workflow.ExecuteActivity(ctiOptions(ctx), a.SendChatMessage, cti.ChatMessageRequest{
+		IdempotencyKey: fmt.Sprintf("%s-msg-%d", w.in.Number, seq), ChatID: w.in.ChatID, Text: r.Text, From: r.AgentID,
+	}).Get(ctx, nil)
+	if err != nil {
+		return w.st, err
+	}
+	w.keepMessage(ctx, cti.SenderAgent, r.Text, workflow.Now(ctx))
+	return w.st, nil
+}

@@ -1,0 +1,386 @@
+package workflows_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/casehub/casehub/activities"
+	"github.com/casehub/casehub/cti"
+	"github.com/casehub/casehub/store"
+	"github.com/casehub/casehub/workflows"
+)
+
+const selfID = "default-test-workflow-id"
+
+// interactionEnv runs an interaction workflow against activities that keep
+// what they were asked, with routing scripted: each enqueue or requeue
+// offers the item to the next agent in line.
+type interactionEnv struct {
+	*testsuite.TestWorkflowEnvironment
+	t          *testing.T
+	queue      store.Queue
+	agents     []string // the agents routing offers to, in turn
+	candidates []store.Contact
+
+	states      []string
+	offers      []string // agent each offer went to
+	closed      []activities.CloseOfferRequest
+	finished    []activities.FinishWorkItemRequest
+	items       []store.NewWorkItem
+	phoneLogs   []store.PhoneLog
+	transfers   []store.Transfer
+	escalations []store.NewEscalation
+	signals     []string // "<workflow id> <signal>"
+	bridged     int
+	pending     int
+}
+
+func newInteractionEnv(t *testing.T, agents ...string) *interactionEnv {
+	e := &interactionEnv{TestWorkflowEnvironment: newSuite().NewTestWorkflowEnvironment(), t: t, agents: agents,
+		queue: store.Queue{Name: "support", AcceptanceTimeoutS: 30, WrapUpTimeoutS: 60, OnReject: store.OnRejectReoffer}}
+	e.RegisterActivity(a)
+	e.OnActivity(a.OpenInteraction, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, r activities.OpenInteractionRequest) (activities.OpenedInteraction, error) {
+			e.states = append(e.states, r.Interaction.State)
+			out := activities.OpenedInteraction{Interaction: store.Interaction{Number: r.Interaction.Number}, Candidates: e.candidates}
+			if len(e.candidates) > 0 {
+				out.Interaction.ContactID = &e.candidates[0].ID
+			}
+			return out, nil
+		})
+	e.OnActivity(a.QueueSettings, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, name string) (store.Queue, error) { q := e.queue; q.Name = name; return q, nil }).Maybe()
+	e.OnActivity(a.EnqueueWorkItem, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, n store.NewWorkItem) ([]store.Offer, error) {
+			e.items = append(e.items, n)
+			return e.nextOffer(n.ID, n.TargetAgent), nil
+		}).Maybe()
+	e.OnActivity(a.AckOffer, mock.Anything, mock.Anything).Return(nil).Maybe()
+	e.OnActivity(a.AcceptOffer, mock.Anything, mock.Anything).Return(nil).Maybe()
+	e.OnActivity(a.CloseOffer, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, r activities.CloseOfferRequest) ([]store.Offer, error) {
+			e.closed = append(e.closed, r)
+			if !r.Requeue {
+				return nil, nil
+			}
+			return e.nextOffer(e.items[len(e.items)-1].ID, ""), nil
+		}).Maybe()
+	e.OnActivity(a.FinishWorkItem, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, r activities.FinishWorkItemRequest) (activities.FinishWorkItemResult, error) {
+			e.finished = append(e.finished, r)
+			assigned := len(e.offers) > 0 && r.WrapUp > 0
+			res := activities.FinishWorkItemResult{}
+			if assigned {
+				res.Finished = store.FinishedItem{AgentID: e.offers[len(e.offers)-1], WasAssigned: true, WrappingUp: true}
+			}
+			return res, nil
+		}).Maybe()
+	e.OnActivity(a.ChangeInteraction, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, c store.InteractionChange) (store.Interaction, error) {
+			e.states = append(e.states, c.State)
+			return store.Interaction{Number: c.Number, State: c.State, Version: c.Version}, nil
+		}).Maybe()
+	e.OnActivity(a.OfferToAgent, mock.Anything, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, r cti.OfferRequest, _ string) (cti.Call, error) {
+			return cti.Call{ID: "leg-" + r.AgentID}, nil
+		}).Maybe()
+	e.OnActivity(a.Bridge, mock.Anything, mock.Anything).Return(func(context.Context, cti.BridgeRequest) error { e.bridged++; return nil }).Maybe()
+	e.OnActivity(a.HangUp, mock.Anything, mock.Anything).Return(nil).Maybe()
+	e.OnActivity(a.TransferCall, mock.Anything, mock.Anything).Return(nil).Maybe()
+	e.OnActivity(a.PlaceCall, mock.Anything, mock.Anything, mock.Anything).Return(cti.Call{ID: "call-out"}, nil).Maybe()
+	e.OnActivity(a.RecordPhoneLog, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, l store.PhoneLog) error { e.phoneLogs = append(e.phoneLogs, l); return nil }).Maybe()
+	e.OnActivity(a.RecordTransfer, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, tr activities.TransferRecord) error {
+			require.NotEmpty(t, tr.RequestID, "the transfer's request id reaches the activity")
+			e.transfers = append(e.transfers, tr.Transfer)
+			return nil
+		}).Maybe()
+	e.OnActivity(a.Escalate, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, n store.NewEscalation) (store.Escalation, error) {
+			e.escalations = append(e.escalations, n)
+			return store.Escalation{Kind: n.Kind, Number: "INC0000001", Interaction: n.Interaction}, nil
+		}).Maybe()
+	e.OnActivity(a.AddWorkNote, mock.Anything, mock.Anything, mock.Anything, mock.Anything, mock.Anything).Return(store.WorkNote{ID: 1}, nil).Maybe()
+	e.OnActivity(a.AppendChatMessage, mock.Anything, mock.Anything, mock.Anything).Return(nil).Maybe()
+	e.OnActivity(a.SendChatMessage, mock.Anything, mock.Anything).Return(nil).Maybe()
+	e.OnSignalExternalWorkflow(mock.Anything, mock.Anything, mock.Anything, mock.Anything, mock.Anything).Return(
+		func(_, workflowID, _, signal string, _ any) error {
+			e.signals = append(e.signals, workflowID+" "+signal)
+			return nil
+		}).Maybe()
+	return e
+}
+
+// nextOffer offers item to the next agent in line (or to target).
+func (e *interactionEnv) nextOffer(item, target string) []store.Offer {
+	agent := target
+	if agent == "" {
+		if len(e.agents) == 0 {
+			return nil
+		}
+		agent, e.agents = e.agents[0], e.agents[1:]
+	}
+	e.offers = append(e.offers, agent)
+	return []store.Offer{{ID: "offer-" + uuid.NewString(), ItemID: item, AgentID: agent, WorkflowID: selfID, Queue: "support", Channel: "voice"}}
+}
+
+func (e *interactionEnv) at(d time.Duration, fn func()) { e.RegisterDelayedCallback(fn, d) }
+
+func (e *interactionEnv) event(ev cti.Event) {
+	ev.ID = "ev-" + uuid.NewString()
+	ev.OccurredAt = time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	e.SignalWorkflow(workflows.SignalCTIEvent, ev)
+}
+
+// update sends an agent action; check sees the answer or the refusal.
+func (e *interactionEnv) update(name string, arg any, check func(any, error)) {
+	e.pending++
+	done := func(v any, err error) {
+		e.pending--
+		if check != nil {
+			check(v, err)
+		}
+	}
+	e.UpdateWorkflow(name, uuid.NewString(), &testsuite.TestUpdateCallback{
+		OnReject: func(err error) { done(nil, err) }, OnComplete: done,
+	}, arg)
+}
+
+func (e *interactionEnv) ok(name string, arg any) {
+	e.update(name, arg, func(_ any, err error) { require.NoError(e.t, err, name) })
+}
+
+func (e *interactionEnv) refused(name string, arg any, want string) {
+	e.update(name, arg, func(_ any, err error) { require.ErrorContains(e.t, err, want, name) })
+}
+
+func (e *interactionEnv) run(in workflows.InteractionInput) workflows.InteractionState {
+	e.ExecuteWorkflow(workflows.Interaction, in)
+	require.True(e.t, e.IsWorkflowCompleted())
+	require.NoError(e.t, e.GetWorkflowError())
+	require.Zero(e.t, e.pending, "every update was answered")
+	var st workflows.InteractionState
+	require.NoError(e.t, e.GetWorkflowResult(&st))
+	return st
+}
+
+func inboundCall() workflows.InteractionInput {
+	return workflows.InteractionInput{Number: "IMS0000001", Channel: workflows.ChannelPhone, Direction: "inbound", Queue: "support",
+		CallID: "call-1", CallerNumber: "+12025550143", DialledNumber: "+12025550100", IVR: map[string]string{"lang": "en"}, CaseNumber: "CS-000123"}
+}
+
+func callEnded() cti.Event {
+	start, end := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC), time.Date(2026, 11, 21, 10, 5, 0, 0, time.UTC)
+	d := 300
+	return cti.Event{Type: cti.EventCallEnded, CallID: "call-1", StartedAt: &start, EndedAt: &end, DurationSeconds: &d}
+}
+
+func TestInboundCallAcceptedAndEnded(t *testing.T) {
+	e := newInteractionEnv(t, "ann")
+	e.at(5*time.Second, func() { e.ok(workflows.UpdateAccept, workflows.DecisionRequest{AgentID: "ann"}) })
+	e.at(3*time.Minute, func() { e.event(callEnded()) })
+	st := e.run(inboundCall())
+
+	require.Equal(t, []string{"new", "pending_acceptance", "work_in_progress", "closed_complete"}, e.states)
+	require.Equal(t, "completed", st.Outcome)
+	require.Equal(t, 1, e.bridged, "customer and agent legs bridged on accept")
+	require.Len(t, e.phoneLogs, 1)
+	require.Equal(t, 300, e.phoneLogs[0].DurationSeconds)
+	require.Equal(t, "ann", *e.phoneLogs[0].AgentID)
+	require.Len(t, e.finished, 1)
+	require.Equal(t, time.Minute, e.finished[0].WrapUp, "the agent goes to the queue's wrap-up")
+	require.Contains(t, e.signals, "agent-ann "+workflows.SignalItemFinished)
+}
+
+func TestAcceptanceTimeoutOffersTheNextAgent(t *testing.T) {
+	e := newInteractionEnv(t, "ann", "bob")
+	// Ann lets the 30 s timer run out; Bob accepts.
+	e.at(29*time.Second, func() { require.Equal(t, []string{"ann"}, e.offers, "still Ann's offer at 29 s") })
+	e.at(40*time.Second, func() {
+		e.refused(workflows.UpdateAccept, workflows.DecisionRequest{AgentID: "ann"}, "another agent")
+		e.ok(workflows.UpdateAccept, workflows.DecisionRequest{AgentID: "bob"})
+	})
+	e.at(2*time.Minute, func() { e.event(callEnded()) })
+	e.run(inboundCall())
+
+	require.Equal(t, []string{"new", "pending_acceptance", "new", "pending_acceptance", "work_in_progress", "closed_complete"}, e.states)
+	require.Len(t, e.closed, 1)
+	require.Equal(t, store.OfferTimedOut, e.closed[0].State)
+	require.True(t, e.closed[0].Requeue, "back in line at its own place")
+	require.Contains(t, e.signals, "agent-ann "+workflows.SignalOfferTimedOut, "Ann goes on break")
+}
+
+func TestRejectedCall(t *testing.T) {
+	for _, tc := range []struct {
+		onReject string
+		states   []string
+		outcome  string
+	}{
+		{store.OnRejectClose, []string{"new", "pending_acceptance", "new", "closed_complete"}, "rejected"},
+		{store.OnRejectReoffer, []string{"new", "pending_acceptance", "new", "pending_acceptance", "work_in_progress", "closed_complete"}, "completed"},
+	} {
+		t.Run(tc.onReject, func(t *testing.T) {
+			e := newInteractionEnv(t, "ann", "bob")
+			e.queue.OnReject = tc.onReject
+			e.at(5*time.Second, func() { e.ok(workflows.UpdateReject, workflows.DecisionRequest{AgentID: "ann", Reason: "busy"}) })
+			if tc.onReject == store.OnRejectReoffer {
+				e.at(10*time.Second, func() { e.ok(workflows.UpdateAccept, workflows.DecisionRequest{AgentID: "bob"}) })
+				e.at(time.Minute, func() { e.event(callEnded()) })
+			}
+			st := e.run(inboundCall())
+			require.Equal(t, tc.states, e.states)
+			require.Equal(t, tc.outcome, st.Outcome)
+			require.Equal(t, store.OfferRejected, e.closed[0].State)
+			require.True(t, e.closed[0].Exclude, "not offered to the agent who rejected it again")
+		})
+	}
+}
+
+func TestCallerHangsUpBeforePickup(t *testing.T) {
+	e := newInteractionEnv(t) // nobody available: the call waits
+	e.at(20*time.Second, func() { e.event(cti.Event{Type: cti.EventCallerHungUp, CallID: "call-1"}) })
+	e.at(21*time.Second, func() { e.event(callEnded()) })
+	st := e.run(inboundCall())
+	require.Equal(t, []string{"new", "closed_complete"}, e.states)
+	require.Equal(t, "abandoned", st.Outcome)
+	require.Len(t, e.finished, 1, "the item leaves the queue")
+	require.Len(t, e.phoneLogs, 1)
+	require.Nil(t, e.phoneLogs[0].AgentID)
+}
+
+func TestTransferToAnotherAgent(t *testing.T) {
+	e := newInteractionEnv(t, "ann")
+	e.at(5*time.Second, func() { e.ok(workflows.UpdateAccept, workflows.DecisionRequest{AgentID: "ann"}) })
+	e.at(time.Minute, func() {
+		e.refused(workflows.UpdateTransfer, workflows.TransferRequest{AgentID: "ann"}, "exactly one")
+		e.refused(workflows.UpdateTransfer, workflows.TransferRequest{AgentID: "bob", ToAgentID: "cat"}, "assigned agent")
+		e.ok(workflows.UpdateTransfer, workflows.TransferRequest{AgentID: "ann", ToAgentID: "bob"})
+	})
+	e.at(70*time.Second, func() { e.ok(workflows.UpdateAccept, workflows.DecisionRequest{AgentID: "bob"}) })
+	e.at(2*time.Minute, func() { e.event(callEnded()) })
+	st := e.run(inboundCall())
+
+	require.Equal(t, []string{"new", "pending_acceptance", "work_in_progress", "new", "pending_acceptance", "work_in_progress", "closed_complete"}, e.states)
+	require.Len(t, e.transfers, 1)
+	require.Equal(t, "bob", *e.transfers[0].ToAgent)
+	require.Len(t, e.items, 2)
+	require.Equal(t, "bob", e.items[1].TargetAgent, "the second work item is for Bob only")
+	require.Equal(t, "bob", st.AgentID)
+	require.Len(t, e.finished, 2, "Ann's item finished at the transfer, Bob's at the end")
+}
+
+func TestAgentEndsTheCallWithADisposition(t *testing.T) {
+	e := newInteractionEnv(t, "ann")
+	e.at(5*time.Second, func() { e.ok(workflows.UpdateAccept, workflows.DecisionRequest{AgentID: "ann"}) })
+	e.at(time.Minute, func() {
+		e.refused(workflows.UpdateEnd, workflows.EndRequest{AgentID: "bob"}, "assigned agent")
+		e.ok(workflows.UpdateEnd, workflows.EndRequest{AgentID: "ann", Disposition: "resolved"})
+	})
+	e.at(61*time.Second, func() { e.event(callEnded()) })
+	e.run(inboundCall())
+	require.Equal(t, "closed_complete", e.states[len(e.states)-1])
+	require.Equal(t, "resolved", *e.finished[0].Disposition)
+	require.Len(t, e.phoneLogs, 1)
+}
+
+func TestOutboundClickToCall(t *testing.T) {
+	out := workflows.InteractionInput{Number: "IMS0000002", Channel: workflows.ChannelPhone, Direction: "outbound", Queue: "support",
+		AgentID: "ann", ContactPhone: "+12025550143", DialledNumber: "+12025550100"}
+	t.Run("answered", func(t *testing.T) {
+		e := newInteractionEnv(t)
+		e.at(3*time.Second, func() { e.event(cti.Event{Type: cti.EventCallAnswered, CallID: "call-out"}) })
+		e.at(time.Minute, func() { e.ok(workflows.UpdateEnd, workflows.EndRequest{AgentID: "ann"}) })
+		st := e.run(out)
+		require.Equal(t, []string{"work_in_progress", "closed_complete"}, e.states, "created in progress, assigned to the agent")
+		require.Equal(t, "completed", st.Outcome)
+		require.Len(t, e.phoneLogs, 1)
+	})
+	t.Run("unanswered", func(t *testing.T) {
+		e := newInteractionEnv(t)
+		e.at(20*time.Second, func() { e.event(cti.Event{Type: cti.EventCallNoAnswer, CallID: "call-out"}) })
+		st := e.run(out)
+		require.Equal(t, []string{"work_in_progress", "closed_complete"}, e.states)
+		require.Equal(t, "unanswered", st.Outcome)
+	})
+}
+
+func TestChatWithoutAContactOpensAnIncident(t *testing.T) {
+	e := newInteractionEnv(t, "ann")
+	in := workflows.InteractionInput{Number: "IMS0000003", Channel: workflows.ChannelChat, Direction: "inbound", Queue: "support",
+		ChatID: "chat-1", CustomerEmail: "nobody@example.com"}
+	e.at(2*time.Second, func() { e.ok(workflows.UpdateAccept, workflows.DecisionRequest{AgentID: "ann"}) })
+	e.at(3*time.Second, func() {
+		e.event(cti.Event{Type: cti.EventChatMessage, ChatID: "chat-1", From: "customer", Text: "hello"})
+	})
+	e.at(4*time.Second, func() {
+		e.ok(workflows.UpdateSendMessage, workflows.MessageRequest{AgentID: "ann", Text: "hi, how can I help?"})
+	})
+	e.at(time.Minute, func() { e.ok(workflows.UpdateEnd, workflows.EndRequest{AgentID: "ann", Disposition: "info"}) })
+	e.run(in)
+	require.Len(t, e.escalations, 1)
+	inc := e.escalations[0]
+	require.Equal(t, "incident", inc.Kind)
+	require.NotNil(t, inc.ChatInitiatedAt)
+	require.NotNil(t, inc.ChatAcceptedAt)
+	require.NotNil(t, inc.ChatTerminatedAt)
+	require.True(t, inc.ChatAcceptedAt.Before(*inc.ChatTerminatedAt))
+}
+
+func TestChatWithSeveralMatchesLetsTheAgentChoose(t *testing.T) {
+	e := newInteractionEnv(t, "ann")
+	first, second := store.Contact{ID: uuid.New(), Name: "Ann A"}, store.Contact{ID: uuid.New(), Name: "Ann B"}
+	e.candidates = []store.Contact{first, second}
+	in := workflows.InteractionInput{Number: "IMS0000004", Channel: workflows.ChannelChat, Direction: "inbound", Queue: "support",
+		ChatID: "chat-2", CustomerEmail: "ann@example.com"}
+	e.at(2*time.Second, func() { e.ok(workflows.UpdateAccept, workflows.DecisionRequest{AgentID: "ann"}) })
+	e.at(3*time.Second, func() {
+		v, err := e.QueryWorkflow(workflows.QueryState)
+		require.NoError(t, err)
+		var st workflows.InteractionState
+		require.NoError(t, v.Get(&st))
+		require.Equal(t, first.ID.String(), st.ContactID, "the first match is the default")
+		require.Len(t, st.ContactCandidates, 2)
+		e.refused(workflows.UpdateChooseChatContact, workflows.ChatContactRequest{AgentID: "ann", ContactID: uuid.NewString()}, "contact_id")
+		e.ok(workflows.UpdateChooseChatContact, workflows.ChatContactRequest{AgentID: "ann", ContactID: second.ID.String()})
+	})
+	e.at(time.Minute, func() { e.event(cti.Event{Type: cti.EventChatEnded, ChatID: "chat-2"}) })
+	st := e.run(in)
+	require.Equal(t, second.ID.String(), st.ContactID)
+	require.Empty(t, e.escalations, "a matched customer gets no automatic incident")
+}
+
+func TestWalkInEscalatedTwiceMakesOneIncident(t *testing.T) {
+	e := newInteractionEnv(t)
+	in := workflows.InteractionInput{Number: "IMS0000005", Channel: workflows.ChannelWalkIn, Direction: "inbound", AgentID: "ann",
+		ShortDescription: "printer on fire"}
+	esc := workflows.EscalateRequest{AgentID: "ann", Kind: "incident", ShortDescription: "Printer on fire"}
+	e.at(time.Second, func() {
+		e.ok(workflows.UpdateEscalate, esc)
+		e.ok(workflows.UpdateEscalate, esc) // the double click
+		e.refused(workflows.UpdateEscalate, workflows.EscalateRequest{AgentID: "ann", Kind: "problem", ShortDescription: "x"}, "kind")
+		e.refused(workflows.UpdateEnd, workflows.EndRequest{AgentID: "ann"}, "closed, not ended")
+	})
+	e.at(time.Minute, func() { e.ok(workflows.UpdateClose, workflows.EndRequest{AgentID: "ann"}) })
+	st := e.run(in)
+	require.Len(t, e.escalations, 1)
+	require.Len(t, st.Escalations, 1)
+	require.Equal(t, []string{"work_in_progress", "closed_complete"}, e.states, "stays open after escalating until closed (seed 001)")
+}
+
+func TestCloseOnEscalate(t *testing.T) {
+	e := newInteractionEnv(t)
+	in := workflows.InteractionInput{Number: "IMS0000006", Channel: workflows.ChannelEmail, Direction: "inbound", AgentID: "ann", CloseOnEscalate: true}
+	e.at(time.Second, func() {
+		e.ok(workflows.UpdateEscalate, workflows.EscalateRequest{AgentID: "ann", Kind: "request", ShortDescription: "New laptop"})
+	})
+	st := e.run(in)
+	require.Equal(t, "closed_complete", st.State)
+	require.Equal(t, "request", e.escalations[0].Kind)
+}

@@ -1,0 +1,26 @@
+package workflows
+
+import (
+	"fmt"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/casehub/casehub/store"
+)
+
+// SelfCheck proves the whole chain works: the worker picks up a workflow,
+// the workflow runs an activity, and the activity writes to PostgreSQL.
+// `casehub dev` and `casehub selfcheck` run it at start.
+func SelfCheck(ctx workflow.Context, in SelfCheckInput) (SelfCheckResult, error) {
+	state := SelfCheckState{Step: "recording"}
+	if err := workflow.SetQueryHandler(ctx, QueryState, func() (SelfCheckState, error) { return state, nil }); err != nil {
+		return SelfCheckResult{}, fmt.Errorf("register state query: %w", err)
+	}
+
+	var row store.SelfCheck
+	if err := workflow.ExecuteActivity(storageOptions(ctx), a.RecordSelfCheck, in.Note).Get(ctx, &row); err != nil {
+		return SelfCheckResult{}, fmt.Errorf("record self check: %w", err)
+	}
+	state.Step = "done"
+	return SelfCheckResult{WorkflowID: row.WorkflowID, CheckedAt: workflow.Now(ctx)}, nil
+}
