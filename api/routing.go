@@ -73,6 +73,10 @@ func (s *Server) putQueue(c echo.Context) error {
 		if json.Unmarshal(req.Settings, &obj) != nil || obj == nil {
 			return invalidField("settings", "must be a JSON object")
 		}
+		var se *workflows.SettingsError
+		if err := workflows.CheckCallbackSettings(req.Settings); errors.As(err, &se) {
+			return invalidField(se.Field, se.Detail)
+		}
 	}
 	out, err := s.deps.Store.UpsertQueue(c.Request().Context(), q)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/mail"
 	"reflect"
 	"slices"
@@ -248,6 +249,15 @@ func ParseEvent(body []byte) (Event, error) {
 		return Event{}, &FieldError{Field: unknown[0], Detail: "is not a known field"}
 	}
 
+	for _, name := range slices.Sorted(maps.Keys(members)) {
+		var v any
+		if json.Unmarshal(members[name], &v) == nil && holdsNUL(v) {
+			// PostgreSQL text cannot hold U+0000: refuse it here, named,
+			// rather than let a write fail and retry later.
+			return Event{}, &FieldError{Field: name, Detail: "must not contain U+0000"}
+		}
+	}
+
 	dec = json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	var w wireEvent
@@ -407,4 +417,22 @@ func jsonKind(goKind string) string {
 	default:
 		return goKind
 	}
+}
+
+// holdsNUL reports whether a decoded JSON value has U+0000 in a string or a
+// member name anywhere inside it.
+func holdsNUL(v any) bool {
+	switch v := v.(type) {
+	case string:
+		return strings.ContainsRune(v, 0)
+	case []any:
+		return slices.ContainsFunc(v, holdsNUL)
+	case map[string]any:
+		for k, e := range v {
+			if strings.ContainsRune(k, 0) || holdsNUL(e) {
+				return true
+			}
+		}
+	}
+	return false
 }

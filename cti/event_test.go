@@ -155,6 +155,10 @@ func TestParseEventInvalid(t *testing.T) {
 		{"chat_ended without chat_id", event("chat_ended", ""), "chat_id"},
 		{"field of another type", event("call_answered", `"call_id":"c","text":"hello"`), "text"},
 		{"chat_id on a voice event", event("call_busy", `"call_id":"c","chat_id":"x"`), "chat_id"},
+		{"NUL in chat text", event("chat_message", `"chat_id":"c","from":"customer","text":"hi\u0000there"`), "text"},
+		{"NUL in an ivr value", event("incoming_call", `"call_id":"call_1","caller_number":"+15551234567","dialled_number":"+15550000000","queue":"q","ivr":{"lang":"en\u0000"}`), "ivr"},
+		{"NUL in an ivr key", event("incoming_call", `"call_id":"call_1","caller_number":"+15551234567","dialled_number":"+15550000000","queue":"q","ivr":{"la\u0000ng":"en"}`), "ivr"},
+		{"NUL in the event id", `{"id":"e\u0000","type":"chat_ended","occurred_at":"2026-03-01T10:00:00Z","chat_id":"c"}`, "id"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

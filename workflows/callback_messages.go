@@ -1,7 +1,9 @@
 package workflows
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -280,6 +282,76 @@ func ParseCallbackSettings(raw json.RawMessage) (CallbackSettings, error) {
 	return s, err
 }
 
+// SettingsError names the field of a queue's settings that is wrong.
+type SettingsError struct {
+	Field  string
+	Detail string
+}
+
+func (e *SettingsError) Error() string { return e.Field + ": " + e.Detail }
+
+// CheckCallbackSettings is the strict reading of a queue's "callbacks"
+// settings that the API applies before a queue is saved: unknown fields,
+// unknown modes and out-of-range numbers are refused with the field named,
+// where ParseCallbackSettings (used by running processes) falls back to the
+// defaults. Zero still means "the default".
+func CheckCallbackSettings(raw json.RawMessage) error {
+	var wrapper struct {
+		Callbacks json.RawMessage `json:"callbacks"`
+	}
+	if len(raw) == 0 || json.Unmarshal(raw, &wrapper) != nil || len(wrapper.Callbacks) == 0 || string(wrapper.Callbacks) == "null" {
+		return nil
+	}
+	const field = "settings.callbacks"
+	dec := json.NewDecoder(bytes.NewReader(wrapper.Callbacks))
+	dec.DisallowUnknownFields()
+	var s CallbackSettings
+	if err := dec.Decode(&s); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &typeErr) && typeErr.Field != "":
+			return &SettingsError{Field: field + "." + typeErr.Field, Detail: "must be a " + typeErr.Type.String()}
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+			return &SettingsError{Field: field + "." + name, Detail: "is not a callback setting"}
+		default:
+			return &SettingsError{Field: field, Detail: "must be an object of callback settings"}
+		}
+	}
+	if s.DefaultMode != "" && s.DefaultMode != store.CallbackCustomerFirst && s.DefaultMode != store.CallbackAgentFirst {
+		return &SettingsError{Field: field + ".default_mode", Detail: "must be customer_first or agent_first"}
+	}
+	if s.OnInboundCall != "" && s.OnInboundCall != OnInboundCancel && s.OnInboundCall != OnInboundLink {
+		return &SettingsError{Field: field + ".on_inbound_call", Detail: "must be cancel or link"}
+	}
+	for _, r := range []struct {
+		name     string
+		v, limit int
+	}{
+		{"max_attempts", s.MaxAttempts, 20},
+		{"retry_interval_seconds", s.RetryIntervalSeconds, 7 * 24 * 3600},
+		{"expiry_hours", s.ExpiryHours, 24 * 365},
+		{"max_offers", s.MaxOffers, 50},
+		{"hold_seconds", s.HoldSeconds, 3600},
+		{"dial_timeout_seconds", s.DialTimeoutSeconds, 600},
+		{"agent_action_seconds", s.AgentActionSeconds, 7 * 24 * 3600},
+	} {
+		if r.v < 0 || r.v > r.limit {
+			return &SettingsError{Field: field + "." + r.name, Detail: fmt.Sprintf("must be between 0 (the default) and %d", r.limit)}
+		}
+	}
+	if s.BusinessHours != nil {
+		if err := s.BusinessHours.check(); err != nil {
+			var se *SettingsError
+			if errors.As(err, &se) {
+				return se
+			}
+			return &SettingsError{Field: field + ".business_hours", Detail: err.Error()}
+		}
+	}
+	return nil
+}
+
 // BusinessHours are a queue's weekly opening windows in a time zone.
 // Outside them callbacks wait for the next opening.
 type BusinessHours struct {
@@ -309,21 +381,21 @@ func clock(s string) (int, bool) {
 }
 
 func (b BusinessHours) check() error {
-	if _, err := time.LoadLocation(b.TimeZone); err != nil || b.TimeZone == "" {
-		return fmt.Errorf("settings.callbacks.business_hours.time_zone: %q is not an IANA time zone", b.TimeZone)
+	if _, err := time.LoadLocation(b.TimeZone); err != nil || b.TimeZone == "" || strings.EqualFold(b.TimeZone, "local") {
+		return &SettingsError{Field: "settings.callbacks.business_hours.time_zone", Detail: fmt.Sprintf("%q is not an IANA time zone", b.TimeZone)}
 	}
 	if len(b.Windows) == 0 {
-		return fmt.Errorf("settings.callbacks.business_hours.windows: at least one window is needed")
+		return &SettingsError{Field: "settings.callbacks.business_hours.windows", Detail: "at least one window is needed"}
 	}
 	for i, w := range b.Windows {
 		o, ok1 := clock(w.Open)
 		c, ok2 := clock(w.Close)
 		if !ok1 || !ok2 || o >= c {
-			return fmt.Errorf("settings.callbacks.business_hours.windows[%d]: open and close are HH:MM with open before close", i)
+			return &SettingsError{Field: fmt.Sprintf("settings.callbacks.business_hours.windows[%d]", i), Detail: "open and close are HH:MM with open before close"}
 		}
 		for _, d := range w.Days {
 			if !slices.Contains(weekdays, strings.ToLower(d)) {
-				return fmt.Errorf("settings.callbacks.business_hours.windows[%d].days: %q is not mon..sun", i, d)
+				return &SettingsError{Field: fmt.Sprintf("settings.callbacks.business_hours.windows[%d].days", i), Detail: fmt.Sprintf("%q is not mon..sun", d)}
 			}
 		}
 	}
