@@ -49,11 +49,11 @@ func TestPutQueueRefusesBadCallbackSettings(t *testing.T) {
 	t.Run("good settings are saved as sent", func(t *testing.T) {
 		name := "q-" + uuid.NewString()[:8]
 		r := c.do(http.MethodPut, "/v1/queues/"+name, `{"settings": {"callbacks": {"default_mode": "agent_first", "max_attempts": 5,
-			"business_hours": {"time_zone": "America/New_York", "windows": [{"days": ["mon", "Fri"], "open": "08:30", "close": "24:00"}]}}, "other": 1}}`)
+			"business_hours": {"time_zone": "America/New_York", "windows": [{"days": ["mon", "fri"], "open": "08:30", "close": "24:00"}]}}, "other": 1}}`)
 		require.Equal(t, http.StatusOK, r.Code, r.Body.String())
 		q, err := st.GetQueue(context.Background(), name)
 		require.NoError(t, err)
 		require.JSONEq(t, `{"callbacks": {"default_mode": "agent_first", "max_attempts": 5,
-			"business_hours": {"time_zone": "America/New_York", "windows": [{"days": ["mon", "Fri"], "open": "08:30", "close": "24:00"}]}}, "other": 1}`, string(q.Settings))
+			"business_hours": {"time_zone": "America/New_York", "windows": [{"days": ["mon", "fri"], "open": "08:30", "close": "24:00"}]}}, "other": 1}`, string(q.Settings))
 	})
 }

@@ -658,6 +658,7 @@ type FinishedItem struct {
 	AgentLoad   int    `json:"agent_load"`  // what that agent still has booked
 	WrappingUp  bool   `json:"wrapping_up"` // the agent went to wrap-up
 	WasAssigned bool   `json:"was_assigned"`
+	Position    int64  `json:"position"` // the item's place in line, for a process that re-enters later
 }
 
 // FinishItem ends an item for good: waiting, offered or assigned. A pending
@@ -675,6 +676,7 @@ func (s *Store) FinishItem(ctx context.Context, itemID string, disposition *stri
 		if err != nil {
 			return err
 		}
+		f.Position = it.Position
 		if it.State == ItemDone {
 			return nil
 		}

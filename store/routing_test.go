@@ -119,10 +119,10 @@ func TestAcceptTimeoutRejectAndFinish(t *testing.T) {
 	disp := "resolved"
 	f, err := st.FinishItem(ctx, item.ID, &disp, time.Minute)
 	require.NoError(t, err)
-	require.Equal(t, store.FinishedItem{AgentID: agents[0], AgentLoad: 0, WrappingUp: true, WasAssigned: true}, f)
+	require.Equal(t, store.FinishedItem{AgentID: agents[0], AgentLoad: 0, WrappingUp: true, WasAssigned: true, Position: item.Position}, f)
 	again, err := st.FinishItem(ctx, item.ID, nil, time.Minute)
 	require.NoError(t, err)
-	require.Equal(t, store.FinishedItem{}, again, "finishing twice changes nothing")
+	require.Equal(t, store.FinishedItem{Position: item.Position}, again, "finishing twice changes nothing")
 	cat, err = st.GetAgent(ctx, agents[0])
 	require.NoError(t, err)
 	require.Equal(t, store.PresenceWrapUp, cat.Presence)
@@ -179,6 +179,24 @@ func TestReplacementKeepsThePosition(t *testing.T) {
 	items, err := st.QueueItems(ctx, queue)
 	require.NoError(t, err)
 	require.Equal(t, []string{cb.ID, later.ID}, []string{items[0].ID, items[1].ID})
+}
+
+// An item that left its queue (a callback when the queue closed) comes back
+// at the place it had, ahead of items that arrived after it.
+func TestItemReturnsToThePlaceItHad(t *testing.T) {
+	ctx := context.Background()
+	queue, _ := routingFixture(t)
+	first := enqueue(t, queue, store.ChannelVoice)
+	later := enqueue(t, queue, store.ChannelVoice)
+	left, err := st.FinishItem(ctx, first.ID, nil, 0)
+	require.NoError(t, err)
+	require.Equal(t, first.Position, left.Position)
+	back, err := st.Enqueue(ctx, store.NewWorkItem{ID: first.ID + "-again", Queue: queue, Channel: store.ChannelVoice,
+		Kind: "callback", WorkflowID: first.WorkflowID, Position: left.Position})
+	require.NoError(t, err)
+	items, err := st.QueueItems(ctx, queue)
+	require.NoError(t, err)
+	require.Equal(t, []string{back.ID, later.ID}, []string{items[0].ID, items[1].ID})
 }
 
 func TestTargetedItemGoesOnlyToItsAgent(t *testing.T) {

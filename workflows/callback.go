@@ -73,6 +73,8 @@ type callbackImpl struct {
 	done         bool
 	baseAttempts int        // attempts made before the last reschedule
 	retryAt      *time.Time // the next dial after an unanswered one
+	hoursClosed  bool       // the queue closed while the callback waited in it
+	keepPlace    int64      // the place in line to take again when the queue reopens
 
 	// The current attempt.
 	call          string // the customer's call leg; "" when nobody is on the line
@@ -248,7 +250,8 @@ func (w *callbackImpl) closeIfEnded(ctx workflow.Context) (bool, error) {
 func (w *callbackImpl) throughQueue(ctx workflow.Context) (bool, error) {
 	w.items++
 	item := store.NewWorkItem{ID: fmt.Sprintf("%s-%d", w.in.ID, w.items), Queue: w.in.Queue, Channel: store.ChannelVoice,
-		Kind: "callback", WorkflowID: w.workflowID(ctx)}
+		Kind: "callback", WorkflowID: w.workflowID(ctx), Position: w.keepPlace}
+	w.keepPlace = 0
 	if w.r == nil {
 		w.r = newRouter(ctx, item, w.queue)
 	} else {
@@ -265,7 +268,9 @@ func (w *callbackImpl) throughQueue(ctx workflow.Context) (bool, error) {
 		}
 	}
 
+	stopWatch := w.watchClosing(ctx)
 	outcome, err := w.r.waitForAgent(ctx, routeHooks{stopped: w.interrupted, offered: w.offered, withdrawn: w.withdrawn})
+	stopWatch()
 	if err != nil {
 		return false, err
 	}
@@ -277,7 +282,13 @@ func (w *callbackImpl) throughQueue(ctx workflow.Context) (bool, error) {
 		if closed, err := w.closeIfEnded(ctx); closed || err != nil {
 			return false, err
 		}
-		return true, nil // rescheduled
+		if w.hoursClosed {
+			// Out of the queue until it opens again, then back in the
+			// same place in line.
+			w.keepPlace = w.r.position
+			workflow.GetLogger(ctx).Info("queue closed; the callback waits for the next opening", "queue", w.in.Queue)
+		}
+		return true, nil // rescheduled, or the queue closed
 	case routeClosed:
 		w.hangUpCustomer(ctx, "rejected")
 		return false, w.closeAs(ctx, store.CallbackFailed, "rejected by the agent")
@@ -287,6 +298,30 @@ func (w *callbackImpl) throughQueue(ctx workflow.Context) (bool, error) {
 		return false, w.agentFirst(ctx)
 	}
 	return w.customerFirstAccepted(ctx)
+}
+
+// watchClosing takes a callback waiting in its queue out of it when the
+// queue's business hours end, so no agent is offered it while the queue is
+// closed; waitUntilDue then holds it until the next opening. The returned
+// function ends the watch once routing is over.
+func (w *callbackImpl) watchClosing(ctx workflow.Context) (stop func()) {
+	w.hoursClosed = false
+	bh := w.settings.BusinessHours
+	if bh == nil || workflow.GetVersion(ctx, changeLeaveQueueAtClosing, workflow.DefaultVersion, 1) < 1 {
+		return func() {}
+	}
+	now := workflow.Now(ctx)
+	closes := bh.NextClosing(now)
+	if closes.IsZero() {
+		return func() {}
+	}
+	ctx, cancel := workflow.WithCancel(ctx)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		if err := workflow.Sleep(ctx, closes.Sub(now)); err == nil {
+			w.hoursClosed = true
+		}
+	})
+	return cancel
 }
 
 // takeOverPlace enqueues the first item in the place of the waiting call it
@@ -319,6 +354,9 @@ func (w *callbackImpl) interrupted() bool {
 	}
 	if w.call != "" {
 		return false
+	}
+	if w.hoursClosed && w.r.pendingOffer() == nil {
+		return true // an offer already made is answered first
 	}
 	return w.cancelReq != nil || w.expired || w.rescheduled
 }

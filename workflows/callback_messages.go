@@ -367,6 +367,49 @@ type HoursWindow struct {
 	Close string   `json:"close"`
 }
 
+// NextClosing is when the opening that t falls in ends, joining windows
+// that touch (Monday to 24:00, Tuesday from 00:00). It is zero when t is
+// outside the opening hours or the hours never close.
+func (b BusinessHours) NextClosing(t time.Time) time.Time {
+	end := b.windowEnd(t)
+	for range 14 { // two weeks of touching windows: the hours never close
+		if end.IsZero() {
+			return end
+		}
+		next := b.windowEnd(end)
+		if next.IsZero() {
+			return end
+		}
+		end = next
+	}
+	return time.Time{}
+}
+
+// windowEnd is the latest close of the windows open at t (zero if none).
+// A window lies within one local day, so only t's own day can hold it.
+func (b BusinessHours) windowEnd(t time.Time) time.Time {
+	loc, err := time.LoadLocation(b.TimeZone)
+	if err != nil {
+		return time.Time{}
+	}
+	local := t.In(loc)
+	name := weekdays[local.Weekday()]
+	var end time.Time
+	for _, w := range b.Windows {
+		if !slices.ContainsFunc(w.Days, func(s string) bool { return strings.ToLower(s) == name }) {
+			continue
+		}
+		o, _ := clock(w.Open)
+		c, _ := clock(w.Close)
+		open := time.Date(local.Year(), local.Month(), local.Day(), o/60, o%60, 0, 0, loc)
+		closing := time.Date(local.Year(), local.Month(), local.Day(), c/60, c%60, 0, 0, loc)
+		if !open.After(t) && closing.After(t) && closing.After(end) {
+			end = closing
+		}
+	}
+	return end
+}
+
 var weekdays = []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
 
 func clock(s string) (int, bool) {

@@ -1,6 +1,7 @@
 package workflows_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"strconv"
@@ -48,12 +49,14 @@ type callbackEnv struct {
 	signals      []string
 	replaced     bool
 	pending      int
+	positions    map[string]int64 // place in line of each item enqueued
 }
 
 var cbStart = time.Date(2026, 3, 6, 15, 0, 0, 0, time.UTC) // a Friday, before the US daylight-saving change
 
 func newCallbackEnv(t *testing.T, agents ...string) *callbackEnv {
 	e := &callbackEnv{TestWorkflowEnvironment: newSuite().NewTestWorkflowEnvironment(), t: t, agents: agents, start: cbStart,
+		positions: map[string]int64{},
 		queue: store.Queue{Name: "support", AcceptanceTimeoutS: 30, WrapUpTimeoutS: 60, OnReject: store.OnRejectReoffer,
 			OutboundNumber: "+12025550100", Settings: json.RawMessage(`{}`)}}
 	e.SetStartTime(cbStart)
@@ -72,6 +75,7 @@ func newCallbackEnv(t *testing.T, agents ...string) *callbackEnv {
 	e.OnActivity(a.EnqueueWorkItem, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, n store.NewWorkItem) ([]store.Offer, error) {
 			e.items, e.enqueuedAt = append(e.items, n), append(e.enqueuedAt, e.Now())
+			e.positions[n.ID] = cmp.Or(n.Position, int64(100+len(e.items)))
 			return e.nextOffer(n.ID), nil
 		}).Maybe()
 	e.OnActivity(a.EnqueueCallbackItem, mock.Anything, mock.Anything).Return(
@@ -92,9 +96,9 @@ func newCallbackEnv(t *testing.T, agents ...string) *callbackEnv {
 	e.OnActivity(a.FinishWorkItem, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, r activities.FinishWorkItemRequest) (activities.FinishWorkItemResult, error) {
 			e.finished = append(e.finished, r)
-			res := activities.FinishWorkItemResult{}
+			res := activities.FinishWorkItemResult{Finished: store.FinishedItem{Position: e.positions[r.ItemID]}}
 			if len(e.offers) > 0 && r.WrapUp > 0 {
-				res.Finished = store.FinishedItem{AgentID: e.offers[len(e.offers)-1], WasAssigned: true, WrappingUp: true}
+				res.Finished = store.FinishedItem{AgentID: e.offers[len(e.offers)-1], WasAssigned: true, WrappingUp: true, Position: res.Finished.Position}
 			}
 			return res, nil
 		}).Maybe()
@@ -376,6 +380,63 @@ func TestBusinessHoursWaitForTheNextOpening(t *testing.T) {
 	require.Equal(t, store.CallbackCancelled, st.State)
 	require.Equal(t, opening, e.enqueuedAt[0].UTC())
 	require.Equal(t, opening, e.changes[0].NextAttemptAt.UTC())
+}
+
+// A callback waiting in its queue when the queue closes leaves it, waits for
+// the next opening and goes back in at the place it had.
+func TestBusinessHoursCloseWhileQueued(t *testing.T) {
+	e := newCallbackEnv(t) // no agent is free all day
+	e.settings(`{"callbacks": {"business_hours": {"time_zone": "Europe/Berlin",
+		"windows": [{"days": ["mon", "tue", "wed", "thu", "fri"], "open": "09:00", "close": "17:00"}]}}}`)
+	start := time.Date(2026, 3, 25, 9, 0, 0, 0, time.UTC) // Wednesday 10:00 in Berlin
+	e.SetStartTime(start)
+	in := asap(store.CallbackCustomerFirst)
+	in.ExpiresAt = start.Add(7 * 24 * time.Hour)
+	closing := time.Date(2026, 3, 25, 16, 0, 0, 0, time.UTC) // 17:00 CET
+	opening := time.Date(2026, 3, 26, 8, 0, 0, 0, time.UTC)  // Thursday 09:00 CET
+	e.at(closing.Sub(start)+time.Minute, func() {
+		st := e.state()
+		require.Equal(t, workflows.CallbackStepScheduled, st.Step, "out of the queue while it is closed")
+		require.Equal(t, opening, st.NextAttemptAt.UTC())
+		require.Len(t, e.finished, 1, "the queued item left the queue")
+		require.Equal(t, e.items[0].ID, e.finished[0].ItemID)
+	})
+	e.at(opening.Sub(start)+time.Minute, func() {
+		require.Equal(t, workflows.CallbackStepQueued, e.state().Step)
+		e.ok(workflows.UpdateCancelCallback, workflows.CallbackCancelRequest{By: "supervisor"})
+	})
+	st := e.run(in)
+	require.Equal(t, store.CallbackCancelled, st.State)
+	require.Len(t, e.items, 2)
+	require.Equal(t, []time.Time{start, opening}, []time.Time{e.enqueuedAt[0].UTC(), e.enqueuedAt[1].UTC()})
+	require.Equal(t, e.positions[e.items[0].ID], e.items[1].Position, "back at the place it had")
+	require.Empty(t, e.dials, "nobody was dialled")
+}
+
+func TestNextClosing(t *testing.T) {
+	bh := workflows.BusinessHours{TimeZone: "Europe/Berlin", Windows: []workflows.HoursWindow{
+		{Days: []string{"mon", "tue", "wed", "thu", "fri"}, Open: "09:00", Close: "12:00"},
+		{Days: []string{"mon", "tue", "wed", "thu", "fri"}, Open: "12:00", Close: "17:00"},
+		{Days: []string{"sat"}, Open: "18:00", Close: "24:00"},
+		{Days: []string{"sun"}, Open: "00:00", Close: "06:00"},
+	}}
+	for _, tc := range []struct{ at, want string }{
+		{"2026-03-25T10:00:00Z", "2026-03-25T16:00:00Z"}, // Wednesday 11:00 CET: the touching windows end at 17:00
+		{"2026-03-25T16:30:00Z", ""},                     // closed
+		{"2026-03-28T20:00:00Z", "2026-03-29T04:00:00Z"}, // Saturday night into Sunday, across the change to summer time
+	} {
+		at, _ := time.Parse(time.RFC3339, tc.at)
+		got := bh.NextClosing(at)
+		if tc.want == "" {
+			require.True(t, got.IsZero(), tc.at)
+			continue
+		}
+		want, _ := time.Parse(time.RFC3339, tc.want)
+		require.Equal(t, want, got.UTC(), tc.at)
+	}
+	always := workflows.BusinessHours{TimeZone: "UTC", Windows: []workflows.HoursWindow{
+		{Days: []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}, Open: "00:00", Close: "24:00"}}}
+	require.True(t, always.NextClosing(time.Date(2026, 3, 25, 10, 0, 0, 0, time.UTC)).IsZero(), "open all week never closes")
 }
 
 func TestNextOpening(t *testing.T) {

@@ -25,6 +25,7 @@ type router struct {
 	agentID  string
 	queued   bool
 	finished bool
+	position int64 // the item's place in line, known once it is finished
 }
 
 type offerDecision struct {
@@ -67,7 +68,7 @@ func newRouter(ctx workflow.Context, item store.NewWorkItem, queue store.Queue) 
 func (r *router) reset(item store.NewWorkItem, queue store.Queue) {
 	r.item, r.queue = item, queue
 	r.offer, r.inbox, r.decision, r.decided = nil, nil, nil, false
-	r.agentID, r.queued, r.finished = "", false, false
+	r.agentID, r.queued, r.finished, r.position = "", false, false, 0
 }
 
 // canDecideIfRouting is canDecide for a process that may not route at all.
@@ -213,7 +214,7 @@ func (r *router) finish(ctx workflow.Context, disposition *string, wrapUp time.D
 	if err != nil {
 		return err
 	}
-	r.finished = true
+	r.finished, r.position = true, res.Finished.Position
 	if res.Finished.WasAssigned {
 		tellAgent(ctx, res.Finished.AgentID, SignalItemFinished, ItemFinished{
 			ItemID: r.item.ID, Queue: r.item.Queue, WrappingUp: res.Finished.WrappingUp, WrapUp: wrapUp,

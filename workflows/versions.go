@@ -1,0 +1,9 @@
+package workflows
+
+// Change ids for workflow.GetVersion. Each names a change made after replay
+// histories were committed; processes started before it replay the old path.
+const (
+	// changeLeaveQueueAtClosing: a queued callback leaves its queue when the
+	// queue's business hours end and takes its place again at the opening.
+	changeLeaveQueueAtClosing = "callback-leave-queue-at-closing"
+)
