@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/casehub/casehub/auth"
 	"github.com/casehub/casehub/phone"
@@ -100,29 +101,41 @@ func (s *Server) createCallback(c echo.Context) error {
 	return c.JSON(status, cb)
 }
 
-// createCallbacks takes up to 1,000 requests from a scheduler and answers
-// each one in turn; one refused request does not stop the others.
+// batchParallelism is how many requests of one batch are taken at once.
+const batchParallelism = 16
+
+// createCallbacks takes up to 1,000 requests from a scheduler, several at
+// a time, and answers each one at its index; one refused request does not
+// stop the others. Two items for the same number and queue still make one
+// callback: PostgreSQL's unique pending index decides which is first.
 func (s *Server) createCallbacks(c echo.Context) error {
 	var req callbackBatchRequest
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
 	ctx := c.Request().Context()
-	out := make([]callbackBatchResult, 0, len(req.Items))
+	who := principal(c)
+	out := make([]callbackBatchResult, len(req.Items))
+	var g errgroup.Group
+	g.SetLimit(batchParallelism)
 	for i, item := range req.Items {
-		status, cb, err := s.requestCallback(ctx, item, principal(c))
-		r := callbackBatchResult{Index: i, Status: status}
-		if err != nil {
-			p := toProblem(err)
-			if p.Status >= 500 {
-				s.deps.Logger.ErrorContext(ctx, "batch callback failed", "index", i, "err", err)
+		g.Go(func() error {
+			status, cb, err := s.requestCallback(ctx, item, who)
+			r := callbackBatchResult{Index: i, Status: status}
+			if err != nil {
+				p := toProblem(err)
+				if p.Status >= 500 {
+					s.deps.Logger.ErrorContext(ctx, "batch callback failed", "index", i, "err", err)
+				}
+				r.Status, r.Problem = p.Status, p
+			} else {
+				r.Callback = &cb
 			}
-			r.Status, r.Problem = p.Status, p
-		} else {
-			r.Callback = &cb
-		}
-		out = append(out, r)
+			out[i] = r
+			return nil
+		})
 	}
+	_ = g.Wait() // every item's outcome is in out
 	return c.JSON(http.StatusOK, map[string]any{"items": out})
 }
 

@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"sync"
 	"testing"
@@ -194,7 +195,12 @@ func TestCallbackBatch(t *testing.T) {
 	}
 	r.decode(t, &out)
 	require.Len(t, out.Items, 4)
-	require.Equal(t, []int{201, 200, 422, 201}, []int{out.Items[0].Status, out.Items[1].Status, out.Items[2].Status, out.Items[3].Status})
+	for i, it := range out.Items {
+		require.Equal(t, i, it.Index, "answers in request order")
+	}
+	// The two requests for one customer run at once: either may be first.
+	require.ElementsMatch(t, []int{201, 200}, []int{out.Items[0].Status, out.Items[1].Status})
+	require.Equal(t, []int{422, 201}, []int{out.Items[2].Status, out.Items[3].Status})
 	require.Equal(t, out.Items[0].Callback.ID, out.Items[1].Callback.ID)
 	require.Equal(t, "number", out.Items[2].Problem.Errors[0].Field)
 
@@ -208,6 +214,51 @@ func TestCallbackBatch(t *testing.T) {
 
 	r = c.as(agentToken(t)).do(http.MethodPost, "/v1/callbacks/batch", map[string]any{"items": items[:1]})
 	require.Equal(t, http.StatusForbidden, r.Code, "schedulers and supervisors only")
+}
+
+// A batch's items run several at a time; each number still gets one
+// callback however many of its requests race.
+func TestCallbackBatchInParallelMakesOnePerNumber(t *testing.T) {
+	queue := callbackQueue(t, `{}`)
+	fake := newFakeTemporal()
+	c := newClient(t, api.Deps{Temporal: fake}).as(issue(t, auth.RoleIntegration, ""))
+	const numbers, each = 25, 8
+	items := make([]map[string]any, 0, numbers*each)
+	for i := range numbers * each {
+		items = append(items, map[string]any{"number": fmt.Sprintf("+1202555%04d", 300+i%numbers), "queue": queue})
+	}
+	r := c.do(http.MethodPost, "/v1/callbacks/batch", map[string]any{"items": items})
+	require.Equal(t, http.StatusOK, r.Code, r.Body.String())
+	var out struct {
+		Items []struct {
+			Index    int
+			Status   int
+			Callback *store.Callback
+		}
+	}
+	r.decode(t, &out)
+	require.Len(t, out.Items, numbers*each)
+	created, idOf := 0, map[string]string{}
+	for i, it := range out.Items {
+		require.Equal(t, i, it.Index)
+		require.Contains(t, []int{http.StatusCreated, http.StatusOK}, it.Status)
+		if it.Status == http.StatusCreated {
+			created++
+		}
+		number := items[i]["number"].(string)
+		require.Equal(t, number, it.Callback.Number)
+		if id, ok := idOf[number]; ok {
+			require.Equal(t, id, it.Callback.ID, "one callback per number")
+		}
+		idOf[number] = it.Callback.ID
+	}
+	require.Equal(t, numbers, created)
+	pending, err := st.ListCallbacks(context.Background(), store.CallbackQuery{Queue: queue, Limit: 1000})
+	require.NoError(t, err)
+	require.Len(t, pending, numbers)
+	fake.mu.Lock()
+	defer fake.mu.Unlock()
+	require.Len(t, fake.started, numbers)
 }
 
 func TestClosedCallbacksRefuseSteps(t *testing.T) {
