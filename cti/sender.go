@@ -18,10 +18,12 @@ type EventSender struct {
 	token  string
 	client *http.Client
 
-	// MaxAttempts bounds deliveries per event (default 4).
+	// MaxAttempts bounds deliveries per event (default 12: with the default
+	// backoff an event is retried for about 36 s, long enough to ride out a
+	// restart of casehub's API or PostgreSQL).
 	MaxAttempts int
 	// Backoff is the wait before the second attempt; it doubles per attempt
-	// up to MaxBackoff (defaults 200ms and 2s).
+	// up to MaxBackoff (defaults 200ms and 5s).
 	Backoff    time.Duration
 	MaxBackoff time.Duration
 	// AttemptTimeout bounds each delivery attempt (default 10s).
@@ -42,9 +44,9 @@ func NewEventSender(url, secret, bearerToken string, httpClient *http.Client) *E
 		secret:         []byte(secret),
 		token:          bearerToken,
 		client:         httpClient,
-		MaxAttempts:    4,
+		MaxAttempts:    12,
 		Backoff:        200 * time.Millisecond,
-		MaxBackoff:     2 * time.Second,
+		MaxBackoff:     5 * time.Second,
 		AttemptTimeout: 10 * time.Second,
 		Now:            time.Now,
 	}

@@ -28,7 +28,7 @@ func TestEventSender(t *testing.T) {
 		{name: "duplicate acknowledged with 200", statuses: []int{200}, attempts: 1},
 		{name: "5xx then accepted", statuses: []int{500, 503, 202}, attempts: 3},
 		{name: "429 then accepted", statuses: []int{429, 202}, attempts: 2},
-		{name: "persistent 5xx gives up", statuses: []int{502}, wantErr: true, retryable: true, attempts: 4},
+		{name: "persistent 5xx gives up", statuses: []int{502}, wantErr: true, retryable: true, attempts: 12},
 		{name: "401 is not retried", statuses: []int{401}, wantErr: true, attempts: 1},
 		{name: "422 is not retried", statuses: []int{422}, wantErr: true, attempts: 1},
 	}
