@@ -181,10 +181,6 @@ WHERE number = :number AND status = ANY(CAST(:from AS text[]))
 RETURNING id`
 
 	selectCaseStatus = `SELECT status FROM cases WHERE number = :number`
-
-	insertContactOnce = `
-INSERT INTO contacts (id, name, company_id) VALUES (:id, :name, :company_id)
-ON CONFLICT (id) DO NOTHING`
 )
 
 var caseFields = map[string]string{
@@ -339,27 +335,4 @@ func (s *Store) RecordConsultation(ctx context.Context, nc NewConsultation) (Con
 		return Consultation{}, fmt.Errorf("get consultation %s: %w", nc.ID, err)
 	}
 	return c, nil
-}
-
-// CreateContactOnce adds a contact under an id the caller chose, with its
-// communication options, in one transaction. When the id exists already it
-// changes nothing and returns that contact, so a process can retry it.
-//
-// It sits here, beside the case processes that need it, rather than in
-// directory.go, which another change owns at the moment.
-func (s *Store) CreateContactOnce(ctx context.Context, id uuid.UUID, nc NewContact) (Contact, error) {
-	err := s.InTx(ctx, func(tx *Store) error {
-		n, err := tx.namedExec(ctx, insertContactOnce, map[string]any{"id": id, "name": strings.TrimSpace(nc.Name), "company_id": nc.CompanyID})
-		if err != nil {
-			return constraintErr(err, contactFields)
-		}
-		if n == 0 {
-			return nil // made by an earlier attempt
-		}
-		return tx.insertOptions(ctx, id, nc.CommunicationOptions)
-	})
-	if err != nil {
-		return Contact{}, fmt.Errorf("create contact %s: %w", id, err)
-	}
-	return s.GetContact(ctx, id)
 }

@@ -318,3 +318,27 @@ func (s *Store) loadOptions(ctx context.Context, contacts []Contact) error {
 	}
 	return nil
 }
+
+const insertContactOnce = `
+INSERT INTO contacts (id, name, company_id) VALUES (:id, :name, :company_id)
+ON CONFLICT (id) DO NOTHING`
+
+// CreateContactOnce adds a contact under an id the caller chose, with its
+// communication options, in one transaction. When the id exists already it
+// changes nothing and returns that contact, so a process can retry it.
+func (s *Store) CreateContactOnce(ctx context.Context, id uuid.UUID, nc NewContact) (Contact, error) {
+	err := s.InTx(ctx, func(tx *Store) error {
+		n, err := tx.namedExec(ctx, insertContactOnce, map[string]any{"id": id, "name": strings.TrimSpace(nc.Name), "company_id": nc.CompanyID})
+		if err != nil {
+			return constraintErr(err, contactFields)
+		}
+		if n == 0 {
+			return nil // made by an earlier attempt
+		}
+		return tx.insertOptions(ctx, id, nc.CommunicationOptions)
+	})
+	if err != nil {
+		return Contact{}, fmt.Errorf("create contact %s: %w", id, err)
+	}
+	return s.GetContact(ctx, id)
+}
