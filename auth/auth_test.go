@@ -79,3 +79,31 @@ func TestIssueChecksRoleAndAgent(t *testing.T) {
 	_, err = auth.ParseRole("integration")
 	require.NoError(t, err)
 }
+
+// casehub dev revokes the tokens an earlier start printed by their
+// description; tokens issued otherwise stay valid.
+func TestRevokeTokensDescribed(t *testing.T) {
+	ctx := context.Background()
+	var old []string
+	for range 2 {
+		token, _, err := auth.Issue(ctx, st, auth.RoleSupervisor, "", "dev run")
+		require.NoError(t, err)
+		old = append(old, token)
+	}
+	other, _, err := auth.Issue(ctx, st, auth.RoleSupervisor, "", "scheduler")
+	require.NoError(t, err)
+
+	n, err := st.RevokeTokensDescribed(ctx, "dev run")
+	require.NoError(t, err)
+	require.EqualValues(t, 2, n)
+	for _, token := range old {
+		_, err := auth.Authenticate(ctx, st, token)
+		require.ErrorIs(t, err, auth.ErrInvalidToken)
+	}
+	_, err = auth.Authenticate(ctx, st, other)
+	require.NoError(t, err)
+
+	n, err = st.RevokeTokensDescribed(ctx, "dev run")
+	require.NoError(t, err)
+	require.Zero(t, n, "revoking again changes nothing")
+}

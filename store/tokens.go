@@ -27,6 +27,8 @@ SELECT id, secret_hash, role, agent_id, description, created_at, revoked_at
 FROM api_tokens WHERE id = :id`
 
 	revokeToken = `UPDATE api_tokens SET revoked_at = now() WHERE id = :id AND revoked_at IS NULL`
+
+	revokeTokensDescribed = `UPDATE api_tokens SET revoked_at = now() WHERE description = :description AND revoked_at IS NULL`
 )
 
 // CreateToken stores a token record.
@@ -52,4 +54,14 @@ func (s *Store) RevokeToken(ctx context.Context, id string) error {
 		return fmt.Errorf("revoke token %s: %w", id, err)
 	}
 	return nil
+}
+
+// RevokeTokensDescribed revokes every live token issued with description
+// and says how many it revoked.
+func (s *Store) RevokeTokensDescribed(ctx context.Context, description string) (int64, error) {
+	n, err := s.namedExec(ctx, revokeTokensDescribed, map[string]any{"description": description})
+	if err != nil {
+		return 0, fmt.Errorf("revoke tokens %q: %w", description, err)
+	}
+	return n, nil
 }

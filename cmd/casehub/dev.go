@@ -183,19 +183,32 @@ func seedDev(ctx context.Context, st *store.Store, cl client.Client) error {
 	return nil
 }
 
-// devTokens issues one token per role for trying the API.
+// devTokenDescription marks the tokens casehub dev issues.
+const devTokenDescription = "casehub dev"
+
+// devTokens issues one token per role for trying the API and revokes those
+// an earlier start printed, in one transaction: only the latest are live.
 func devTokens(ctx context.Context, st *store.Store) (map[auth.Role]string, error) {
 	tokens := map[auth.Role]string{}
-	for _, r := range []auth.Role{auth.RoleSupervisor, auth.RoleAgent, auth.RoleIntegration} {
-		agent := ""
-		if r == auth.RoleAgent {
-			agent = devAgentID
+	err := st.InTx(ctx, func(tx *store.Store) error {
+		if _, err := tx.RevokeTokensDescribed(ctx, devTokenDescription); err != nil {
+			return err
 		}
-		t, _, err := auth.Issue(ctx, st, r, agent, "casehub dev")
-		if err != nil {
-			return nil, fmt.Errorf("issue dev %s token: %w", r, err)
+		for _, r := range []auth.Role{auth.RoleSupervisor, auth.RoleAgent, auth.RoleIntegration} {
+			agent := ""
+			if r == auth.RoleAgent {
+				agent = devAgentID
+			}
+			t, _, err := auth.Issue(ctx, tx, r, agent, devTokenDescription)
+			if err != nil {
+				return fmt.Errorf("issue dev %s token: %w", r, err)
+			}
+			tokens[r] = t
 		}
-		tokens[r] = t
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return tokens, nil
 }
@@ -222,7 +235,7 @@ casehub is up (self check: workflow -> activity -> PostgreSQL in %s)
   Temporal      %s (namespace %s), state in %s
   CTI simulator %s
 
-Tokens for trying the API (new ones each start; printed only here):
+Tokens for trying the API (new ones each start, the earlier ones revoked; printed only here):
   export SUPERVISOR_TOKEN=%s
   export AGENT_TOKEN=%s   # agent id %s
   export INTEGRATION_TOKEN=%s
