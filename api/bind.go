@@ -14,6 +14,8 @@ import (
 	"github.com/go-playground/validator/v10"
 	"github.com/go-playground/validator/v10/non-standard/validators"
 	"github.com/labstack/echo/v4"
+
+	"github.com/casehub/casehub/cti"
 )
 
 // validate checks request structs by their `validate` tags, naming fields by
@@ -22,6 +24,9 @@ var validate = func() *validator.Validate {
 	v := validator.New(validator.WithRequiredStructEnabled())
 	// notblank: a name of only spaces is no name (the schema refuses it too).
 	_ = v.RegisterValidation("notblank", validators.NotBlank)
+	// e164: the library's rule lets the "+" go; a number to dial from must
+	// carry it, as the CTI contract and the database require.
+	_ = v.RegisterValidation("e164", func(fl validator.FieldLevel) bool { return cti.IsE164(fl.Field().String()) })
 	v.RegisterTagNameFunc(func(f reflect.StructField) string {
 		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
 		if name == "-" {
