@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/casehub/casehub/store"
@@ -61,7 +62,30 @@ func (a *Activities) CloseOffer(ctx context.Context, r CloseOfferRequest) ([]sto
 	if err := a.Store.CloseOffer(ctx, r.OfferID, r.State, r.Requeue, r.Exclude); err != nil {
 		return nil, classify(err)
 	}
-	return a.dispatch(ctx, []string{r.Queue})
+	o, err := a.Store.GetOffer(ctx, r.OfferID)
+	if err != nil {
+		return nil, classify(err)
+	}
+	return a.dispatchFreed(ctx, r.Queue, o.AgentID)
+}
+
+// dispatchFreed dispatches the item's queue and every queue of the agent an
+// item just let go: an agent in several queues may have work waiting in
+// another one.
+func (a *Activities) dispatchFreed(ctx context.Context, queue, agentID string) ([]store.Offer, error) {
+	queues := []string{queue}
+	if agentID != "" {
+		more, err := a.Store.AgentQueues(ctx, agentID)
+		if err != nil {
+			return nil, classify(err)
+		}
+		for _, q := range more {
+			if !slices.Contains(queues, q) {
+				queues = append(queues, q)
+			}
+		}
+	}
+	return a.dispatch(ctx, queues)
 }
 
 // FinishWorkItemRequest ends an item.
@@ -87,7 +111,7 @@ func (a *Activities) FinishWorkItem(ctx context.Context, r FinishWorkItemRequest
 	}
 	res := FinishWorkItemResult{Finished: f}
 	if f.AgentID != "" {
-		if res.Offers, err = a.dispatch(ctx, []string{r.Queue}); err != nil {
+		if res.Offers, err = a.dispatchFreed(ctx, r.Queue, f.AgentID); err != nil {
 			return FinishWorkItemResult{}, err
 		}
 	}
