@@ -343,6 +343,15 @@ type messageBody struct {
 // taken as: an agent acts as itself and only on interactions assigned or
 // offered to it; a supervisor acts as the assigned (or offered) agent.
 func (s *Server) actor(c echo.Context) (string, store.Interaction, error) {
+	agent, it, err := s.whoActs(c)
+	if err == nil {
+		err = ownProcess(it)
+	}
+	return agent, it, err
+}
+
+// whoActs is actor for actions any owning process takes (work notes).
+func (s *Server) whoActs(c echo.Context) (string, store.Interaction, error) {
 	number := c.Param("number")
 	if !interactionNumber.MatchString(number) {
 		return "", store.Interaction{}, notFound("open interaction")
@@ -375,6 +384,28 @@ func (s *Server) actor(c echo.Context) (string, store.Interaction, error) {
 		return assigned, it, nil
 	}
 	return "", it, forbidden("this action needs the agent or a supervisor")
+}
+
+// callbackOf names the callback whose process owns an interaction (the
+// voice interaction of a connected callback), or "" when the interaction
+// has its own process.
+func callbackOf(it store.Interaction) string {
+	id, ok := strings.CutPrefix(it.WorkflowID, workflows.CallbackWorkflowID(""))
+	if !ok {
+		return ""
+	}
+	return id
+}
+
+// ownProcess refuses an action the interaction's own process would take
+// when a callback's process owns the interaction instead, and says where
+// that call's steps are.
+func ownProcess(it store.Interaction) error {
+	if cb := callbackOf(it); cb != "" {
+		return &Problem{Type: typeConflict, Title: "Not allowed now", Status: http.StatusConflict,
+			Detail: fmt.Sprintf("interaction %s is the call of callback %s; end it with POST /v1/callbacks/%s/close (work notes are taken here)", it.Number, cb, cb)}
+	}
+	return nil
 }
 
 // act runs one agent action as an Update and answers with its result.
@@ -444,7 +475,8 @@ func (s *Server) addNote(c echo.Context) error {
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
-	if _, _, err := s.actor(c); err != nil {
+	_, it, err := s.whoActs(c)
+	if err != nil {
 		return err
 	}
 	requestID := c.Request().Header.Get(HeaderIdempotencyKey)
@@ -452,6 +484,15 @@ func (s *Server) addNote(c echo.Context) error {
 		requestID = uuid.NewString()
 	}
 	author := createdBy(principal(c))
+	if callbackOf(it) != "" {
+		// A callback's call: its process keeps no notes, so the note goes
+		// straight to the record (idempotent by its request id).
+		note, err := s.deps.Store.AddWorkNote(c.Request().Context(), it.Number, author, req.Body, principal(c).TokenID+"-"+requestID)
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusCreated, note)
+	}
 	var note store.WorkNote
 	if err := s.update(c.Request().Context(), workflows.InteractionWorkflowID(c.Param("number")), workflows.UpdateAddNote, "",
 		workflows.NoteRequest{Author: author, Body: req.Body, RequestID: principal(c).TokenID + "-" + requestID}, &note); err != nil {
@@ -514,7 +555,9 @@ func (s *Server) startProcess(c echo.Context) error {
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
-	agent, it, err := s.actor(c)
+	// A case process reads and writes records only, so it may start from
+	// any open interaction, a callback's call included.
+	agent, it, err := s.whoActs(c)
 	if err != nil {
 		return err
 	}

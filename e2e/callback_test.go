@@ -17,6 +17,7 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/casehub/casehub/activities"
+	"github.com/casehub/casehub/api"
 	"github.com/casehub/casehub/auth"
 	"github.com/casehub/casehub/cti"
 	"github.com/casehub/casehub/cti/ctisim"
@@ -123,6 +124,15 @@ func TestCallbackCustomerFirstEndToEnd(t *testing.T) {
 	it := waitState(t, *d.Interaction, "work_in_progress")
 	require.Equal(t, ann, *it.AgentID)
 	require.Equal(t, customer, *it.ContactPhone)
+
+	// The agent notes the call on its interaction; ending it is the
+	// callback's step, and the interaction says so.
+	var note store.WorkNote
+	mustAPI(t, http.StatusCreated, "POST", "/v1/interactions/"+it.Number+"/notes", tokens[ann], map[string]any{"body": "customer wants a refund"}, &note)
+	require.Equal(t, "customer wants a refund", note.Body)
+	var refused api.Problem
+	mustAPI(t, http.StatusConflict, "POST", "/v1/interactions/"+it.Number+"/end", tokens[ann], map[string]any{}, &refused)
+	require.Contains(t, refused.Detail, "/v1/callbacks/"+cb.ID+"/close")
 
 	// The customer hangs up: completed, with the phone log.
 	callID := *d.Dials[1].CallID
