@@ -181,6 +181,7 @@ func TestEveryRouteIsDocumented(t *testing.T) {
 }
 
 func toOpenAPIPath(p string) string {
+	p = strings.ReplaceAll(p, `\:`, ":") // an escaped colon is a literal one
 	parts := strings.Split(p, "/")
 	for i, s := range parts {
 		if strings.HasPrefix(s, ":") {

@@ -183,7 +183,7 @@ func TestCallbackBatch(t *testing.T) {
 		{"number": "not a number", "queue": queue},
 		{"number": "+12025550182", "queue": queue, "mode": "agent_first"},
 	}
-	r := c.do(http.MethodPost, "/v1/callbacks/batch", map[string]any{"items": items})
+	r := c.do(http.MethodPost, "/v1/callbacks:batch", map[string]any{"items": items})
 	require.Equal(t, http.StatusOK, r.Code, r.Body.String())
 	var out struct {
 		Items []struct {

@@ -319,7 +319,7 @@ func TestNegativeEveryRoute(t *testing.T) {
 
 			// An unknown id is a 4xx (404, or 409/422 where the route says
 			// so); an upsert creates the resource instead.
-			if strings.Contains(r.path, ":") && !upserts[r.String()] {
+			if strings.Contains(strings.ReplaceAll(r.path, `\:`, ""), ":") && !upserts[r.String()] {
 				t.Run("unknown id", func(t *testing.T) {
 					check(t, unknownIDs.send(r.method, path, token, plausibleBody(r.body)), 0)
 					if !needsTemporalToKnowID[r.String()] {

@@ -76,10 +76,11 @@ func (s *Server) routes(e *echo.Echo) {
 	v1.POST("/processes/:id/finish", s.finishProcess, caseWork)
 	v1.POST("/processes/:id/cancel", s.cancelProcess, caseWork)
 
-	// Callbacks (issue 7). The batch is /v1/callbacks/batch: Echo cannot
-	// route Google-style /v1/callbacks:batch next to /v1/callbacks/:id.
+	// Callbacks (issue 7). The batch is POST /v1/callbacks:batch (the colon
+	// escaped for Echo), also served as /v1/callbacks/batch.
 	customerSide := allow(auth.RoleIntegration, auth.RoleSupervisor)
 	v1.POST("/callbacks", s.createCallback, anyone)
+	v1.POST(`/callbacks\:batch`, s.createCallbacks, customerSide)
 	v1.POST("/callbacks/batch", s.createCallbacks, customerSide)
 	v1.GET("/callbacks", s.listCallbacks, customerSide)
 	v1.GET("/callbacks/:id", s.getCallback, anyone)

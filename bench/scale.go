@@ -127,7 +127,7 @@ func (b *bencher) openCallbacks(ctx context.Context, tag string, n int) (int, ti
 					Status int `json:"status"`
 				} `json:"items"`
 			}
-			if err := s.api(gctx, http.StatusOK, http.MethodPost, "/v1/callbacks/batch", s.integrator, map[string]any{"items": items}, &out); err != nil {
+			if err := s.api(gctx, http.StatusOK, http.MethodPost, "/v1/callbacks:batch", s.integrator, map[string]any{"items": items}, &out); err != nil {
 				return err
 			}
 			ok := 0
