@@ -193,6 +193,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	return nil
 }
 
+// DefaultDialledNumber is the number a simulated caller dials when none is
+// given: the support line casehub dev's queue calls out from.
+const DefaultDialledNumber = "+12025550100"
+
 func simFlag(fs *flag.FlagSet, getenv func(string) string) *string {
 	return fs.String("sim", envOr(getenv, EnvSimURL, DefaultSimURL), "simulator base URL (env "+EnvSimURL+")")
 }
@@ -201,7 +205,7 @@ func clientCall(ctx context.Context, args []string, getenv func(string) string, 
 	fs := newFlagSet("call", stdout)
 	in := InboundCall{IVR: map[string]string{}}
 	fs.StringVar(&in.From, "from", "", "caller's number, E.164")
-	fs.StringVar(&in.To, "to", "", "dialled number, E.164")
+	fs.StringVar(&in.To, "to", DefaultDialledNumber, "dialled number, E.164 (default: the dev support line)")
 	fs.StringVar(&in.Queue, "queue", "", "queue the call lands in")
 	fs.StringVar(&in.CaseNumber, "case", "", "case number entered in the IVR")
 	fs.BoolVar(&in.ViaIVR, "via-ivr", false, "send ivr_connected before incoming_call")

@@ -76,6 +76,10 @@ func TestMainServeAndClientSubcommands(t *testing.T) {
 	require.Equal(t, map[string]string{"lang": "en", "reason": "billing"}, ev.IVR)
 	require.Equal(t, "CS-000123", ev.CaseNumber)
 
+	// Without --to the caller dials the dev support line.
+	lineCall := run("call", "--from", "+15551234568", "--queue", "support", "--sim", simURL)
+	require.Equal(t, ctisim.DefaultDialledNumber, rc.await(t, onCall(lineCall), cti.EventIncomingCall)[0].DialledNumber)
+
 	// Flags may follow the call id.
 	require.Equal(t, callID+" ended", run("hangup", callID, "--sim", simURL))
 	rc.await(t, onCall(callID), cti.EventIncomingCall, cti.EventCallerHungUp, cti.EventCallEnded)
