@@ -111,6 +111,7 @@ func (s *Server) startCaseProcess(ctx context.Context, interactionID, callerNumb
 		),
 	}, wf, workflows.CaseProcessInput{
 		InteractionID: interactionID, CallerNumber: callerNumber, AgentID: agentID, DefaultRegion: s.deps.DefaultRegion,
+		StepTimeout: s.deps.CaseStepTimeout,
 	})
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {

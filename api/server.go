@@ -39,6 +39,9 @@ type Deps struct {
 	// CallbackHorizon is how far ahead a callback may be scheduled (zero:
 	// 30 days).
 	CallbackHorizon time.Duration
+	// CaseStepTimeout bounds each wait of a case process for the agent
+	// (zero: workflows.DefaultCaseStepTimeout).
+	CaseStepTimeout time.Duration
 }
 
 // after is a timer channel of ms milliseconds (for short waits on a new

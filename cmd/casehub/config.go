@@ -7,6 +7,8 @@ import (
 	"os"
 	"strconv"
 	"time"
+
+	"github.com/casehub/casehub/workflows"
 )
 
 // config is every setting casehub reads, from flags with environment
@@ -29,6 +31,7 @@ type config struct {
 	CloseOnEscalate   bool
 	CallerID          string
 	CallbackHorizon   time.Duration
+	CaseStepTimeout   time.Duration
 
 	CTIURL           string
 	CTIAPIKey        string
@@ -114,6 +117,8 @@ func (e envFlags) interactionFlags(c *config) {
 	e.bool(&c.CloseOnEscalate, "close-on-escalate", "CASEHUB_CLOSE_ON_ESCALATE", false, "escalating an interaction to an incident or request closes it")
 	e.str(&c.CallerID, "caller-id", "CASEHUB_CALLER_ID", "+12025550100", "E.164 number outbound calls come from when the queue sets none")
 	e.dur(&c.CallbackHorizon, "callback-horizon", "CASEHUB_CALLBACK_HORIZON", 30*24*time.Hour, "how far ahead a callback may be scheduled")
+	e.dur(&c.CaseStepTimeout, "case-step-timeout", "CASEHUB_CASE_STEP_TIMEOUT", workflows.DefaultCaseStepTimeout,
+		"how long a case process waits for the agent's next step before it ends as abandoned")
 }
 
 // workerFlags are the worker's own settings.

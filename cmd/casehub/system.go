@@ -106,7 +106,7 @@ func apiDeps(c *config, st *store.Store, cl client.Client, logger *slog.Logger, 
 		DefaultRegion: c.DefaultRegion, CTISecret: []byte(c.CTIWebhookSecret),
 		CTI:             cti.NewHTTPAdapter(c.CTIURL, c.CTIAPIKey, cti.WithLogger(logger)),
 		Interactions:    api.InteractionSettings{CreateInteraction: c.CreateInteraction, CloseOnEscalate: c.CloseOnEscalate, CallerID: c.CallerID},
-		CallbackHorizon: c.CallbackHorizon}
+		CallbackHorizon: c.CallbackHorizon, CaseStepTimeout: c.CaseStepTimeout}
 }
 
 // newActivities wires the activities' dependencies from the configuration.
