@@ -264,7 +264,14 @@ const (
 INSERT INTO interactions (number, channel, direction, state, contact_id, company_id, contact_email, contact_phone,
     queue, agent_id, short_description, description, ivr, call_id, chat_id, workflow_id, created_by,
     accepted_at, closed_at)
-VALUES (:number, :channel, :direction, :state, :contact_id, :company_id, NULLIF(:contact_email, ''), NULLIF(:contact_phone, ''),
+VALUES (:number, :channel, :direction, :state, :contact_id,
+    -- The contact's company and first email and phone fill in what the
+    -- opener did not give (seed 001, opened for the contact and its account).
+    coalesce(CAST(:company_id AS uuid), (SELECT company_id FROM contacts WHERE id = CAST(:contact_id AS uuid))),
+    coalesce(NULLIF(:contact_email, ''), (SELECT value FROM contact_communication_options
+        WHERE contact_id = CAST(:contact_id AS uuid) AND kind = 'email' ORDER BY position LIMIT 1)),
+    coalesce(NULLIF(:contact_phone, ''), (SELECT value FROM contact_communication_options
+        WHERE contact_id = CAST(:contact_id AS uuid) AND kind = 'phone' ORDER BY position LIMIT 1)),
     NULLIF(:queue, ''), NULLIF(:agent_id, ''), :short_description, :description, CAST(:ivr AS jsonb),
     NULLIF(:call_id, ''), NULLIF(:chat_id, ''), :workflow_id, NULLIF(:created_by, ''),
     CASE WHEN :state = 'work_in_progress' THEN now() END,

@@ -506,3 +506,28 @@ func TestListInteractionsFiltersAndPages(t *testing.T) {
 	future := time.Now().Add(time.Hour)
 	require.Empty(t, numbers(store.InteractionQuery{Queue: f.queue, From: &future}))
 }
+
+// An interaction opened for a contact takes the contact's company, email
+// and phone where the opener gave none.
+func TestInteractionTakesTheContactsCompanyAndOptions(t *testing.T) {
+	ctx := context.Background()
+	f := newInteractionFixture(t)
+	co, err := st.CreateCompany(ctx, "Initech "+f.tag)
+	require.NoError(t, err)
+	email := "peter-" + f.tag + "@initech.example"
+	c, err := st.CreateContact(ctx, store.NewContact{Name: "Peter " + f.tag, CompanyID: &co.ID, CommunicationOptions: []store.CommunicationOption{
+		{Kind: "phone", Value: "+12025550170"}, {Kind: "email", Value: email}, {Kind: "phone", Value: "+12025550171"},
+	}})
+	require.NoError(t, err)
+
+	walkIn := f.open(t, func(n *store.NewInteraction) {
+		n.Channel, n.ContactID, n.ContactPhone = store.InteractionWalkIn, &c.ID, ""
+	})
+	require.Equal(t, &co.ID, walkIn.CompanyID)
+	require.Equal(t, email, *walkIn.ContactEmail)
+	require.Equal(t, "+12025550170", *walkIn.ContactPhone, "the first phone")
+
+	call := f.open(t, func(n *store.NewInteraction) { n.ContactID, n.ContactPhone = &c.ID, "+12025550171" })
+	require.Equal(t, "+12025550171", *call.ContactPhone, "the number that called is kept")
+	require.Equal(t, &co.ID, call.CompanyID)
+}
