@@ -316,6 +316,12 @@ ON CONFLICT (interaction, version) DO NOTHING`
 SELECT version, from_state, to_state, actor, reason, at FROM interaction_history
 WHERE interaction = :interaction ORDER BY version`
 
+	// The case an interaction is about: the one related last (an IVR entry
+	// or a case an agent added or advised on during the contact).
+	latestRelatedCase = `
+SELECT ref FROM interaction_related WHERE interaction = :interaction AND kind = 'case'
+ORDER BY created_at DESC, ref DESC LIMIT 1`
+
 	insertRelated = `
 INSERT INTO interaction_related (interaction, kind, ref) VALUES (:interaction, :kind, :ref)
 ON CONFLICT (interaction, kind, ref) DO NOTHING`
@@ -842,6 +848,16 @@ func (s *Store) Escalate(ctx context.Context, e NewEscalation) (Escalation, erro
 	}
 	var out Escalation
 	err := s.InTx(ctx, func(tx *Store) error {
+		if e.CaseNumber == "" {
+			// Linked to the interaction's case if it has one, whichever
+			// process related it.
+			var ref string
+			err := tx.namedGet(ctx, &ref, latestRelatedCase, map[string]any{"interaction": e.Interaction})
+			if err != nil && !errors.Is(err, ErrNotFound) {
+				return fmt.Errorf("find the case of %s: %w", e.Interaction, err)
+			}
+			args["case_number"] = ref
+		}
 		var number string
 		err := tx.namedGet(ctx, &number, insert, args)
 		if errors.Is(err, ErrNotFound) { // the request id was used before

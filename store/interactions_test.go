@@ -531,3 +531,26 @@ func TestInteractionTakesTheContactsCompanyAndOptions(t *testing.T) {
 	require.Equal(t, "+12025550171", *call.ContactPhone, "the number that called is kept")
 	require.Equal(t, &co.ID, call.CompanyID)
 }
+
+// An escalation without a case number is linked to the interaction's case,
+// whichever process related it (here: a case added during the call).
+func TestEscalationTakesTheInteractionsCase(t *testing.T) {
+	ctx := context.Background()
+	f := newInteractionFixture(t)
+	in := f.open(t, nil)
+	none, err := st.Escalate(ctx, store.NewEscalation{Interaction: in.Number, Kind: store.RelatedRequest,
+		RequestID: "esc-none-" + f.tag, ShortDescription: "before any case", Actor: f.agent})
+	require.NoError(t, err)
+	require.Nil(t, none.CaseNumber, "no case yet")
+
+	require.NoError(t, st.AddRelated(ctx, in.Number, store.RelatedCase, "CS-000901"))
+	inc, err := st.Escalate(ctx, store.NewEscalation{Interaction: in.Number, Kind: store.RelatedIncident,
+		RequestID: "esc-case-" + f.tag, ShortDescription: "after the case", Actor: f.agent})
+	require.NoError(t, err)
+	require.Equal(t, "CS-000901", *inc.CaseNumber)
+
+	named, err := st.Escalate(ctx, store.NewEscalation{Interaction: in.Number, Kind: store.RelatedIncident,
+		RequestID: "esc-named-" + f.tag, CaseNumber: "CS-000902", ShortDescription: "named case", Actor: f.agent})
+	require.NoError(t, err)
+	require.Equal(t, "CS-000902", *named.CaseNumber, "a case the agent names wins")
+}
