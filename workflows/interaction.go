@@ -582,6 +582,11 @@ func (w *interactionImpl) changeQueue(ctx workflow.Context, reason string) error
 		return err
 	}
 	w.st.State, w.st.AgentID = StateNew, ""
+	if workflow.GetVersion(ctx, changeRequeueSearchAttributes, workflow.DefaultVersion, 1) >= 1 {
+		// Back in the queue, with nobody on it, as the Temporal UI shows it.
+		_ = workflow.UpsertTypedSearchAttributes(ctx, SearchProcessState.ValueSet(StateNew), SearchAgentID.ValueUnset())
+		workflow.SetCurrentDetails(ctx, w.summary())
+	}
 	return nil
 }
 

@@ -2,12 +2,14 @@ package workflows_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/casehub/casehub/activities"
@@ -274,6 +276,51 @@ func TestTransferToAnotherAgent(t *testing.T) {
 	require.Equal(t, "bob", e.items[1].TargetAgent, "the second work item is for Bob only")
 	require.Equal(t, "bob", st.AgentID)
 	require.Len(t, e.finished, 2, "Ann's item finished at the transfer, Bob's at the end")
+}
+
+// A transfer to another queue puts the call back in line there; the
+// Temporal UI shows it waiting, with no agent, until the next offer.
+func TestTransferToAnotherQueue(t *testing.T) {
+	e := newInteractionEnv(t, "ann", "dan")
+	type shown struct{ state, agent, queue string }
+	var upserts []shown
+	e.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
+		sa := args.Get(0).(temporal.SearchAttributes)
+		var s shown
+		s.state, _ = sa.GetKeyword(workflows.SearchProcessState)
+		s.agent, _ = sa.GetKeyword(workflows.SearchAgentID)
+		s.queue, _ = sa.GetKeyword(workflows.SearchQueue)
+		upserts = append(upserts, s)
+	}).Return(nil)
+	e.at(5*time.Second, func() { e.ok(workflows.UpdateAccept, workflows.DecisionRequest{AgentID: "ann"}) })
+	e.at(time.Minute, func() {
+		e.ok(workflows.UpdateTransfer, workflows.TransferRequest{AgentID: "ann", ToQueue: "billing", Reason: "invoice question"})
+	})
+	e.at(61*time.Second, func() {
+		v, err := e.QueryWorkflow(workflows.QueryState)
+		require.NoError(t, err)
+		var st workflows.InteractionState
+		require.NoError(t, v.Get(&st))
+		require.Equal(t, "billing", st.Queue)
+		require.Equal(t, "pending_acceptance", st.State, "offered in the new queue")
+	})
+	e.at(70*time.Second, func() { e.ok(workflows.UpdateAccept, workflows.DecisionRequest{AgentID: "dan"}) })
+	e.at(2*time.Minute, func() { e.event(callEnded()) })
+	st := e.run(inboundCall())
+
+	require.Equal(t, []string{"new", "pending_acceptance", "work_in_progress", "new", "pending_acceptance", "work_in_progress", "closed_complete"}, e.states)
+	require.Len(t, e.transfers, 1)
+	require.Equal(t, "billing", *e.transfers[0].ToQueue)
+	require.Nil(t, e.transfers[0].ToAgent)
+	require.Len(t, e.items, 2)
+	require.Equal(t, "billing", e.items[1].Queue)
+	require.Empty(t, e.items[1].TargetAgent, "any member of billing may take it")
+	require.Equal(t, "dan", st.AgentID)
+	require.Equal(t, "billing", st.Queue)
+	moved := slices.Index(upserts, shown{queue: "billing"})
+	require.GreaterOrEqual(t, moved, 0, "the queue is shown")
+	require.Equal(t, shown{state: "new"}, upserts[moved+1], "back in line with no agent, before any offer")
+	require.Equal(t, shown{state: "closed_complete", agent: "dan"}, upserts[len(upserts)-1])
 }
 
 func TestAgentEndsTheCallWithADisposition(t *testing.T) {

@@ -6,4 +6,9 @@ const (
 	// changeLeaveQueueAtClosing: a queued callback leaves its queue when the
 	// queue's business hours end and takes its place again at the opening.
 	changeLeaveQueueAtClosing = "callback-leave-queue-at-closing"
+
+	// changeRequeueSearchAttributes: an interaction put back in a queue (a
+	// transfer) shows ProcessState New and no AgentId at once, rather than
+	// at its next offer.
+	changeRequeueSearchAttributes = "interaction-requeue-search-attributes"
 )
