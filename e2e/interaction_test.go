@@ -119,7 +119,8 @@ func TestInboundCallRejectedClosesWhenTheQueueSaysSo(t *testing.T) {
 
 	mustAPI(t, http.StatusOK, "POST", "/v1/interactions/"+n+"/reject", tokens[agent], map[string]any{"reason": "wrong skill"}, nil)
 	d := waitState(t, n, "closed_complete")
-	require.Equal(t, []string{"new", "pending_acceptance", "new", "closed_complete"}, historyStates(d))
+	require.Equal(t, []string{"new", "pending_acceptance", "closed_complete"}, historyStates(d))
+	require.Equal(t, "bob-"+queue, *d.AgentID, "closed by the agent who rejected it")
 	// An illegal step afterwards is refused before it touches history.
 	require.Contains(t, []int{http.StatusNotFound, http.StatusConflict}, do(t, "POST", "/v1/interactions/"+n+"/accept", tokens[agent], map[string]any{}, nil))
 }

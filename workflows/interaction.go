@@ -401,9 +401,19 @@ func (w *interactionImpl) withdrawn(ctx workflow.Context, o OfferSignal, why str
 		_ = workflow.ExecuteActivity(ctiOptions(ctx), a.HangUp, cti.HangUpRequest{IdempotencyKey: o.OfferID + "-withdraw", CallID: w.agentLeg}).Get(ctx, nil)
 		w.agentLeg = ""
 	}
+	if w.rejectCloses() && workflow.GetVersion(ctx, changeRejectClosesDirectly, workflow.DefaultVersion, 1) >= 1 {
+		return // Pending Acceptance goes straight to Closed Complete
+	}
 	if err := w.change(ctx, StateNew, "", "routing", why); err != nil {
 		workflow.GetLogger(ctx).Error("record withdrawn offer", "error", err)
 	}
+}
+
+// rejectCloses says whether the offer just withdrawn was rejected in a
+// queue that closes rejected items.
+func (w *interactionImpl) rejectCloses() bool {
+	d := w.r.decision
+	return d != nil && !d.accept && w.r.queue.OnReject != store.OnRejectReoffer
 }
 
 // doTransfer hands the interaction to another agent or queue (seed 000:

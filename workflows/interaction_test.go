@@ -225,7 +225,7 @@ func TestRejectedCall(t *testing.T) {
 		states   []string
 		outcome  string
 	}{
-		{store.OnRejectClose, []string{"new", "pending_acceptance", "new", "closed_complete"}, "rejected"},
+		{store.OnRejectClose, []string{"new", "pending_acceptance", "closed_complete"}, "rejected"},
 		{store.OnRejectReoffer, []string{"new", "pending_acceptance", "new", "pending_acceptance", "work_in_progress", "closed_complete"}, "completed"},
 	} {
 		t.Run(tc.onReject, func(t *testing.T) {

@@ -11,4 +11,9 @@ const (
 	// transfer) shows ProcessState New and no AgentId at once, rather than
 	// at its next offer.
 	changeRequeueSearchAttributes = "interaction-requeue-search-attributes"
+
+	// changeRejectClosesDirectly: in a queue that closes rejected items, a
+	// rejected interaction goes from Pending Acceptance to Closed Complete
+	// without passing through New.
+	changeRejectClosesDirectly = "interaction-reject-closes-directly"
 )
