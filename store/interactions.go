@@ -307,6 +307,8 @@ UPDATE interactions SET version = :version, state = :state, agent_id = :agent_id
     updated_at = now()
 WHERE number = :number AND version < :version`
 
+	contactCompany = `SELECT company_id FROM contacts WHERE id = :id`
+
 	insertHistory = `
 INSERT INTO interaction_history (interaction, version, from_state, to_state, actor, reason)
 VALUES (:interaction, :version, :from_state, :to_state, :actor, :reason)
@@ -589,6 +591,16 @@ func (s *Store) ChangeInteraction(ctx context.Context, c InteractionChange) (Int
 		}
 		if c.CompanyID != nil {
 			next.CompanyID = c.CompanyID
+		} else if c.ContactID != nil && (cur.ContactID == nil || *cur.ContactID != *c.ContactID) {
+			// Another contact (an agent's choice among a chat's matches):
+			// the record is opened for that contact's company now.
+			err := tx.namedGet(ctx, &next.CompanyID, contactCompany, map[string]any{"id": *c.ContactID})
+			if errors.Is(err, ErrNotFound) {
+				return &FieldError{Err: ErrNotFound, Field: "contact_id", Detail: "refers to a contact that does not exist"}
+			}
+			if err != nil {
+				return fmt.Errorf("company of contact %s: %w", *c.ContactID, err)
+			}
 		}
 		_, err := tx.namedExec(ctx, updateInteraction, map[string]any{
 			"number": c.Number, "version": c.Version, "state": next.State, "agent_id": next.AgentID,

@@ -254,6 +254,9 @@ func TestChangeInteractionErrors(t *testing.T) {
 	requireField(t, err, store.ErrInvalid, "state")
 	_, err = st.ChangeInteraction(ctx, store.InteractionChange{Number: in.Number, Version: 2, AgentID: ptr("ghost-" + f.tag)})
 	requireField(t, err, store.ErrNotFound, "agent_id")
+	ghost := uuid.New()
+	_, err = st.ChangeInteraction(ctx, store.InteractionChange{Number: in.Number, Version: 2, ContactID: &ghost})
+	requireField(t, err, store.ErrNotFound, "contact_id")
 
 	got, err := st.GetInteraction(ctx, in.Number)
 	require.NoError(t, err)
@@ -553,4 +556,27 @@ func TestEscalationTakesTheInteractionsCase(t *testing.T) {
 		RequestID: "esc-named-" + f.tag, CaseNumber: "CS-000902", ShortDescription: "named case", Actor: f.agent})
 	require.NoError(t, err)
 	require.Equal(t, "CS-000902", *named.CaseNumber, "a case the agent names wins")
+}
+
+// An agent choosing another contact (a chat's several matches) moves the
+// record to that contact's company.
+func TestChosenContactBringsItsCompany(t *testing.T) {
+	ctx := context.Background()
+	f := newInteractionFixture(t)
+	var contacts []store.Contact
+	var companies []store.Company
+	for _, name := range []string{"Globex", "Hooli"} {
+		co, err := st.CreateCompany(ctx, name+" "+f.tag)
+		require.NoError(t, err)
+		c, err := st.CreateContact(ctx, store.NewContact{Name: "Sam " + name + " " + f.tag, CompanyID: &co.ID})
+		require.NoError(t, err)
+		companies, contacts = append(companies, co), append(contacts, c)
+	}
+	in := f.open(t, func(n *store.NewInteraction) { n.Channel, n.ContactID = store.InteractionChat, &contacts[0].ID })
+	require.Equal(t, &companies[0].ID, in.CompanyID)
+
+	got, err := st.ChangeInteraction(ctx, store.InteractionChange{Number: in.Number, Version: 2, ContactID: &contacts[1].ID})
+	require.NoError(t, err)
+	require.Equal(t, &contacts[1].ID, got.ContactID)
+	require.Equal(t, &companies[1].ID, got.CompanyID)
 }
