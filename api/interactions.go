@@ -320,8 +320,9 @@ type noteBody struct {
 }
 
 type endBody struct {
-	Disposition string `json:"disposition" validate:"max=100"`
-	Reason      string `json:"reason" validate:"max=500"`
+	Disposition  string `json:"disposition" validate:"max=100"`
+	Reason       string `json:"reason" validate:"max=500"`
+	OpenIncident bool   `json:"open_incident"`
 }
 
 type escalateBody struct {
@@ -507,7 +508,7 @@ func (s *Server) endInteraction(close bool) echo.HandlerFunc {
 		name = workflows.UpdateClose
 	}
 	return agentAction(s, name, func(agent string, b endBody) any {
-		return workflows.EndRequest{AgentID: agent, Disposition: b.Disposition, Reason: b.Reason}
+		return workflows.EndRequest{AgentID: agent, Disposition: b.Disposition, Reason: b.Reason, OpenIncident: b.OpenIncident}
 	})
 }
 

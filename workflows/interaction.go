@@ -289,11 +289,14 @@ func (w *interactionImpl) finishWorked(ctx workflow.Context) error {
 	if w.in.Channel == ChannelPhone {
 		w.writePhoneLog(ctx, agent)
 	}
-	if w.in.Channel == ChannelChat && w.st.ContactID == "" {
+	if w.in.Channel == ChannelChat && (w.st.ContactID == "" || (w.end != nil && w.end.OpenIncident)) {
 		now := workflow.Now(ctx)
+		summary := "Chat from " + w.in.CustomerEmail + " (no matching contact)"
+		if w.st.ContactID != "" {
+			summary = "Chat from " + w.in.CustomerEmail + " (incident requested by " + agent + ")"
+		}
 		if _, err := w.openEscalation(ctx, EscalateRequest{AgentID: agent, Kind: "incident",
-			ShortDescription: "Chat from " + w.in.CustomerEmail + " (no matching contact)",
-			RequestID:        w.in.Number + "-chat-incident"}, &now); err != nil {
+			ShortDescription: summary, RequestID: w.in.Number + "-chat-incident"}, &now); err != nil {
 			return err
 		}
 	}
@@ -677,6 +680,8 @@ func (w *interactionImpl) validateEnd(r EndRequest) error {
 		return wrongStep("only the assigned agent can end it")
 	case w.end != nil || w.transfer != nil:
 		return wrongStep("the interaction is already being ended or transferred")
+	case r.OpenIncident && w.in.Channel != ChannelChat:
+		return invalidField("open_incident", "is for chats; escalate a call to open an incident")
 	}
 	return nil
 }
@@ -695,6 +700,8 @@ func (w *interactionImpl) validateClose(r EndRequest) error {
 		return wrongStep("a %s interaction closes when it ends", w.in.Channel)
 	case w.st.State == StateClosedComplete || w.end != nil:
 		return wrongStep("the interaction is already closed")
+	case r.OpenIncident:
+		return invalidField("open_incident", "is for ending a chat; escalate to open an incident")
 	}
 	return nil
 }

@@ -431,3 +431,35 @@ func TestCloseOnEscalate(t *testing.T) {
 	require.Equal(t, "closed_complete", st.State)
 	require.Equal(t, "request", e.escalations[0].Kind)
 }
+
+// Seed 003: a chat with a contact gets an incident when the agent asks for
+// one at its end, with the chat's times; a call cannot ask.
+func TestAgentEndsAChatWithAnIncident(t *testing.T) {
+	e := newInteractionEnv(t, "ann")
+	ann := store.Contact{ID: uuid.New(), Name: "Ann A"}
+	e.candidates = []store.Contact{ann}
+	in := workflows.InteractionInput{Number: "IMS0000009", Channel: workflows.ChannelChat, Direction: "inbound", Queue: "support",
+		ChatID: "chat-9", CustomerEmail: "ann@example.com"}
+	e.at(2*time.Second, func() { e.ok(workflows.UpdateAccept, workflows.DecisionRequest{AgentID: "ann"}) })
+	e.at(time.Minute, func() {
+		e.ok(workflows.UpdateEnd, workflows.EndRequest{AgentID: "ann", Disposition: "follow-up", OpenIncident: true})
+	})
+	st := e.run(in)
+	require.Equal(t, ann.ID.String(), st.ContactID)
+	require.Len(t, e.escalations, 1)
+	inc := e.escalations[0]
+	require.Equal(t, "incident", inc.Kind)
+	require.Equal(t, &ann.ID, inc.ContactID)
+	require.NotNil(t, inc.ChatTerminatedAt, "the chat's end time is on the incident")
+	require.Contains(t, inc.ShortDescription, "requested by ann")
+	require.Equal(t, "closed_complete", e.states[len(e.states)-1])
+
+	call := newInteractionEnv(t, "ann")
+	call.at(5*time.Second, func() { call.ok(workflows.UpdateAccept, workflows.DecisionRequest{AgentID: "ann"}) })
+	call.at(time.Minute, func() {
+		call.refused(workflows.UpdateEnd, workflows.EndRequest{AgentID: "ann", OpenIncident: true}, "open_incident")
+		call.event(callEnded())
+	})
+	call.run(inboundCall())
+	require.Empty(t, call.escalations)
+}

@@ -256,6 +256,10 @@ type EndRequest struct {
 	AgentID     string `json:"agent_id"`
 	Disposition string `json:"disposition,omitempty"`
 	Reason      string `json:"reason,omitempty"`
+	// OpenIncident asks for an incident with the chat's times and whole
+	// transcript when the chat ends, as one with no contact gets anyway
+	// (seed 003: "on the agent's request otherwise").
+	OpenIncident bool `json:"open_incident,omitempty"`
 }
 
 // EscalateRequest opens an incident or a request from the interaction.
