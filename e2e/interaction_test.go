@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/casehub/casehub/store"
 	"github.com/casehub/casehub/workflows"
@@ -84,6 +86,13 @@ func TestInboundCallAcceptedEndedWithPhoneLog(t *testing.T) {
 	eventually(t, func() bool { d = getInteraction(t, n); return d.IVR["reason"] == "billing" && len(d.Related) == 1 }, "IVR selections on the record: "+fmt.Sprint(getInteraction(t, n).IVR))
 	require.Equal(t, "work_in_progress", d.State)
 	require.Contains(t, d.Related, store.RelatedRecord{Kind: "case", Ref: "CS-000042", CreatedAt: d.Related[0].CreatedAt}, "the case entered in the IVR is a related record")
+
+	// Ops see the agent busy in the Temporal UI while on the call.
+	eventually(t, func() bool {
+		resp, err := sys.client.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{
+			Query: fmt.Sprintf("WorkflowId = '%s' AND ProcessState = '%s'", workflows.AgentWorkflowID(agent), workflows.AgentBusy)})
+		return err == nil && len(resp.Executions) == 1
+	}, "agent process shows busy")
 
 	mustAPI(t, http.StatusCreated, "POST", "/v1/interactions/"+n+"/notes", tokens[agent], map[string]any{"body": "customer asked about the invoice"}, nil)
 	mustAPI(t, http.StatusOK, "POST", "/v1/interactions/"+n+"/end", tokens[agent], map[string]any{"disposition": "billing-info"}, nil)

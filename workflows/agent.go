@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -98,10 +99,11 @@ func (w *agentImpl) setup(ctx workflow.Context) error {
 
 // run waits for the item processes' signals and the wrap-up countdown.
 func (w *agentImpl) run(ctx workflow.Context) error {
-	_ = workflow.UpsertTypedSearchAttributes(ctx, SearchAgentID.ValueSet(w.state.AgentID), SearchProcessState.ValueSet(w.state.Presence))
+	_ = workflow.UpsertTypedSearchAttributes(ctx, SearchAgentID.ValueSet(w.state.AgentID), SearchProcessState.ValueSet(w.shown()))
 	finished := workflow.GetSignalChannel(ctx, SignalItemFinished)
 	timedOut := workflow.GetSignalChannel(ctx, SignalOfferTimedOut)
 	queuesChanged := workflow.GetSignalChannel(ctx, SignalQueuesChanged)
+	assigned := workflow.GetSignalChannel(ctx, SignalItemAssigned)
 
 	for {
 		timerCtx, cancelTimer := workflow.WithCancel(ctx)
@@ -120,6 +122,11 @@ func (w *agentImpl) run(ctx workflow.Context) error {
 			c.Receive(ctx, nil)
 			w.dispatch(ctx)
 		})
+		sel.AddReceive(assigned, func(c workflow.ReceiveChannel, _ bool) {
+			var a ItemAssigned
+			c.Receive(ctx, &a)
+			w.onItemAssigned(ctx, a)
+		})
 		sel.AddReceive(w.wake, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil) })
 		sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) {})
 		if d, ok := w.wrapUpLeft(ctx); ok {
@@ -136,7 +143,7 @@ func (w *agentImpl) run(ctx workflow.Context) error {
 		}
 
 		if workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
-			return w.continueAsNew(ctx, finished, timedOut, queuesChanged)
+			return w.continueAsNew(ctx, finished, timedOut, queuesChanged, assigned)
 		}
 	}
 }
@@ -153,14 +160,35 @@ func (w *agentImpl) wrapUpLeft(ctx workflow.Context) (time.Duration, bool) {
 	return d, true
 }
 
+// onItemAssigned: the agent accepted an item; its process shows it busy.
+func (w *agentImpl) onItemAssigned(ctx workflow.Context, a ItemAssigned) {
+	if slices.Contains(w.state.Items, a.ItemID) {
+		return
+	}
+	before := w.shown()
+	w.state.Items = append(w.state.Items, a.ItemID)
+	if w.shown() != before {
+		w.show(ctx)
+	}
+}
+
 func (w *agentImpl) onItemFinished(ctx workflow.Context, f ItemFinished) {
+	before := w.shown()
+	w.state.Items = slices.DeleteFunc(w.state.Items, func(id string) bool { return id == f.ItemID })
+	showIfFreed := func() {
+		if w.shown() != before {
+			w.show(ctx)
+		}
+	}
 	// Routing moved an available agent to wrap-up in the same transaction
 	// that finished the item; an agent that left meanwhile stays where it is.
 	if !f.WrappingUp || w.state.Presence != store.PresenceAvailable {
+		showIfFreed()
 		return
 	}
 	if w.skipWrapUp > 0 { // the agent already ended this wrap-up
 		w.skipWrapUp--
+		showIfFreed()
 		return
 	}
 	_ = w.mu.Lock(ctx)
@@ -286,21 +314,37 @@ func (w *agentImpl) clearWrapUp() {
 
 func (w *agentImpl) setState(ctx workflow.Context, presence, reason string) {
 	w.state.Presence, w.state.Reason, w.state.Since = presence, reason, workflow.Now(ctx)
-	if err := workflow.UpsertTypedSearchAttributes(ctx, SearchProcessState.ValueSet(presence)); err != nil {
+	w.show(ctx)
+}
+
+// shown is the ProcessState the Temporal UI shows: the presence, or busy
+// while an available agent works on an item.
+func (w *agentImpl) shown() string {
+	if w.state.Presence == store.PresenceAvailable && len(w.state.Items) > 0 {
+		return AgentBusy
+	}
+	return w.state.Presence
+}
+
+func (w *agentImpl) show(ctx workflow.Context) {
+	if err := workflow.UpsertTypedSearchAttributes(ctx, SearchProcessState.ValueSet(w.shown())); err != nil {
 		workflow.GetLogger(ctx).Warn("upsert search attributes", "error", err)
 	}
 }
 
 // continueAsNew starts a fresh run with the same state once history grows
 // long, after every update handler finished and every signal was handled.
-func (w *agentImpl) continueAsNew(ctx workflow.Context, finished, timedOut, queuesChanged workflow.ReceiveChannel) error {
+func (w *agentImpl) continueAsNew(ctx workflow.Context, finished, timedOut, queuesChanged, assigned workflow.ReceiveChannel) error {
 	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 		return err
 	}
 	for {
 		var f ItemFinished
 		var t OfferTimedOut
+		var a ItemAssigned
 		switch {
+		case assigned.ReceiveAsync(&a):
+			w.onItemAssigned(ctx, a)
 		case finished.ReceiveAsync(&f):
 			w.onItemFinished(ctx, f)
 		case timedOut.ReceiveAsync(&t):

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/casehub/casehub/activities"
@@ -220,4 +221,40 @@ func TestAgentEndsWrapUpBeforeItsSignalArrives(t *testing.T) {
 	require.Len(t, e.calls, 3)
 	require.True(t, e.calls[1].LastItem)
 	require.Equal(t, "sold", e.calls[1].Disposition)
+}
+
+// The agent's process shows busy in the Temporal UI while the agent works
+// on accepted items (two chats here), then wrap-up, then available.
+func TestAgentShowsBusyWhileWorking(t *testing.T) {
+	e := newAgentEnv(t)
+	var shown []string
+	e.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
+		if s, ok := args.Get(0).(temporal.SearchAttributes).GetKeyword(workflows.SearchProcessState); ok {
+			shown = append(shown, s)
+		}
+	}).Return(nil)
+	e.at(time.Second, func() {
+		e.update(workflows.UpdateSetPresence, workflows.SetPresenceRequest{Presence: "available"}, nil)
+	})
+	e.at(2*time.Second, func() {
+		e.SignalWorkflow(workflows.SignalItemAssigned, workflows.ItemAssigned{ItemID: "IMS3-1", Queue: "chat"})
+		e.SignalWorkflow(workflows.SignalItemAssigned, workflows.ItemAssigned{ItemID: "IMS4-1", Queue: "chat"})
+		e.SignalWorkflow(workflows.SignalItemAssigned, workflows.ItemAssigned{ItemID: "IMS4-1", Queue: "chat"}) // repeated
+	})
+	e.at(3*time.Second, func() {
+		st := e.state()
+		require.Equal(t, "available", st.Presence, "PostgreSQL's presence is unchanged")
+		require.Equal(t, []string{"IMS3-1", "IMS4-1"}, st.Items)
+	})
+	e.at(10*time.Second, func() {
+		// One chat ends while the other goes on: no wrap-up yet.
+		e.SignalWorkflow(workflows.SignalItemFinished, workflows.ItemFinished{ItemID: "IMS3-1", Queue: "chat"})
+	})
+	e.at(20*time.Second, func() {
+		e.presence = store.PresenceWrapUp
+		e.SignalWorkflow(workflows.SignalItemFinished, workflows.ItemFinished{ItemID: "IMS4-1", Queue: "chat", WrappingUp: true, WrapUp: time.Minute})
+	})
+	e.at(21*time.Second, func() { require.Empty(t, e.state().Items) })
+	e.run(2 * time.Minute)
+	require.Equal(t, []string{"offline", "available", "busy", "wrap_up", "available"}, shown)
 }

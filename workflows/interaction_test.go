@@ -198,7 +198,9 @@ func TestInboundCallAcceptedAndEnded(t *testing.T) {
 	require.Equal(t, "ann", *e.phoneLogs[0].AgentID)
 	require.Len(t, e.finished, 1)
 	require.Equal(t, time.Minute, e.finished[0].WrapUp, "the agent goes to the queue's wrap-up")
-	require.Contains(t, e.signals, "agent-ann "+workflows.SignalItemFinished)
+	assigned := slices.Index(e.signals, "agent-ann "+workflows.SignalItemAssigned)
+	require.GreaterOrEqual(t, assigned, 0, "the agent's process hears of the accepted call")
+	require.Greater(t, slices.Index(e.signals, "agent-ann "+workflows.SignalItemFinished), assigned)
 }
 
 func TestAcceptanceTimeoutOffersTheNextAgent(t *testing.T) {

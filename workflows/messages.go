@@ -82,10 +82,15 @@ const (
 	UpdateSetPresence   = "set-presence"
 	UpdateEndWrapUp     = "end-wrap-up"
 	UpdateWorkOffline   = "work-offline"
+	SignalItemAssigned  = "item-assigned"
 	SignalItemFinished  = "item-finished"
 	SignalOfferTimedOut = "offer-timed-out"
 	SignalQueuesChanged = "queues-changed"
 )
+
+// AgentBusy is the ProcessState an agent's process shows while it works on
+// an item; PostgreSQL keeps it Available with the item booked.
+const AgentBusy = "busy"
 
 // SignalOffer tells an item's process that routing booked an agent for it.
 const SignalOffer = "offer"
@@ -105,6 +110,8 @@ type AgentState struct {
 	WrapUpUntil    *time.Time `json:"wrapup_until,omitempty"`
 	WorkingOffline bool       `json:"working_offline"`
 	Since          time.Time  `json:"since"`
+	// Items are the items the agent accepted and is working on.
+	Items []string `json:"items,omitempty"`
 }
 
 // SetPresenceRequest is what an agent (or supervisor) asks for: available,
@@ -117,6 +124,12 @@ type SetPresenceRequest struct {
 // EndWrapUpRequest ends wrap-up early, with an optional disposition code.
 type EndWrapUpRequest struct {
 	Disposition string `json:"disposition,omitempty"`
+}
+
+// ItemAssigned tells an agent's workflow that it accepted an item.
+type ItemAssigned struct {
+	ItemID string `json:"item_id"`
+	Queue  string `json:"queue"`
 }
 
 // ItemFinished tells an agent's workflow that an item it handled is over.

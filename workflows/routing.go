@@ -155,6 +155,12 @@ func (r *router) waitForAgent(ctx workflow.Context, h routeHooks) (routeOutcome,
 				return 0, err
 			}
 			r.agentID = o.AgentID
+			if workflow.GetVersion(ctx, changeAgentToldOfAssignment, workflow.DefaultVersion, 1) >= 1 {
+				// The agent's process shows it busy. Not waited for: an
+				// agent without a process is no reason to hold the call.
+				workflow.SignalExternalWorkflow(ctx, AgentWorkflowID(o.AgentID), "", SignalItemAssigned,
+					ItemAssigned{ItemID: o.ItemID, Queue: r.item.Queue})
+			}
 			return routeAccepted, nil
 
 		case r.decision != nil:

@@ -16,4 +16,8 @@ const (
 	// rejected interaction goes from Pending Acceptance to Closed Complete
 	// without passing through New.
 	changeRejectClosesDirectly = "interaction-reject-closes-directly"
+
+	// changeAgentToldOfAssignment: an accepted item tells the agent's
+	// process, which shows ProcessState busy until the item finishes.
+	changeAgentToldOfAssignment = "agent-told-of-assignment"
 )
