@@ -2,7 +2,6 @@ package activities
 
 import (
 	"context"
-	"slices"
 	"time"
 
 	"github.com/casehub/casehub/store"
@@ -79,11 +78,7 @@ func (a *Activities) dispatchFreed(ctx context.Context, queue, agentID string) (
 		if err != nil {
 			return nil, classify(err)
 		}
-		for _, q := range more {
-			if !slices.Contains(queues, q) {
-				queues = append(queues, q)
-			}
-		}
+		queues = append(queues, more...) // a queue named twice is dispatched once
 	}
 	return a.dispatch(ctx, queues)
 }

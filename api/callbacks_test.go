@@ -174,6 +174,16 @@ func TestCallbackDedupeAndReschedule(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, r.Code)
 }
 
+// batchAnswer is the body of a batch's answer.
+type batchAnswer struct {
+	Items []struct {
+		Index    int
+		Status   int
+		Callback *store.Callback
+		Problem  *api.Problem
+	}
+}
+
 func TestCallbackBatch(t *testing.T) {
 	queue := callbackQueue(t, `{}`)
 	c := newClient(t, api.Deps{Temporal: newFakeTemporal()}).as(issue(t, auth.RoleIntegration, ""))
@@ -185,14 +195,7 @@ func TestCallbackBatch(t *testing.T) {
 	}
 	r := c.do(http.MethodPost, "/v1/callbacks:batch", map[string]any{"items": items})
 	require.Equal(t, http.StatusOK, r.Code, r.Body.String())
-	var out struct {
-		Items []struct {
-			Index    int
-			Status   int
-			Callback *store.Callback
-			Problem  *api.Problem
-		}
-	}
+	var out batchAnswer
 	r.decode(t, &out)
 	require.Len(t, out.Items, 4)
 	for i, it := range out.Items {
@@ -229,13 +232,7 @@ func TestCallbackBatchInParallelMakesOnePerNumber(t *testing.T) {
 	}
 	r := c.do(http.MethodPost, "/v1/callbacks/batch", map[string]any{"items": items})
 	require.Equal(t, http.StatusOK, r.Code, r.Body.String())
-	var out struct {
-		Items []struct {
-			Index    int
-			Status   int
-			Callback *store.Callback
-		}
-	}
+	var out batchAnswer
 	r.decode(t, &out)
 	require.Len(t, out.Items, numbers*each)
 	created, idOf := 0, map[string]string{}
