@@ -2,7 +2,6 @@ package activities
 
 import (
 	"context"
-	"errors"
 
 	"github.com/casehub/casehub/store"
 )
@@ -37,27 +36,14 @@ type EnqueuedCallback struct {
 }
 
 // EnqueueCallbackItem puts a callback's item in its queue in the place of
-// the item it replaces, and dispatches the queue. A retry after the item was
-// enqueued reports the same takeover: the new item holds the old position.
+// the item it replaces, and books the queue. A retry after the item was
+// enqueued reports the same takeover.
 func (a *Activities) EnqueueCallbackItem(ctx context.Context, n store.NewWorkItem) (EnqueuedCallback, error) {
-	var out EnqueuedCallback
-	var old store.WorkItem
-	if n.ReplacesID != "" {
-		var err error
-		old, err = a.Store.GetWorkItem(ctx, n.ReplacesID)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return out, classify(err)
-		}
-	}
-	it, err := a.Store.Enqueue(ctx, n)
+	e, err := a.router().Enqueue(ctx, stepKey(ctx), n)
 	if err != nil {
-		return out, classify(err)
+		return EnqueuedCallback{}, classify(err)
 	}
-	out.Replaced = old.ID != "" && it.Position == old.Position
-	if out.Offers, err = a.dispatch(ctx, []string{n.Queue}); err != nil {
-		return out, err
-	}
-	return out, nil
+	return EnqueuedCallback{Replaced: e.Replaced}, nil
 }
 
 // OpenCallbackInteractionRequest makes the callback voice interaction.

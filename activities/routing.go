@@ -4,12 +4,32 @@ import (
 	"context"
 	"time"
 
+	"go.temporal.io/sdk/activity"
+
+	"github.com/casehub/casehub/routing"
 	"github.com/casehub/casehub/store"
 )
 
-// Routing activities. Each one that can free capacity or add work also
-// dispatches, and returns the offers its workflow must deliver to the items'
-// processes.
+// Routing activities: thin calls into the offer protocol (package routing),
+// each under the asking activity's key, so a retry after the commit answers
+// as the first attempt did. Each delivers the offers it made and tells the
+// agent's process itself, after its commit; the offers it returns are
+// always empty (the field stays for the histories of processes that
+// delivered them themselves).
+
+func (a *Activities) router() *routing.Router {
+	return routing.New(a.Store, a.Temporal)
+}
+
+// stepKey names the routing step an activity runs: its run and activity id,
+// which every retry of that activity keeps.
+func stepKey(ctx context.Context) string {
+	if !activity.IsActivity(ctx) {
+		return ""
+	}
+	info := activity.GetInfo(ctx)
+	return info.WorkflowExecution.RunID + "/" + info.ActivityID
+}
 
 // QueueSettings returns a queue's settings.
 func (a *Activities) QueueSettings(ctx context.Context, queue string) (store.Queue, error) {
@@ -18,32 +38,49 @@ func (a *Activities) QueueSettings(ctx context.Context, queue string) (store.Que
 }
 
 // EnqueueWorkItem puts an item in its queue (idempotent by item id) and
-// dispatches the queue.
+// books the queue.
 func (a *Activities) EnqueueWorkItem(ctx context.Context, n store.NewWorkItem) ([]store.Offer, error) {
-	if _, err := a.Store.Enqueue(ctx, n); err != nil {
-		return nil, classify(err)
-	}
-	return a.dispatch(ctx, []string{n.Queue})
+	_, err := a.router().Enqueue(ctx, stepKey(ctx), n)
+	return nil, classify(err)
 }
 
-// Dispatch matches waiting items of queues with available agents.
+// Dispatch books waiting items of queues to available agents.
 func (a *Activities) Dispatch(ctx context.Context, queues []string) ([]store.Offer, error) {
-	return a.dispatch(ctx, queues)
+	_, err := a.router().Dispatch(ctx, stepKey(ctx), queues)
+	return nil, classify(err)
 }
 
-func (a *Activities) dispatch(ctx context.Context, queues []string) ([]store.Offer, error) {
-	offers, err := a.Store.Dispatch(ctx, queues)
-	return offers, classify(err)
+// DispatchAgent books work from every queue the agent is a member of (after
+// its memberships changed).
+func (a *Activities) DispatchAgent(ctx context.Context, agentID string) ([]store.Offer, error) {
+	_, err := a.router().DispatchAgent(ctx, stepKey(ctx), agentID)
+	return nil, classify(err)
 }
 
-// AckOffer records that an item's process has its offer.
+// AckOffer records that an item's process has received its offer.
 func (a *Activities) AckOffer(ctx context.Context, offerID string) error {
-	return classify(a.Store.AckOffer(ctx, offerID))
+	return classify(a.router().Receive(ctx, offerID))
 }
 
-// AcceptOffer assigns the item to the agent the offer went to.
-func (a *Activities) AcceptOffer(ctx context.Context, offerID string) error {
-	return classify(a.Store.AcceptOffer(ctx, offerID))
+// PresentOfferRequest shows an offer to its agent with the process's record
+// change.
+type PresentOfferRequest struct {
+	OfferID string
+	Record  routing.Record
+}
+
+// PresentOffer shows an offer to its agent and writes the process's record
+// in the same transaction; Presented is false when the offer had closed.
+func (a *Activities) PresentOffer(ctx context.Context, r PresentOfferRequest) (routing.Presented, error) {
+	p, err := a.router().Present(ctx, stepKey(ctx), r.OfferID, r.Record)
+	return p, classify(err)
+}
+
+// AcceptOffer assigns the item to the agent the offer went to and tells the
+// agent's process.
+func (a *Activities) AcceptOffer(ctx context.Context, offerID string) (routing.Accepted, error) {
+	acc, err := a.router().Accept(ctx, stepKey(ctx), offerID)
+	return acc, classify(err)
 }
 
 // CloseOfferRequest says how an offer ended and what happens to its item.
@@ -56,31 +93,12 @@ type CloseOfferRequest struct {
 }
 
 // CloseOffer ends an offer (a timed-out agent goes on break in the same
-// transaction) and dispatches the queue again.
+// transaction and its process is told) and books the freed capacity.
 func (a *Activities) CloseOffer(ctx context.Context, r CloseOfferRequest) ([]store.Offer, error) {
-	if err := a.Store.CloseOffer(ctx, r.OfferID, r.State, r.Requeue, r.Exclude); err != nil {
-		return nil, classify(err)
-	}
-	o, err := a.Store.GetOffer(ctx, r.OfferID)
-	if err != nil {
-		return nil, classify(err)
-	}
-	return a.dispatchFreed(ctx, r.Queue, o.AgentID)
-}
-
-// dispatchFreed dispatches the item's queue and every queue of the agent an
-// item just let go: an agent in several queues may have work waiting in
-// another one.
-func (a *Activities) dispatchFreed(ctx context.Context, queue, agentID string) ([]store.Offer, error) {
-	queues := []string{queue}
-	if agentID != "" {
-		more, err := a.Store.AgentQueues(ctx, agentID)
-		if err != nil {
-			return nil, classify(err)
-		}
-		queues = append(queues, more...) // a queue named twice is dispatched once
-	}
-	return a.dispatch(ctx, queues)
+	_, err := a.router().Close(ctx, stepKey(ctx), routing.CloseRequest{
+		OfferID: r.OfferID, State: r.State, Requeue: r.Requeue, Exclude: r.Exclude,
+	})
+	return nil, classify(err)
 }
 
 // FinishWorkItemRequest ends an item.
@@ -95,22 +113,18 @@ type FinishWorkItemRequest struct {
 type FinishWorkItemResult struct {
 	Finished store.FinishedItem
 	Offers   []store.Offer
+	// AgentTold: the agent's process was signalled by the activity.
+	AgentTold bool `json:",omitempty"`
 }
 
 // FinishWorkItem ends an item, frees its agent (to wrap-up when it handled
-// the item) and dispatches the queue for the capacity freed.
+// the item), tells the agent's process and books the freed capacity.
 func (a *Activities) FinishWorkItem(ctx context.Context, r FinishWorkItemRequest) (FinishWorkItemResult, error) {
-	f, err := a.Store.FinishItem(ctx, r.ItemID, r.Disposition, r.WrapUp)
+	f, err := a.router().Finish(ctx, stepKey(ctx), routing.FinishRequest{ItemID: r.ItemID, Disposition: r.Disposition, WrapUp: r.WrapUp})
 	if err != nil {
 		return FinishWorkItemResult{}, classify(err)
 	}
-	res := FinishWorkItemResult{Finished: f}
-	if f.AgentID != "" {
-		if res.Offers, err = a.dispatchFreed(ctx, r.Queue, f.AgentID); err != nil {
-			return FinishWorkItemResult{}, err
-		}
-	}
-	return res, nil
+	return FinishWorkItemResult{Finished: f.FinishedItem, AgentTold: f.AgentTold}, nil
 }
 
 // SetPresenceRequest changes an agent's presence, optionally only from some
@@ -120,62 +134,42 @@ type SetPresenceRequest struct {
 	Presence string
 	OnlyFrom []string
 	// ItemID and Disposition record the disposition code chosen in wrap-up;
-	// LastItem names the agent's most recently finished item instead.
+	// LastItem names the item of the agent's wrap-up instead.
 	ItemID      string
 	LastItem    bool
 	Disposition string
 }
 
-// SetPresenceResult is the presence the agent has now and the offers made
-// because it became available.
+// SetPresenceResult is the presence the agent has now.
 type SetPresenceResult struct {
 	Presence string
 	Changed  bool // the change applied (not refused by OnlyFrom)
 	Offers   []store.Offer
+	// EndedWrapUp is the item of the wrap-up the change ended, if any.
+	EndedWrapUp string `json:",omitempty"`
 }
 
 // SetAgentPresence records an agent's presence (and a wrap-up disposition)
-// and, when it is available, dispatches its queues.
+// and, when it is available, books work for it.
 func (a *Activities) SetAgentPresence(ctx context.Context, r SetPresenceRequest) (SetPresenceResult, error) {
-	p, applied, err := a.Store.ChangePresence(ctx, r.AgentID, r.Presence, r.OnlyFrom...)
+	res, err := a.router().SetPresence(ctx, stepKey(ctx), routing.PresenceRequest{
+		AgentID: r.AgentID, Presence: r.Presence, OnlyFrom: r.OnlyFrom, ItemID: r.ItemID, Disposition: r.Disposition,
+	})
 	if err != nil {
 		return SetPresenceResult{}, classify(err)
 	}
-	res := SetPresenceResult{Presence: p, Changed: applied}
-	if r.Disposition != "" && res.Changed {
-		item := r.ItemID
-		if r.LastItem {
-			if item, err = a.Store.LastFinishedItem(ctx, r.AgentID); err != nil {
-				return SetPresenceResult{}, classify(err)
-			}
-		}
-		if item != "" {
-			if err := a.Store.SetDisposition(ctx, item, r.Disposition); err != nil {
-				return SetPresenceResult{}, classify(err)
-			}
-		}
-	}
-	if p == store.PresenceAvailable {
-		if res.Offers, err = a.dispatchAgent(ctx, r.AgentID); err != nil {
-			return SetPresenceResult{}, err
-		}
-	}
-	return res, nil
+	return SetPresenceResult{Presence: res.Presence, Changed: res.Changed, EndedWrapUp: res.EndedWrapUp}, nil
 }
 
-// DispatchAgent dispatches every queue the agent is a member of (after its
-// memberships changed).
-func (a *Activities) DispatchAgent(ctx context.Context, agentID string) ([]store.Offer, error) {
-	return a.dispatchAgent(ctx, agentID)
+// AgentWrapUp reads an agent's presence and wrap-up from PostgreSQL.
+func (a *Activities) AgentWrapUp(ctx context.Context, agentID string) (routing.WrapUp, error) {
+	w, err := a.router().WrapUpOf(ctx, agentID)
+	return w, classify(err)
 }
 
-func (a *Activities) dispatchAgent(ctx context.Context, agentID string) ([]store.Offer, error) {
-	queues, err := a.Store.AgentQueues(ctx, agentID)
-	if err != nil {
-		return nil, classify(err)
-	}
-	if len(queues) == 0 {
-		return nil, nil
-	}
-	return a.dispatch(ctx, queues)
+// SweepRouting delivers again offers no process received, checks offers
+// open far too long, and prunes stored answers.
+func (a *Activities) SweepRouting(ctx context.Context) (routing.Swept, error) {
+	s, err := a.router().Sweep(ctx)
+	return s, classify(err)
 }

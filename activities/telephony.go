@@ -3,7 +3,9 @@ package activities
 import (
 	"context"
 	"errors"
+	"time"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/casehub/casehub/cti"
@@ -12,11 +14,18 @@ import (
 // ErrTypeCTIRejected is a platform refusal no retry can fix (a 4xx).
 const ErrTypeCTIRejected = "CTIRejected"
 
+// ErrTypeTooLate is a call not placed because the moment it was for has
+// passed (its NotAfter).
+const ErrTypeTooLate = "TooLate"
+
 // ctiErr lets retryable platform failures (network, 5xx, 429) be retried by
 // the activity's retry policy and stops on refusals.
 func ctiErr(err error) error {
 	if err == nil || cti.IsRetryable(err) {
 		return err
+	}
+	if cti.IsTooLate(err) {
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeTooLate, err)
 	}
 	var ce *cti.Error
 	if errors.As(err, &ce) {
@@ -34,7 +43,15 @@ type OwnedCall struct {
 // PlaceCall dials a customer. The idempotency key (the process and its
 // attempt) makes a retried dial return the first call, never ring twice.
 // The new leg is registered to the process so its events find it.
+//
+// A call whose NotAfter has passed is not placed: the first attempt checks
+// it here; a later attempt asks the platform, which answers a key it
+// already placed with that call and refuses a new one as too late.
 func (a *Activities) PlaceCall(ctx context.Context, r cti.PlaceCallRequest, workflowID string) (cti.Call, error) {
+	if r.NotAfter != nil && a.now().After(*r.NotAfter) && (!activity.IsActivity(ctx) || activity.GetInfo(ctx).Attempt <= 1) {
+		return cti.Call{}, temporal.NewNonRetryableApplicationError(
+			"the call was for no later than "+r.NotAfter.UTC().Format(time.RFC3339), ErrTypeTooLate, nil)
+	}
 	call, err := a.CTI.PlaceCall(ctx, r)
 	if err != nil {
 		return cti.Call{}, ctiErr(err)

@@ -241,7 +241,7 @@ func (s *Server) resolveWhen(now time.Time, scheduledAt, zone string, expiresAt 
 	if at != nil {
 		base = *at
 	}
-	expires := base.Add(settings.Expiry())
+	expires := settings.ExpiresFrom(base)
 	if expiresAt != nil {
 		if !expiresAt.After(base) {
 			return nil, time.Time{}, invalidField("expires_at", "must be after the callback's time")
@@ -298,6 +298,7 @@ func (s *Server) startCallback(ctx context.Context, cb store.Callback) error {
 	in := s.callbackInput(cb)
 	_, err := s.deps.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID: cb.WorkflowID, TaskQueue: workflows.TaskQueue,
+		WorkflowTaskTimeout:      workflows.TaskTimeout,
 		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		StaticSummary:            fmt.Sprintf("%s callback %s in queue %s", cb.Mode, cb.ID, cb.Queue),

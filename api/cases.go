@@ -103,6 +103,7 @@ func (s *Server) startCaseProcess(ctx context.Context, interactionID, callerNumb
 	id := workflows.CaseProcessWorkflowID(interactionID, kind)
 	_, err := s.deps.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID: id, TaskQueue: workflows.TaskQueue,
+		WorkflowTaskTimeout:                      workflows.TaskTimeout,
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
 		StaticSummary:                            fmt.Sprintf("%s for interaction %s", kind, interactionID),
 		TypedSearchAttributes: temporal.NewSearchAttributes(

@@ -88,6 +88,7 @@ func (s *Server) interactionStartOptions(workflowID string, in workflows.Interac
 	}
 	return client.StartWorkflowOptions{
 		ID: workflowID, TaskQueue: workflows.TaskQueue,
+		WorkflowTaskTimeout:      workflows.TaskTimeout,
 		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		StaticSummary:            summary,

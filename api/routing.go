@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"go.temporal.io/api/enums/v1"
@@ -36,8 +38,42 @@ type agentRequest struct {
 
 type agentView struct {
 	store.Agent
-	Status        string        `json:"status"`
+	Status string `json:"status"`
+	// PendingOffers are the offers shown to the agent: each takes an accept
+	// or reject at once.
 	PendingOffers []store.Offer `json:"pending_offers,omitempty"`
+	// ReservedFor is the work the agent is booked for but not offered yet:
+	// a customer-first callback dialling its customer (the offer comes if
+	// they answer), or an offer on its way to its process.
+	ReservedFor []reservation `json:"reserved_for,omitempty"`
+}
+
+// reservation is work an agent is booked for and not yet offered.
+type reservation struct {
+	OfferID    string    `json:"offer_id"`
+	ItemID     string    `json:"item_id"`
+	Kind       string    `json:"kind"`
+	Queue      string    `json:"queue"`
+	Channel    string    `json:"channel"`
+	WorkflowID string    `json:"workflow_id"`
+	CallbackID string    `json:"callback_id,omitempty"`
+	Since      time.Time `json:"since"`
+}
+
+func reservationOf(o store.Offer) reservation {
+	r := reservation{OfferID: o.ID, ItemID: o.ItemID, Kind: o.Kind, Queue: o.Queue, Channel: o.Channel,
+		WorkflowID: o.WorkflowID, Since: o.OfferedAt}
+	if id, ok := strings.CutPrefix(o.WorkflowID, workflows.CallbackWorkflowID("")); ok {
+		r.CallbackID = id
+	}
+	return r
+}
+
+// agentState is the agent's process state as the API shows it (without what
+// the process keeps for itself).
+func agentState(st workflows.AgentState) workflows.AgentState {
+	st.Settled, st.SkipWrapUps = nil, 0
+	return st
 }
 
 type presenceRequest struct {
@@ -180,6 +216,7 @@ func (s *Server) putAgent(c echo.Context) error {
 func (s *Server) agentStartOptions(id string) client.StartWorkflowOptions {
 	return client.StartWorkflowOptions{
 		ID: workflows.AgentWorkflowID(id), TaskQueue: workflows.TaskQueue,
+		WorkflowTaskTimeout:      workflows.TaskTimeout,
 		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		StaticSummary:            "Agent " + id + ": presence and wrap-up",
 	}
@@ -214,7 +251,15 @@ func (s *Server) getAgent(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, agentView{Agent: a, Status: a.Status(), PendingOffers: offers})
+	held, err := s.deps.Store.Reservations(ctx, a.ID)
+	if err != nil {
+		return err
+	}
+	v := agentView{Agent: a, Status: a.Status(), PendingOffers: offers}
+	for _, o := range held {
+		v.ReservedFor = append(v.ReservedFor, reservationOf(o))
+	}
+	return c.JSON(http.StatusOK, v)
 }
 
 // setPresence: the agent itself or a supervisor.
@@ -249,7 +294,7 @@ func (s *Server) setPresence(c echo.Context) error {
 	if err := h.Get(ctx, &st); err != nil {
 		return updateProblem(err)
 	}
-	return c.JSON(http.StatusOK, st)
+	return c.JSON(http.StatusOK, agentState(st))
 }
 
 func (s *Server) endWrapUp(c echo.Context) error {
@@ -266,7 +311,7 @@ func (s *Server) endWrapUp(c echo.Context) error {
 		workflows.EndWrapUpRequest{Disposition: req.Disposition}, &st); err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, st)
+	return c.JSON(http.StatusOK, agentState(st))
 }
 
 func (s *Server) workOffline(c echo.Context) error {
@@ -285,7 +330,7 @@ func (s *Server) workOffline(c echo.Context) error {
 	if err := h.Get(ctx, &st); err != nil {
 		return updateProblem(err)
 	}
-	return c.JSON(http.StatusOK, st)
+	return c.JSON(http.StatusOK, agentState(st))
 }
 
 func validName(s string) bool {

@@ -17,7 +17,17 @@ const (
 	CodeCanceled       = "canceled"        // the caller's context was cancelled
 	CodeBadResponse    = "bad_response"    // a 2xx answer whose body could not be read
 	CodeHTTPStatus     = "http_status"     // an error status without a JSON error body
+	// CodeTooLate: the platform refused to place a call after its
+	// not_after (set by the platform).
+	CodeTooLate = "too_late"
 )
+
+// IsTooLate reports whether err is the platform refusing a call whose
+// moment has passed.
+func IsTooLate(err error) bool {
+	var ce *Error
+	return errors.As(err, &ce) && ce.Code == CodeTooLate
+}
 
 // Error is a failed platform command.
 type Error struct {

@@ -98,6 +98,11 @@ type PlaceCallRequest struct {
 	// Context is echoed back in every event about the call (for example
 	// callback_id or interaction_id), so casehub can find the workflow.
 	Context map[string]string `json:"context,omitempty"`
+	// NotAfter, when set, is the last moment the call may be placed: a
+	// command that reaches the platform later is refused (code too_late)
+	// unless it repeats a key already placed, so no customer is rung after
+	// the moment the call was for.
+	NotAfter *time.Time `json:"not_after,omitempty"`
 }
 
 // OfferRequest offers a customer call or a chat to an agent. Exactly one of

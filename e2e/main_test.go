@@ -102,6 +102,10 @@ func run(m *testing.M) int {
 		return 2
 	}
 	defer w.Stop()
+	if err := worker.StartSweeper(ctx, cl); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 2
+	}
 
 	sys = system{temporal: srv, client: cl, db: db, store: db.Store, api: httpSrv, sim: sim, simURL: simSrv.URL, tokens: tokens}
 	return m.Run()

@@ -149,23 +149,3 @@ func TestCallbackInteractionIsOpenedOnce(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, first.Number, *got.Interaction)
 }
-
-func TestCallbackTakesOverAWaitingItemsPlace(t *testing.T) {
-	ctx := context.Background()
-	queue, _ := routingFixture(t)
-	first := enqueue(t, queue, store.ChannelVoice)
-	waiting := enqueue(t, queue, store.ChannelVoice)
-	last := enqueue(t, queue, store.ChannelVoice)
-
-	it, err := st.WaitingWorkItemOf(ctx, waiting.WorkflowID)
-	require.NoError(t, err)
-	require.Equal(t, waiting.ID, it.ID)
-	_, err = st.Enqueue(ctx, store.NewWorkItem{ID: "CB0000001-1", Queue: queue, Channel: store.ChannelVoice, Kind: "callback",
-		WorkflowID: "callback-CB0000001", ReplacesID: waiting.ID})
-	require.NoError(t, err)
-	items, err := st.QueueItems(ctx, queue)
-	require.NoError(t, err)
-	require.Equal(t, []string{first.ID, "CB0000001-1", last.ID}, []string{items[0].ID, items[1].ID, items[2].ID})
-	_, err = st.WaitingWorkItemOf(ctx, waiting.WorkflowID)
-	require.ErrorIs(t, err, store.ErrNotFound, "the call no longer waits")
-}

@@ -208,3 +208,25 @@ func IsUnavailable(err error) bool {
 
 // pqStringArray passes a Go string slice as a PostgreSQL array parameter.
 func pqStringArray(v []string) any { return pq.Array(v) }
+
+// Get runs a query with :named parameters expecting one row (ErrNotFound
+// when there is none), on the store's connection or its transaction.
+// Packages that own a protocol over several tables (routing) run their
+// queries with Get, Select and Exec inside InTx.
+func (s *Store) Get(ctx context.Context, dest any, query string, arg any) error {
+	return s.namedGet(ctx, dest, query, arg)
+}
+
+// Select runs a query with :named parameters into a slice.
+func (s *Store) Select(ctx context.Context, dest any, query string, arg any) error {
+	return s.namedSelect(ctx, dest, query, arg)
+}
+
+// Exec runs a statement with :named parameters and returns the rows affected.
+func (s *Store) Exec(ctx context.Context, query string, arg any) (int64, error) {
+	return s.namedExec(ctx, query, arg)
+}
+
+// ConstraintErr turns PostgreSQL constraint violations into domain errors,
+// naming the field from fields (constraint name -> field) when known.
+func ConstraintErr(err error, fields map[string]string) error { return constraintErr(err, fields) }

@@ -41,9 +41,31 @@ func New(c client.Client, acts *activities.Activities, o Options) sdkworker.Work
 		MaxConcurrentWorkflowTaskPollers:   o.Pollers,
 		MaxConcurrentActivityTaskPollers:   o.Pollers,
 		WorkerStopTimeout:                  10 * time.Second,
+		// A workflow task waits this long on a worker's sticky queue before
+		// any worker may take it: a killed worker's processes move on
+		// within seconds (the SDK's default is 5 s).
+		StickyScheduleToStartTimeout: StickyTimeout,
 	})
 	Register(w, acts)
 	return w
+}
+
+// StickyTimeout is how long a workflow task waits for the worker that ran
+// its process last before it goes to any worker.
+const StickyTimeout = 2 * time.Second
+
+// StartSweeper makes sure the routing sweeper runs. Every worker calls it at
+// start; there is one sweeper process however many workers run.
+func StartSweeper(ctx context.Context, c client.Client) error {
+	_, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: workflows.RoutingSweeperWorkflowID, TaskQueue: workflows.TaskQueue, WorkflowTaskTimeout: workflows.TaskTimeout,
+		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		StaticSummary:            "Routing sweeper: delivers again offers no process received, frees agents of gone processes",
+	}, workflows.RoutingSweeper, workflows.SweeperInput{})
+	if err != nil {
+		return fmt.Errorf("start the routing sweeper: %w", err)
+	}
+	return nil
 }
 
 // Register adds every casehub workflow and activity to r. Tests that build
@@ -62,6 +84,7 @@ func RegisterWorkflows(r sdkworker.WorkflowRegistry) {
 	r.RegisterWorkflow(workflows.Callback)
 	r.RegisterWorkflow(workflows.AddNewCase)
 	r.RegisterWorkflow(workflows.AdviseOnExistingCase)
+	r.RegisterWorkflow(workflows.RoutingSweeper)
 }
 
 // RegisterSearchAttributes adds casehub's search attributes to namespace,

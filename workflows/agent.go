@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/casehub/casehub/activities"
+	"github.com/casehub/casehub/routing"
 	"github.com/casehub/casehub/store"
 )
 
@@ -32,11 +33,17 @@ func Agent(ctx workflow.Context, in AgentInput) error {
 }
 
 type agentImpl struct {
-	state      AgentState
-	skipWrapUp int // wrap-ups ended before their item-finished signal arrived
-	mu         workflow.Mutex
-	wake       workflow.Channel // an update changed the state: recompute the wrap-up timer
+	state    AgentState
+	v        workflow.Version // changeAgentSettles, as this run started
+	mu       workflow.Mutex
+	wake     workflow.Channel // an update changed the state: recompute the wrap-up timer
+	handling bool             // a signal is being taken in
+
+	finished, timedOut, queuesChanged, assigned workflow.ReceiveChannel
 }
+
+// settledKept bounds the items remembered in AgentState.Settled.
+const settledKept = 16
 
 // Errors an update validator gives; the API answers 409 for these.
 const errTypeWrongStep = "WrongStep"
@@ -59,6 +66,10 @@ const ErrTypeWrongStep = errTypeWrongStep
 
 func (w *agentImpl) setup(ctx workflow.Context) error {
 	w.mu = workflow.NewMutex(ctx)
+	w.finished = workflow.GetSignalChannel(ctx, SignalItemFinished)
+	w.timedOut = workflow.GetSignalChannel(ctx, SignalOfferTimedOut)
+	w.queuesChanged = workflow.GetSignalChannel(ctx, SignalQueuesChanged)
+	w.assigned = workflow.GetSignalChannel(ctx, SignalItemAssigned)
 	w.wake = workflow.NewBufferedChannel(ctx, 1)
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (AgentState, error) { return w.state, nil }); err != nil {
 		return err
@@ -89,7 +100,8 @@ func (w *agentImpl) setup(ctx workflow.Context) error {
 	}
 	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateWorkOffline, w.workOffline, workflow.UpdateHandlerOptions{
 		Validator: func() error {
-			if w.state.Presence != store.PresenceWrapUp {
+			// Available too, as for end-wrap-up: the handler settles.
+			if w.state.Presence != store.PresenceWrapUp && (w.v < 1 || w.state.Presence != store.PresenceAvailable) {
 				return wrongStep("the agent is %s, not in wrap-up", w.state.Presence)
 			}
 			return nil
@@ -97,13 +109,35 @@ func (w *agentImpl) setup(ctx workflow.Context) error {
 	})
 }
 
+// settle waits until every signal already delivered to this process has
+// been taken in, so an update acts on the state PostgreSQL showed its
+// sender (a validator runs before the signals of its own task are taken
+// in).
+func (w *agentImpl) settle(ctx workflow.Context) error {
+	if w.v < 1 {
+		return nil
+	}
+	return workflow.Await(ctx, func() bool {
+		return !w.handling && w.finished.Len() == 0 && w.timedOut.Len() == 0 && w.assigned.Len() == 0
+	})
+}
+
+// settled remembers that an item's wrap-up was ended or taken up here.
+func (w *agentImpl) settled(item string) {
+	if item == "" || slices.Contains(w.state.Settled, item) {
+		return
+	}
+	w.state.Settled = append(w.state.Settled, item)
+	if len(w.state.Settled) > settledKept {
+		w.state.Settled = w.state.Settled[len(w.state.Settled)-settledKept:]
+	}
+}
+
 // run waits for the item processes' signals and the wrap-up countdown.
 func (w *agentImpl) run(ctx workflow.Context) error {
 	_ = workflow.UpsertTypedSearchAttributes(ctx, SearchAgentID.ValueSet(w.state.AgentID), SearchProcessState.ValueSet(w.shown()))
-	finished := workflow.GetSignalChannel(ctx, SignalItemFinished)
-	timedOut := workflow.GetSignalChannel(ctx, SignalOfferTimedOut)
-	queuesChanged := workflow.GetSignalChannel(ctx, SignalQueuesChanged)
-	assigned := workflow.GetSignalChannel(ctx, SignalItemAssigned)
+	w.v = workflow.GetVersion(ctx, changeAgentSettles, workflow.DefaultVersion, 1)
+	finished, timedOut, queuesChanged, assigned := w.finished, w.timedOut, w.queuesChanged, w.assigned
 
 	for {
 		timerCtx, cancelTimer := workflow.WithCancel(ctx)
@@ -111,11 +145,15 @@ func (w *agentImpl) run(ctx workflow.Context) error {
 		sel.AddReceive(finished, func(c workflow.ReceiveChannel, _ bool) {
 			var f ItemFinished
 			c.Receive(ctx, &f)
+			w.handling = true
+			defer func() { w.handling = false }()
 			w.onItemFinished(ctx, f)
 		})
 		sel.AddReceive(timedOut, func(c workflow.ReceiveChannel, _ bool) {
 			var t OfferTimedOut
 			c.Receive(ctx, &t)
+			w.handling = true
+			defer func() { w.handling = false }()
 			w.onOfferTimedOut(ctx, t)
 		})
 		sel.AddReceive(queuesChanged, func(c workflow.ReceiveChannel, _ bool) {
@@ -125,6 +163,8 @@ func (w *agentImpl) run(ctx workflow.Context) error {
 		sel.AddReceive(assigned, func(c workflow.ReceiveChannel, _ bool) {
 			var a ItemAssigned
 			c.Receive(ctx, &a)
+			w.handling = true
+			defer func() { w.handling = false }()
 			w.onItemAssigned(ctx, a)
 		})
 		sel.AddReceive(w.wake, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil) })
@@ -186,14 +226,19 @@ func (w *agentImpl) onItemFinished(ctx workflow.Context, f ItemFinished) {
 		showIfFreed()
 		return
 	}
-	if w.skipWrapUp > 0 { // the agent already ended this wrap-up
-		w.skipWrapUp--
+	if slices.Contains(w.state.Settled, f.ItemID) || w.state.SkipWrapUps > 0 { // the agent already ended this wrap-up
+		if !slices.Contains(w.state.Settled, f.ItemID) {
+			w.state.SkipWrapUps--
+		}
 		showIfFreed()
 		return
 	}
 	_ = w.mu.Lock(ctx)
 	defer w.mu.Unlock()
 	until := workflow.Now(ctx).Add(f.WrapUp)
+	if f.Until != nil {
+		until = *f.Until // the instant PostgreSQL (and so the API) shows
+	}
 	w.state.WrapUpItem, w.state.WrapUpUntil, w.state.WorkingOffline = f.ItemID, &until, false
 	w.setState(ctx, store.PresenceWrapUp, "finished "+f.ItemID)
 }
@@ -226,6 +271,9 @@ func (w *agentImpl) setPresence(ctx workflow.Context, r SetPresenceRequest) (Age
 
 // endWrapUp ends wrap-up early with an optional disposition code.
 func (w *agentImpl) endWrapUp(ctx workflow.Context, r EndWrapUpRequest) (AgentState, error) {
+	if err := w.settle(ctx); err != nil {
+		return w.state, err
+	}
 	if w.state.Presence == store.PresenceWrapUp {
 		w.wrapUpOver(ctx, r.Disposition, "wrap-up ended by the agent")
 		w.wake.SendAsync(true)
@@ -246,7 +294,11 @@ func (w *agentImpl) endWrapUp(ctx workflow.Context, r EndWrapUpRequest) (AgentSt
 	if !res.Changed {
 		return w.state, wrongStep("the agent is %s, not in wrap-up", res.Presence)
 	}
-	w.skipWrapUp++
+	if res.EndedWrapUp != "" {
+		w.settled(res.EndedWrapUp)
+	} else {
+		w.state.SkipWrapUps++
+	}
 	w.setState(ctx, res.Presence, "wrap-up ended by the agent")
 	w.deliver(ctx, res.Offers)
 	return w.state, nil
@@ -255,12 +307,38 @@ func (w *agentImpl) endWrapUp(ctx workflow.Context, r EndWrapUpRequest) (AgentSt
 // workOffline stops the countdown: the agent needs more time and stays in
 // wrap-up until it ends it or changes its presence.
 func (w *agentImpl) workOffline(ctx workflow.Context) (AgentState, error) {
+	if err := w.settle(ctx); err != nil {
+		return w.state, err
+	}
 	_ = w.mu.Lock(ctx)
 	defer w.mu.Unlock()
+	if w.state.Presence != store.PresenceWrapUp {
+		if err := w.takeUpWrapUp(ctx); err != nil {
+			return w.state, err
+		}
+	}
 	w.state.WorkingOffline = true
 	w.state.Reason = "working offline"
 	w.wake.SendAsync(true)
 	return w.state, nil
+}
+
+// takeUpWrapUp: PostgreSQL may have started the agent's wrap-up (its last
+// item finished) before the item's signal reached this process. The wrap-up
+// PostgreSQL holds is taken up here, and the signal, when it comes, starts
+// no second one.
+func (w *agentImpl) takeUpWrapUp(ctx workflow.Context) error {
+	var wu routing.WrapUp
+	if err := workflow.ExecuteActivity(storageOptions(ctx), a.AgentWrapUp, w.state.AgentID).Get(ctx, &wu); err != nil {
+		return err
+	}
+	if wu.Presence != store.PresenceWrapUp {
+		return wrongStep("the agent is %s, not in wrap-up", w.shown())
+	}
+	w.state.WrapUpItem, w.state.WrapUpUntil, w.state.WorkingOffline = wu.Item, wu.Until, false
+	w.settled(wu.Item)
+	w.setState(ctx, store.PresenceWrapUp, "finished "+wu.Item)
+	return nil
 }
 
 func (w *agentImpl) wrapUpOver(ctx workflow.Context, disposition, reason string) {
@@ -276,6 +354,7 @@ func (w *agentImpl) wrapUpOver(ctx workflow.Context, disposition, reason string)
 	if err != nil {
 		return
 	}
+	w.settled(w.state.WrapUpItem)
 	w.clearWrapUp()
 	w.setState(ctx, res.Presence, reason)
 	w.deliver(ctx, res.Offers)
@@ -333,8 +412,59 @@ func (w *agentImpl) show(ctx workflow.Context) {
 }
 
 // continueAsNew starts a fresh run with the same state once history grows
-// long, after every update handler finished and every signal was handled.
+// long. It takes in every signal already delivered and waits for every
+// update handler, and repeats until both are quiet, so nothing that arrives
+// during the drain is cut off by the new run.
 func (w *agentImpl) continueAsNew(ctx workflow.Context, finished, timedOut, queuesChanged, assigned workflow.ReceiveChannel) error {
+	next := func() error {
+		state := w.state
+		return workflow.NewContinueAsNewError(ctx, Agent, AgentInput{AgentID: w.state.AgentID, State: &state})
+	}
+	if w.v < 1 {
+		return w.continueAsNewLegacy(ctx, next)
+	}
+	for {
+		if w.takeInOne(ctx) {
+			continue
+		}
+		if workflow.AllHandlersFinished(ctx) {
+			return next()
+		}
+		if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) || w.signalsWaiting() }); err != nil {
+			return err
+		}
+	}
+}
+
+// takeInOne takes in one signal already delivered, if there is one.
+func (w *agentImpl) takeInOne(ctx workflow.Context) bool {
+	w.handling = true
+	defer func() { w.handling = false }()
+	var f ItemFinished
+	var t OfferTimedOut
+	var a ItemAssigned
+	switch {
+	case w.assigned.ReceiveAsync(&a):
+		w.onItemAssigned(ctx, a)
+	case w.finished.ReceiveAsync(&f):
+		w.onItemFinished(ctx, f)
+	case w.timedOut.ReceiveAsync(&t):
+		w.onOfferTimedOut(ctx, t)
+	case w.queuesChanged.ReceiveAsync(nil):
+		w.dispatch(ctx)
+	default:
+		return false
+	}
+	return true
+}
+
+func (w *agentImpl) signalsWaiting() bool {
+	return w.assigned.Len()+w.finished.Len()+w.timedOut.Len()+w.queuesChanged.Len() > 0
+}
+
+// continueAsNewLegacy is the drain of runs from before changeAgentSettles:
+// handlers first, then the signals, once.
+func (w *agentImpl) continueAsNewLegacy(ctx workflow.Context, next func() error) error {
 	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 		return err
 	}
@@ -343,17 +473,16 @@ func (w *agentImpl) continueAsNew(ctx workflow.Context, finished, timedOut, queu
 		var t OfferTimedOut
 		var a ItemAssigned
 		switch {
-		case assigned.ReceiveAsync(&a):
+		case w.assigned.ReceiveAsync(&a):
 			w.onItemAssigned(ctx, a)
-		case finished.ReceiveAsync(&f):
+		case w.finished.ReceiveAsync(&f):
 			w.onItemFinished(ctx, f)
-		case timedOut.ReceiveAsync(&t):
+		case w.timedOut.ReceiveAsync(&t):
 			w.onOfferTimedOut(ctx, t)
-		case queuesChanged.ReceiveAsync(nil):
+		case w.queuesChanged.ReceiveAsync(nil):
 			w.dispatch(ctx)
 		default:
-			state := w.state
-			return workflow.NewContinueAsNewError(ctx, Agent, AgentInput{AgentID: w.state.AgentID, State: &state})
+			return next()
 		}
 	}
 }

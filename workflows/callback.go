@@ -11,6 +11,7 @@ import (
 
 	"github.com/casehub/casehub/activities"
 	"github.com/casehub/casehub/cti"
+	"github.com/casehub/casehub/routing"
 	"github.com/casehub/casehub/store"
 )
 
@@ -85,6 +86,8 @@ type callbackImpl struct {
 	agentAnswered bool
 	offers        int    // customer-first: agents offered while the customer waits
 	dialFirst     bool   // customer-first: the agent is held while the customer is dialled
+	ringing       bool   // the agent's phone is being offered the answered call
+	at            string // the step validators judge by: set as a step begins, before the record shows it
 	attemptOver   string // customer-first: why this attempt ended without a connection
 	dialedAt      time.Time
 	connectedAt   *time.Time
@@ -221,7 +224,13 @@ func (w *callbackImpl) waitUntilDue(ctx workflow.Context) (bool, error) {
 			return false, err
 		}
 		w.reschedAck = gen
-		if _, err := workflow.AwaitWithTimeout(ctx, due.Sub(now), func() bool {
+		// The timer runs from now, after the step was recorded (which may
+		// have taken a retry), not from before it.
+		wait := due.Sub(workflow.Now(ctx))
+		if wait <= 0 {
+			continue
+		}
+		if _, err := workflow.AwaitWithTimeout(ctx, wait, func() bool {
 			return w.cancelReq != nil || w.expired || w.reschedGen != gen
 		}); err != nil {
 			return false, err
@@ -269,7 +278,11 @@ func (w *callbackImpl) throughQueue(ctx workflow.Context) (bool, error) {
 	}
 
 	stopWatch := w.watchClosing(ctx)
-	outcome, err := w.r.waitForAgent(ctx, routeHooks{stopped: w.interrupted, offered: w.offered, withdrawn: w.withdrawn})
+	hooks := routeHooks{stopped: w.interrupted, present: w.present, presented: w.ring, withdrawn: w.withdrawn, offered: w.offered}
+	if w.in.Mode == store.CallbackCustomerFirst {
+		hooks.prepare = w.dialBeforeOffer
+	}
+	outcome, err := w.r.waitForAgent(ctx, hooks)
 	stopWatch()
 	if err != nil {
 		return false, err
@@ -341,7 +354,7 @@ func (w *callbackImpl) takeOverPlace(ctx workflow.Context, item store.NewWorkIte
 			workflow.GetLogger(ctx).Warn("tell the replaced interaction", "workflow_id", w.in.ReplacesWorkflowID, "error", err)
 		}
 	}
-	w.r.deliver(ctx, res.Offers)
+	w.r.deliverLegacy(ctx, res.Offers)
 	return nil
 }
 
@@ -355,16 +368,96 @@ func (w *callbackImpl) interrupted() bool {
 	if w.call != "" {
 		return false
 	}
-	if w.hoursClosed && w.r.pendingOffer() == nil {
+	if w.hoursClosed && !w.r.offerOpen() {
 		return true // an offer already made is answered first
 	}
 	return w.cancelReq != nil || w.expired || w.rescheduled
 }
 
-// offered: routing booked an agent. Agent-first: the agent sees the offer.
-// Customer-first: the platform dials the customer first (the agent is held
-// and cannot accept yet); once they answer, the agent's phone rings and the
-// acceptance timer starts.
+// dialBeforeOffer: customer-first, routing reserved an agent for the
+// callback. The platform dials the customer first, with the agent reserved
+// (shown as such, offered nothing else, and given no offer yet); only an
+// answered call is offered (seed 002: the agent is engaged only when the
+// customer answers). False: the attempt is over (interrupted says why), and
+// the router frees the agent at once.
+func (w *callbackImpl) dialBeforeOffer(ctx workflow.Context, o OfferSignal) (bool, error) {
+	if w.call == "" {
+		if w.attemptsLeft() <= 0 {
+			w.attemptOver = store.AttemptNoAgent
+			return false, nil
+		}
+		w.st.OfferedTo = o.AgentID // the record names the reserved agent while it dials
+		outcome, err := w.dial(ctx, o.AgentID)
+		if err != nil {
+			return false, err
+		}
+		if outcome != store.AttemptAnswered {
+			w.st.OfferedTo = ""
+			w.attemptOver = outcome
+			return false, nil
+		}
+		w.holdTimer(ctx)
+	}
+	if w.customerGone {
+		w.attemptOver = store.AttemptHungUp
+		return false, nil
+	}
+	w.offers++
+	if w.offers > w.settings.MaxOffers {
+		w.attemptOver = store.AttemptNoAgent
+		return false, nil
+	}
+	return true, nil
+}
+
+// present shows the offer to its agent: the callback's step says offered,
+// for that agent, in the transaction that shows the offer.
+func (w *callbackImpl) present(ctx workflow.Context, o OfferSignal) (routing.Presented, error) {
+	before, offeredTo := w.at, w.st.OfferedTo
+	w.st.OfferedTo = o.AgentID
+	c := w.change(CallbackStepOffered)
+	var p routing.Presented
+	err := workflow.ExecuteActivity(routingOptions(ctx), a.PresentOffer, activities.PresentOfferRequest{
+		OfferID: o.OfferID, Record: routing.Record{Callback: &c}}).Get(ctx, &p)
+	if err != nil {
+		return p, fmt.Errorf("present offer %s: %w", o.OfferID, err)
+	}
+	if !p.Presented {
+		w.at, w.st.OfferedTo = before, offeredTo
+		return p, nil
+	}
+	w.show(ctx, CallbackStepOffered)
+	return p, nil
+}
+
+// ring: customer-first, the agent's phone is offered the answered call,
+// beside the acceptance timer (the agent may accept in the workspace).
+// Agent-first, the agent dials after accepting; nothing rings now.
+func (w *callbackImpl) ring(ctx workflow.Context, o OfferSignal) {
+	if w.in.Mode != store.CallbackCustomerFirst || w.call == "" {
+		return
+	}
+	w.ringing = true
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		defer func() { w.ringing = false }()
+		var leg cti.Call
+		w.agentAnswered = false
+		err := workflow.ExecuteActivity(ctiOptions(ctx), a.OfferToAgent, cti.OfferRequest{
+			IdempotencyKey: o.OfferID, CallID: w.call, AgentID: o.AgentID, Channel: cti.ChannelVoice, Queue: w.in.Queue,
+			Context: map[string]string{ContextWorkflowID: w.workflowID(ctx), ContextCallbackID: w.in.ID},
+		}, w.workflowID(ctx)).Get(ctx, &leg)
+		if err != nil {
+			workflow.GetLogger(ctx).Error("offer the answered callback to the agent's phone", "agent", o.AgentID, "error", err)
+			return
+		}
+		w.agentLeg = leg.ID
+	})
+}
+
+// offered is the offer step of processes that predate present. Agent-first:
+// the agent sees the offer. Customer-first: the platform dials the customer
+// first (the agent is held and cannot accept yet); once they answer, the
+// agent's phone rings and the acceptance timer starts.
 func (w *callbackImpl) offered(ctx workflow.Context, o OfferSignal) error {
 	w.st.OfferedTo = o.AgentID
 	if w.in.Mode == store.CallbackAgentFirst {
@@ -432,6 +525,9 @@ func (w *callbackImpl) holdTimer(ctx workflow.Context) {
 // withdrawn: the agent rejected the offer or let it run out.
 func (w *callbackImpl) withdrawn(ctx workflow.Context, o OfferSignal, why string) {
 	w.st.OfferedTo = ""
+	if err := workflow.Await(ctx, func() bool { return !w.ringing }); err != nil {
+		return
+	}
 	if w.agentLeg != "" {
 		_ = workflow.ExecuteActivity(ctiOptions(ctx), a.HangUp, cti.HangUpRequest{IdempotencyKey: o.OfferID + "-withdraw", CallID: w.agentLeg}).Get(ctx, nil)
 		w.agentLeg = ""
@@ -464,12 +560,15 @@ func (w *callbackImpl) dial(ctx workflow.Context, agent string) (string, error) 
 		from = w.in.CallerID
 	}
 	var call cti.Call
-	err := workflow.ExecuteActivity(ctiOptions(ctx), a.PlaceCall, cti.PlaceCallRequest{
+	notAfter := w.dialedAt.Add(dialWindow)
+	err := workflow.ExecuteActivity(dialOptions(ctx, dialWindow), a.PlaceCall, cti.PlaceCallRequest{
 		IdempotencyKey: CallbackDialKey(w.in.ID, n), To: w.in.Number, From: from, Queue: w.in.Queue,
-		Context: map[string]string{ContextWorkflowID: w.workflowID(ctx), ContextCallbackID: w.in.ID, ContextCallbackAttempt: strconv.Itoa(n)},
+		Context:  map[string]string{ContextWorkflowID: w.workflowID(ctx), ContextCallbackID: w.in.ID, ContextCallbackAttempt: strconv.Itoa(n)},
+		NotAfter: &notAfter,
 	}, w.workflowID(ctx)).Get(ctx, &call)
 	if err != nil {
 		workflow.GetLogger(ctx).Error("place the callback's call", "attempt", n, "error", err)
+		w.unansweredNext()
 		return store.AttemptFailed, w.endAttempt(ctx, store.AttemptFailed)
 	}
 	w.call = call.ID
@@ -491,7 +590,17 @@ func (w *callbackImpl) dial(ctx workflow.Context, agent string) (string, error) 
 	if outcome == store.AttemptAnswered {
 		return outcome, w.recordAttempt(ctx, outcome, nil)
 	}
+	w.unansweredNext()
 	return outcome, w.endAttempt(ctx, outcome)
+}
+
+// unansweredNext: agent-first, an attempt that did not connect lets the
+// agent redial or close from the moment its outcome is recorded (the API
+// shows the attempt's outcome), not only once the step is.
+func (w *callbackImpl) unansweredNext() {
+	if w.in.Mode == store.CallbackAgentFirst {
+		w.at = CallbackStepUnanswered
+	}
 }
 
 // endAttempt records how an attempt ended; nobody is on the line any more.
@@ -589,6 +698,9 @@ func (w *callbackImpl) customerFirstAccepted(ctx workflow.Context) (bool, error)
 // connect bridges the customer's call to the agent's leg and opens the
 // callback voice interaction in Work In Progress.
 func (w *callbackImpl) connect(ctx workflow.Context) error {
+	if err := workflow.Await(ctx, func() bool { return !w.ringing }); err != nil {
+		return err
+	}
 	if w.agentLeg != "" {
 		if _, err := workflow.AwaitWithTimeout(ctx, agentAnswerGrace, func() bool { return w.agentAnswered || w.customerGone }); err != nil {
 			return err
@@ -794,21 +906,34 @@ func (w *callbackImpl) closeAs(ctx workflow.Context, state, outcome string) erro
 }
 
 // step moves the callback to a step and writes it with the next version.
-// The state query shows the step once it is recorded, so a reader that
-// sees it finds the record in step.
+// Validators judge by the step from its start (w.at), so a request sent the
+// moment the record shows it is taken; the state query shows the step once
+// it is recorded, so a reader that sees it finds the record in step.
 func (w *callbackImpl) step(ctx workflow.Context, step string) error {
-	state := CallbackStoredState(step)
+	c := w.change(step)
+	if err := workflow.ExecuteActivity(storageOptions(ctx), a.ChangeCallback, c).Get(ctx, nil); err != nil {
+		return fmt.Errorf("record callback %s %s: %w", w.in.ID, step, err)
+	}
+	w.show(ctx, step)
+	return nil
+}
+
+// change begins a step: the record change with the next version.
+func (w *callbackImpl) change(step string) store.CallbackChange {
+	w.at = step
 	w.version++
-	c := store.CallbackChange{ID: w.in.ID, Version: w.version, State: state, Outcome: w.st.Outcome,
+	c := store.CallbackChange{ID: w.in.ID, Version: w.version, State: CallbackStoredState(step), Outcome: w.st.Outcome,
 		Attempts: w.st.Attempts, MaxAttempts: w.st.MaxAttempts, NextAttemptAt: w.st.NextAttemptAt, AgentID: w.st.AgentID,
 		ScheduledAt: w.st.ScheduledAt, TimeZone: w.st.TimeZone, ExpiresAt: w.st.ExpiresAt}
 	if c.AgentID == "" {
 		c.AgentID = w.st.OfferedTo
 	}
-	if err := workflow.ExecuteActivity(storageOptions(ctx), a.ChangeCallback, c).Get(ctx, nil); err != nil {
-		return fmt.Errorf("record callback %s %s: %w", w.in.ID, step, err)
-	}
-	w.st.Step, w.st.State = step, state
+	return c
+}
+
+// show takes a recorded step into the state query and the Temporal UI.
+func (w *callbackImpl) show(ctx workflow.Context, step string) {
+	w.st.Step, w.st.State = step, CallbackStoredState(step)
 	w.st.AttemptsLeft = max(w.attemptsLeft(), 0)
 	attrs := []temporal.SearchAttributeUpdate{SearchProcessState.ValueSet(step)}
 	if w.st.NextAttemptAt != nil {
@@ -818,7 +943,6 @@ func (w *callbackImpl) step(ctx workflow.Context, step string) error {
 	}
 	_ = workflow.UpsertTypedSearchAttributes(ctx, attrs...)
 	workflow.SetCurrentDetails(ctx, w.summary())
-	return nil
 }
 
 func (w *callbackImpl) summary() string {
@@ -889,7 +1013,7 @@ func (w *callbackImpl) onInboundCall(ctx workflow.Context, s InboundCallSignal) 
 // ---- updates ----
 
 func (w *callbackImpl) validateDecision(r DecisionRequest) error {
-	if w.dialFirst || w.st.Step == CallbackStepDialing {
+	if w.dialFirst || (w.at == CallbackStepDialing && !w.r.offerOpen()) {
 		return wrongStep("the customer is being dialled; the call is offered once they answer")
 	}
 	return w.r.canDecideIfRouting(r.AgentID)
@@ -898,7 +1022,7 @@ func (w *callbackImpl) validateDecision(r DecisionRequest) error {
 // accept answers once the agent has the callback: connected (customer-first)
 // or in preview (agent-first).
 func (w *callbackImpl) accept(ctx workflow.Context, r DecisionRequest) (CallbackState, error) {
-	if err := w.r.decide(ctx, true, r.Reason); err != nil {
+	if err := w.r.decide(ctx, r.AgentID, true, r.Reason); err != nil {
 		return w.st, err
 	}
 	err := workflow.Await(ctx, func() bool { return w.st.Step != CallbackStepOffered })
@@ -906,7 +1030,7 @@ func (w *callbackImpl) accept(ctx workflow.Context, r DecisionRequest) (Callback
 }
 
 func (w *callbackImpl) reject(ctx workflow.Context, r DecisionRequest) (CallbackState, error) {
-	if err := w.r.decide(ctx, false, r.Reason); err != nil {
+	if err := w.r.decide(ctx, r.AgentID, false, r.Reason); err != nil {
 		return w.st, err
 	}
 	err := workflow.Await(ctx, func() bool { return w.st.Step != CallbackStepOffered })
@@ -917,8 +1041,8 @@ func (w *callbackImpl) validateDial(r CallbackDialRequest) error {
 	switch {
 	case w.in.Mode != store.CallbackAgentFirst:
 		return wrongStep("a customer-first callback is dialled by the platform")
-	case w.st.Step != CallbackStepPreview && w.st.Step != CallbackStepUnanswered:
-		return wrongStep("the callback cannot be dialled now (it is %s)", w.st.Step)
+	case w.at != CallbackStepPreview && w.at != CallbackStepUnanswered:
+		return wrongStep("the callback cannot be dialled now (it is %s)", w.at)
 	case r.AgentID != w.st.AgentID:
 		return wrongStep("only the agent holding the callback can dial it")
 	case w.dialReq || w.closeReq != nil:
@@ -948,12 +1072,12 @@ func (w *callbackImpl) validateClose(r CallbackCloseRequest) error {
 		return wrongStep("only the agent holding the callback can close it")
 	case w.closeReq != nil || w.done:
 		return wrongStep("the callback is already closing")
-	case w.st.Step == CallbackStepConnected:
+	case w.at == CallbackStepConnected:
 		return nil
-	case w.in.Mode == store.CallbackAgentFirst && (w.st.Step == CallbackStepPreview || w.st.Step == CallbackStepUnanswered) && !w.dialReq:
+	case w.in.Mode == store.CallbackAgentFirst && (w.at == CallbackStepPreview || w.at == CallbackStepUnanswered) && !w.dialReq:
 		return nil
 	}
-	return wrongStep("the callback cannot be closed now (it is %s)", w.st.Step)
+	return wrongStep("the callback cannot be closed now (it is %s)", w.at)
 }
 
 func (w *callbackImpl) closeUpdate(ctx workflow.Context, r CallbackCloseRequest) (CallbackState, error) {
@@ -971,12 +1095,12 @@ func (w *callbackImpl) cancellable() error {
 		return wrongStep("the callback is closed (%s)", w.st.State)
 	case w.cancelReq != nil:
 		return wrongStep("the callback is already being cancelled")
-	case w.st.Step == CallbackStepScheduled || w.st.Step == CallbackStepQueued:
+	case w.at == CallbackStepScheduled || w.at == CallbackStepQueued:
 		return nil
-	case w.st.Step == CallbackStepOffered && w.in.Mode == store.CallbackAgentFirst && w.call == "":
+	case w.at == CallbackStepOffered && w.in.Mode == store.CallbackAgentFirst && w.call == "":
 		return nil
 	}
-	return wrongStep("the callback is being worked (%s); it can no longer be changed", w.st.Step)
+	return wrongStep("the callback is being worked (%s); it can no longer be changed", w.at)
 }
 
 func (w *callbackImpl) validateCancel(CallbackCancelRequest) error { return w.cancellable() }
@@ -1021,7 +1145,7 @@ func (w *callbackImpl) resolveReschedule(ctx workflow.Context, r RescheduleReque
 	if at != nil {
 		base = *at
 	}
-	expires := base.Add(w.settings.Expiry())
+	expires := w.settings.ExpiresFrom(base)
 	if r.ExpiresAt != nil {
 		if !r.ExpiresAt.After(base) {
 			return nil, time.Time{}, invalidField("expires_at", "must be after the callback's time")

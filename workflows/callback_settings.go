@@ -56,6 +56,17 @@ func (s CallbackSettings) RetryInterval() time.Duration {
 // Expiry is how long after its time a callback stays pending.
 func (s CallbackSettings) Expiry() time.Duration { return time.Duration(s.ExpiryHours) * time.Hour }
 
+// ExpiresFrom is a callback's expiry when its request names none: the
+// queue's expiry_hours from the first moment the queue is open at or after
+// the callback's time, so a callback asked for outside business hours (a
+// Friday evening) has its whole expiry once the queue opens (Monday).
+func (s CallbackSettings) ExpiresFrom(at time.Time) time.Time {
+	if s.BusinessHours != nil {
+		at = s.BusinessHours.NextOpening(at)
+	}
+	return at.Add(s.Expiry())
+}
+
 // ParseCallbackSettings reads the "callbacks" object of a queue's settings
 // and fills in the defaults. A malformed object is an error naming the field;
 // the defaults are still returned with it.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/casehub/casehub/activities"
 	"github.com/casehub/casehub/cti"
+	"github.com/casehub/casehub/routing"
 	"github.com/casehub/casehub/store"
 	"github.com/casehub/casehub/workflows"
 )
@@ -47,6 +48,10 @@ type callbackEnv struct {
 	phoneLogs    []store.PhoneLog
 	linked       []string
 	signals      []string
+	presented    []string // offers shown to their agents
+	presentedAt  []time.Time
+	slowChange   time.Duration // how long a record write takes, on the workflow's clock
+	offerAgent   map[string]string
 	replaced     bool
 	pending      int
 	positions    map[string]int64 // place in line of each item enqueued
@@ -56,7 +61,7 @@ var cbStart = time.Date(2026, 3, 6, 15, 0, 0, 0, time.UTC) // a Friday, before t
 
 func newCallbackEnv(t *testing.T, agents ...string) *callbackEnv {
 	e := &callbackEnv{TestWorkflowEnvironment: newSuite().NewTestWorkflowEnvironment(), t: t, agents: agents, start: cbStart,
-		positions: map[string]int64{},
+		positions: map[string]int64{}, offerAgent: map[string]string{},
 		queue: store.Queue{Name: "support", AcceptanceTimeoutS: 30, WrapUpTimeoutS: 60, OnReject: store.OnRejectReoffer,
 			OutboundNumber: "+12025550100", Settings: json.RawMessage(`{}`)}}
 	e.SetStartTime(cbStart)
@@ -64,7 +69,8 @@ func newCallbackEnv(t *testing.T, agents ...string) *callbackEnv {
 	e.OnActivity(a.QueueSettings, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, name string) (store.Queue, error) { q := e.queue; q.Name = name; return q, nil })
 	e.OnActivity(a.ChangeCallback, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, c store.CallbackChange) error { e.changes = append(e.changes, c); return nil })
+		func(_ context.Context, c store.CallbackChange) error { e.changes = append(e.changes, c); return nil }).
+		AfterFn(func() time.Duration { return e.slowChange })
 	e.OnActivity(a.RecordCallbackAttempt, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, at store.CallbackAttempt) error {
 			e.attempts = append(e.attempts, at)
@@ -72,31 +78,46 @@ func newCallbackEnv(t *testing.T, agents ...string) *callbackEnv {
 		}).Maybe()
 	e.OnActivity(a.LinkCallbackInteraction, mock.Anything, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, _, number string) error { e.linked = append(e.linked, number); return nil }).Maybe()
+	// Routing activities deliver their offers to the item's process and
+	// tell the agent's process themselves, as package routing does.
 	e.OnActivity(a.EnqueueWorkItem, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, n store.NewWorkItem) ([]store.Offer, error) {
 			e.items, e.enqueuedAt = append(e.items, n), append(e.enqueuedAt, e.Now())
 			e.positions[n.ID] = cmp.Or(n.Position, int64(100+len(e.items)))
-			return e.nextOffer(n.ID), nil
+			e.deliver(e.nextOffer(n.ID))
+			return nil, nil
 		}).Maybe()
 	e.OnActivity(a.EnqueueCallbackItem, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, n store.NewWorkItem) (activities.EnqueuedCallback, error) {
 			e.items, e.enqueuedAt = append(e.items, n), append(e.enqueuedAt, e.Now())
-			return activities.EnqueuedCallback{Replaced: e.replaced, Offers: e.nextOffer(n.ID)}, nil
+			e.deliver(e.nextOffer(n.ID))
+			return activities.EnqueuedCallback{Replaced: e.replaced}, nil
 		}).Maybe()
 	e.OnActivity(a.AckOffer, mock.Anything, mock.Anything).Return(nil).Maybe()
-	e.OnActivity(a.AcceptOffer, mock.Anything, mock.Anything).Return(nil).Maybe()
+	e.OnActivity(a.PresentOffer, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, r activities.PresentOfferRequest) (routing.Presented, error) {
+			e.presented, e.presentedAt = append(e.presented, r.OfferID), append(e.presentedAt, e.Now())
+			if c := r.Record.Callback; c != nil {
+				e.changes = append(e.changes, *c)
+			}
+			return routing.Presented{Presented: true, State: store.OfferPending}, nil
+		}).Maybe()
+	e.OnActivity(a.AcceptOffer, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, offerID string) (routing.Accepted, error) {
+			return routing.Accepted{AgentID: e.offerAgent[offerID], AgentTold: true}, nil
+		}).Maybe()
 	e.OnActivity(a.CloseOffer, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, r activities.CloseOfferRequest) ([]store.Offer, error) {
 			e.closed = append(e.closed, r)
-			if !r.Requeue {
-				return nil, nil
+			if r.Requeue {
+				e.deliver(e.nextOffer(e.items[len(e.items)-1].ID))
 			}
-			return e.nextOffer(e.items[len(e.items)-1].ID), nil
+			return nil, nil
 		}).Maybe()
 	e.OnActivity(a.FinishWorkItem, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, r activities.FinishWorkItemRequest) (activities.FinishWorkItemResult, error) {
 			e.finished = append(e.finished, r)
-			res := activities.FinishWorkItemResult{Finished: store.FinishedItem{Position: e.positions[r.ItemID]}}
+			res := activities.FinishWorkItemResult{Finished: store.FinishedItem{Position: e.positions[r.ItemID]}, AgentTold: true}
 			if len(e.offers) > 0 && r.WrapUp > 0 {
 				res.Finished = store.FinishedItem{AgentID: e.offers[len(e.offers)-1], WasAssigned: true, WrappingUp: true, Position: res.Finished.Position}
 			}
@@ -142,7 +163,16 @@ func (e *callbackEnv) nextOffer(item string) []store.Offer {
 	agent := e.agents[0]
 	e.agents = e.agents[1:]
 	e.offers = append(e.offers, agent)
-	return []store.Offer{{ID: "offer-" + uuid.NewString(), ItemID: item, AgentID: agent, WorkflowID: selfID, Queue: "support", Channel: "voice"}}
+	id := "offer-" + uuid.NewString()
+	e.offerAgent[id] = agent
+	return []store.Offer{{ID: id, ItemID: item, AgentID: agent, WorkflowID: selfID, Queue: "support", Channel: "voice"}}
+}
+
+// deliver signals offers to the process, as routing does after its commit.
+func (e *callbackEnv) deliver(offers []store.Offer) {
+	for _, o := range offers {
+		e.SignalWorkflow(workflows.SignalOffer, workflows.OfferSignal{OfferID: o.ID, ItemID: o.ItemID, AgentID: o.AgentID, Queue: o.Queue, Channel: o.Channel})
+	}
 }
 
 func (e *callbackEnv) settings(s string) { e.queue.Settings = json.RawMessage(s) }

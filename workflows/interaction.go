@@ -12,6 +12,7 @@ import (
 
 	"github.com/casehub/casehub/activities"
 	"github.com/casehub/casehub/cti"
+	"github.com/casehub/casehub/routing"
 	"github.com/casehub/casehub/store"
 )
 
@@ -41,6 +42,7 @@ type interactionImpl struct {
 	in      InteractionInput
 	st      InteractionState
 	version int
+	recMu   workflow.Mutex // one record write at a time, in version order
 	queue   store.Queue
 	r       *router
 	items   int // work items routed so far (one more per transfer)
@@ -54,7 +56,8 @@ type interactionImpl struct {
 	outcome       string          // outbound: answered, no_answer, busy, voicemail, failed
 	agentLeg      string
 	agentAnswered bool
-	transcript    int // chat messages kept so far
+	ringing       bool // the agent's phone or chat is being offered the contact
+	transcript    int  // chat messages kept so far
 	initiatedAt   time.Time
 	acceptedAt    *time.Time
 
@@ -70,6 +73,7 @@ func (w *interactionImpl) workflowID(ctx workflow.Context) string {
 }
 
 func (w *interactionImpl) setup(ctx workflow.Context) error {
+	w.recMu = workflow.NewMutex(ctx)
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (InteractionState, error) { return w.st, nil }); err != nil {
 		return err
 	}
@@ -225,7 +229,8 @@ func (w *interactionImpl) runRouted(ctx workflow.Context) error {
 		} else {
 			w.r.reset(item, w.queue)
 		}
-		outcome, err := w.r.waitForAgent(ctx, routeHooks{stopped: func() bool { return w.callerGone }, offered: w.offered, withdrawn: w.withdrawn})
+		outcome, err := w.r.waitForAgent(ctx, routeHooks{stopped: func() bool { return w.callerGone },
+			present: w.present, presented: w.ring, withdrawn: w.withdrawn, offered: w.offered})
 		if err != nil {
 			return err
 		}
@@ -240,6 +245,9 @@ func (w *interactionImpl) runRouted(ctx workflow.Context) error {
 		now := workflow.Now(ctx)
 		w.acceptedAt, w.st.OfferedTo = &now, ""
 		if err := w.change(ctx, StateWorkInProgress, w.r.agentID, w.r.agentID, "accepted"); err != nil {
+			return err
+		}
+		if err := workflow.Await(ctx, func() bool { return !w.ringing }); err != nil {
 			return err
 		}
 		if w.in.Channel == ChannelPhone && w.agentLeg != "" {
@@ -373,13 +381,41 @@ func (w *interactionImpl) close(ctx workflow.Context, actor, reason, outcome str
 	return nil
 }
 
-// offered: Pending Acceptance, assigned to the agent, and the platform rings
-// the agent (the call's agent leg, or the chat's offer).
-func (w *interactionImpl) offered(ctx workflow.Context, o OfferSignal) error {
-	w.st.OfferedTo = o.AgentID
-	if err := w.change(ctx, StatePendingAcceptance, o.AgentID, "routing", "offered to "+o.AgentID); err != nil {
-		return err
+// present shows the offer to its agent: the record goes Pending
+// Acceptance, assigned to the agent, in the transaction that shows the
+// offer (so the agent finds the record in step with the offer).
+func (w *interactionImpl) present(ctx workflow.Context, o OfferSignal) (routing.Presented, error) {
+	_ = w.recMu.Lock(ctx)
+	defer w.recMu.Unlock()
+	w.version++
+	agent := o.AgentID
+	c := store.InteractionChange{Number: w.in.Number, Version: w.version, State: StatePendingAcceptance,
+		Actor: "routing", Reason: "offered to " + agent, AgentID: &agent}
+	var p routing.Presented
+	err := workflow.ExecuteActivity(routingOptions(ctx), a.PresentOffer, activities.PresentOfferRequest{
+		OfferID: o.OfferID, Record: routing.Record{Interaction: &c}}).Get(ctx, &p)
+	if err != nil {
+		return p, fmt.Errorf("present offer %s: %w", o.OfferID, err)
 	}
+	if p.Presented {
+		w.st.OfferedTo = agent
+		w.show(ctx, StatePendingAcceptance, agent)
+	}
+	return p, nil
+}
+
+// ring has the platform offer the contact to the agent (the call's agent
+// leg, or the chat's offer), beside the acceptance timer: the agent may
+// answer in the workspace meanwhile.
+func (w *interactionImpl) ring(ctx workflow.Context, o OfferSignal) {
+	w.ringing = true
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		defer func() { w.ringing = false }()
+		w.offerOnPlatform(ctx, o)
+	})
+}
+
+func (w *interactionImpl) offerOnPlatform(ctx workflow.Context, o OfferSignal) {
 	req := cti.OfferRequest{IdempotencyKey: o.OfferID, AgentID: o.AgentID, Queue: o.Queue,
 		Context: map[string]string{ContextWorkflowID: w.workflowID(ctx)}}
 	if w.in.Channel == ChannelChat {
@@ -391,15 +427,28 @@ func (w *interactionImpl) offered(ctx workflow.Context, o OfferSignal) error {
 	w.agentAnswered = false
 	if err := workflow.ExecuteActivity(ctiOptions(ctx), a.OfferToAgent, req, w.workflowID(ctx)).Get(ctx, &leg); err != nil {
 		workflow.GetLogger(ctx).Error("offer to agent on the platform", "agent", o.AgentID, "error", err)
-		return nil // the acceptance timer still runs; the agent may accept from the workspace
+		return // the acceptance timer still runs; the agent may accept from the workspace
 	}
 	w.agentLeg = leg.ID
+}
+
+// offered is the offer step of processes that predate present: Pending
+// Acceptance, then the platform rings the agent.
+func (w *interactionImpl) offered(ctx workflow.Context, o OfferSignal) error {
+	w.st.OfferedTo = o.AgentID
+	if err := w.change(ctx, StatePendingAcceptance, o.AgentID, "routing", "offered to "+o.AgentID); err != nil {
+		return err
+	}
+	w.offerOnPlatform(ctx, o)
 	return nil
 }
 
 // withdrawn: the offer ended unanswered; the record goes back to New.
 func (w *interactionImpl) withdrawn(ctx workflow.Context, o OfferSignal, why string) {
 	w.st.OfferedTo = ""
+	if err := workflow.Await(ctx, func() bool { return !w.ringing }); err != nil {
+		return
+	}
 	if w.agentLeg != "" {
 		_ = workflow.ExecuteActivity(ctiOptions(ctx), a.HangUp, cti.HangUpRequest{IdempotencyKey: o.OfferID + "-withdraw", CallID: w.agentLeg}).Get(ctx, nil)
 		w.agentLeg = ""
@@ -415,8 +464,7 @@ func (w *interactionImpl) withdrawn(ctx workflow.Context, o OfferSignal, why str
 // rejectCloses says whether the offer just withdrawn was rejected in a
 // queue that closes rejected items.
 func (w *interactionImpl) rejectCloses() bool {
-	d := w.r.decision
-	return d != nil && !d.accept && w.r.queue.OnReject != store.OnRejectReoffer
+	return w.r.rejecting() && w.r.queue.OnReject != store.OnRejectReoffer
 }
 
 // doTransfer hands the interaction to another agent or queue (seed 000:
@@ -463,9 +511,11 @@ func (w *interactionImpl) doTransfer(ctx workflow.Context) (string, error) {
 // assigned to the agent; the platform dials; unanswered closes it.
 func (w *interactionImpl) runOutbound(ctx workflow.Context) error {
 	var call cti.Call
-	err := workflow.ExecuteActivity(ctiOptions(ctx), a.PlaceCall, cti.PlaceCallRequest{
+	notAfter := workflow.Now(ctx).Add(dialWindow)
+	err := workflow.ExecuteActivity(dialOptions(ctx, dialWindow), a.PlaceCall, cti.PlaceCallRequest{
 		IdempotencyKey: w.in.Number + "-dial", To: w.in.ContactPhone, From: w.in.DialledNumber, Queue: w.in.Queue,
-		Context: map[string]string{ContextWorkflowID: w.workflowID(ctx), "interaction": w.in.Number},
+		Context:  map[string]string{ContextWorkflowID: w.workflowID(ctx), "interaction": w.in.Number},
+		NotAfter: &notAfter,
 	}, w.workflowID(ctx)).Get(ctx, &call)
 	if err != nil {
 		return w.close(ctx, "system", "the call could not be placed", "failed")
@@ -570,11 +620,20 @@ func (w *interactionImpl) keepMessage(ctx workflow.Context, sender, text string,
 // change records a state or assignment change with the next version, so a
 // late activity never moves the record backwards.
 func (w *interactionImpl) change(ctx workflow.Context, state, agent, actor, reason string) error {
+	_ = w.recMu.Lock(ctx)
+	defer w.recMu.Unlock()
 	w.version++
 	c := store.InteractionChange{Number: w.in.Number, Version: w.version, State: state, Actor: actor, Reason: reason, AgentID: &agent}
 	if err := workflow.ExecuteActivity(storageOptions(ctx), a.ChangeInteraction, c).Get(ctx, nil); err != nil {
 		return fmt.Errorf("record %s: %w", state, err)
 	}
+	w.show(ctx, state, agent)
+	return nil
+}
+
+// show takes a recorded state and assignment into the process's own state
+// and what the Temporal UI shows.
+func (w *interactionImpl) show(ctx workflow.Context, state, agent string) {
 	w.st.State, w.st.AgentID = state, agent
 	attrs := []temporal.SearchAttributeUpdate{SearchProcessState.ValueSet(state)}
 	if agent != "" {
@@ -584,10 +643,11 @@ func (w *interactionImpl) change(ctx workflow.Context, state, agent, actor, reas
 	}
 	_ = workflow.UpsertTypedSearchAttributes(ctx, attrs...)
 	workflow.SetCurrentDetails(ctx, w.summary())
-	return nil
 }
 
 func (w *interactionImpl) changeQueue(ctx workflow.Context, reason string) error {
+	_ = w.recMu.Lock(ctx)
+	defer w.recMu.Unlock()
 	w.version++
 	q, none := w.st.Queue, ""
 	c := store.InteractionChange{Number: w.in.Number, Version: w.version, State: StateNew, Actor: "routing", Reason: reason, AgentID: &none, Queue: &q}
@@ -619,7 +679,7 @@ func (w *interactionImpl) summary() string {
 // accept answers once the record is Work In Progress, so the agent's next
 // step (end, transfer) finds it there.
 func (w *interactionImpl) accept(ctx workflow.Context, r DecisionRequest) (InteractionState, error) {
-	if err := w.r.decide(ctx, true, r.Reason); err != nil {
+	if err := w.r.decide(ctx, r.AgentID, true, r.Reason); err != nil {
 		return w.st, err
 	}
 	err := workflow.Await(ctx, func() bool {
@@ -631,8 +691,11 @@ func (w *interactionImpl) accept(ctx workflow.Context, r DecisionRequest) (Inter
 // reject answers once the offer is withdrawn (and the item re-offered or
 // closed).
 func (w *interactionImpl) reject(ctx workflow.Context, r DecisionRequest) (InteractionState, error) {
-	if err := w.r.decide(ctx, false, r.Reason); err != nil {
+	if err := w.r.decide(ctx, r.AgentID, false, r.Reason); err != nil {
 		return w.st, err
+	}
+	if w.r.protocol >= 1 {
+		return w.st, nil // the router answers once the record is back in line or closed
 	}
 	err := workflow.Await(ctx, func() bool { return w.st.State != StatePendingAcceptance || w.callerGone })
 	return w.st, err
@@ -806,6 +869,8 @@ func (w *interactionImpl) chooseContact(ctx workflow.Context, r ChatContactReque
 	if err != nil {
 		return w.st, invalidField("contact_id", "must be a UUID")
 	}
+	_ = w.recMu.Lock(ctx)
+	defer w.recMu.Unlock()
 	w.version++
 	c := store.InteractionChange{Number: w.in.Number, Version: w.version, State: w.st.State, Actor: r.AgentID,
 		Reason: "contact chosen", ContactID: &id}

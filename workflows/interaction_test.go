@@ -14,6 +14,7 @@ import (
 
 	"github.com/casehub/casehub/activities"
 	"github.com/casehub/casehub/cti"
+	"github.com/casehub/casehub/routing"
 	"github.com/casehub/casehub/store"
 	"github.com/casehub/casehub/workflows"
 )
@@ -39,12 +40,17 @@ type interactionEnv struct {
 	transfers   []store.Transfer
 	escalations []store.NewEscalation
 	signals     []string // "<workflow id> <signal>"
-	bridged     int
-	pending     int
+	presented   []string // offers shown to their agents
+	offerAgent  map[string]string
+	// How long each routing step takes (on the workflow's clock), to race
+	// the agent's answers against them.
+	slowPresent, slowAccept, slowClose, slowFinish time.Duration
+	bridged                                        int
+	pending                                        int
 }
 
 func newInteractionEnv(t *testing.T, agents ...string) *interactionEnv {
-	e := &interactionEnv{TestWorkflowEnvironment: newSuite().NewTestWorkflowEnvironment(), t: t, agents: agents,
+	e := &interactionEnv{TestWorkflowEnvironment: newSuite().NewTestWorkflowEnvironment(), t: t, agents: agents, offerAgent: map[string]string{},
 		queue: store.Queue{Name: "support", AcceptanceTimeoutS: 30, WrapUpTimeoutS: 60, OnReject: store.OnRejectReoffer}}
 	e.RegisterActivity(a)
 	e.OnActivity(a.OpenInteraction, mock.Anything, mock.Anything).Return(
@@ -58,31 +64,52 @@ func newInteractionEnv(t *testing.T, agents ...string) *interactionEnv {
 		})
 	e.OnActivity(a.QueueSettings, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, name string) (store.Queue, error) { q := e.queue; q.Name = name; return q, nil }).Maybe()
+	// Routing activities deliver their offers to the item's process and
+	// tell the agent's process themselves, as package routing does.
 	e.OnActivity(a.EnqueueWorkItem, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, n store.NewWorkItem) ([]store.Offer, error) {
 			e.items = append(e.items, n)
-			return e.nextOffer(n.ID, n.TargetAgent), nil
+			e.deliver(e.nextOffer(n.ID, n.TargetAgent))
+			return nil, nil
 		}).Maybe()
 	e.OnActivity(a.AckOffer, mock.Anything, mock.Anything).Return(nil).Maybe()
-	e.OnActivity(a.AcceptOffer, mock.Anything, mock.Anything).Return(nil).Maybe()
+	e.OnActivity(a.PresentOffer, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, r activities.PresentOfferRequest) (routing.Presented, error) {
+			e.presented = append(e.presented, r.OfferID)
+			if c := r.Record.Interaction; c != nil {
+				e.states = append(e.states, c.State)
+			}
+			return routing.Presented{Presented: true, State: store.OfferPending}, nil
+		}).AfterFn(func() time.Duration { return e.slowPresent }).Maybe()
+	e.OnActivity(a.AcceptOffer, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, offerID string) (routing.Accepted, error) {
+			agent := e.offerAgent[offerID]
+			e.signals = append(e.signals, "agent-"+agent+" "+workflows.SignalItemAssigned)
+			return routing.Accepted{AgentID: agent, AgentTold: true}, nil
+		}).AfterFn(func() time.Duration { return e.slowAccept }).Maybe()
 	e.OnActivity(a.CloseOffer, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, r activities.CloseOfferRequest) ([]store.Offer, error) {
 			e.closed = append(e.closed, r)
-			if !r.Requeue {
-				return nil, nil
+			if r.State == store.OfferTimedOut {
+				e.signals = append(e.signals, "agent-"+e.offerAgent[r.OfferID]+" "+workflows.SignalOfferTimedOut)
 			}
-			return e.nextOffer(e.items[len(e.items)-1].ID, ""), nil
-		}).Maybe()
+			if r.Requeue {
+				e.deliver(e.nextOffer(e.items[len(e.items)-1].ID, ""))
+			}
+			return nil, nil
+		}).AfterFn(func() time.Duration { return e.slowClose }).Maybe()
 	e.OnActivity(a.FinishWorkItem, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, r activities.FinishWorkItemRequest) (activities.FinishWorkItemResult, error) {
 			e.finished = append(e.finished, r)
 			assigned := len(e.offers) > 0 && r.WrapUp > 0
-			res := activities.FinishWorkItemResult{}
+			res := activities.FinishWorkItemResult{AgentTold: true}
 			if assigned {
-				res.Finished = store.FinishedItem{AgentID: e.offers[len(e.offers)-1], WasAssigned: true, WrappingUp: true}
+				agent := e.offers[len(e.offers)-1]
+				res.Finished = store.FinishedItem{AgentID: agent, WasAssigned: true, WrappingUp: true}
+				e.signals = append(e.signals, "agent-"+agent+" "+workflows.SignalItemFinished)
 			}
 			return res, nil
-		}).Maybe()
+		}).AfterFn(func() time.Duration { return e.slowFinish }).Maybe()
 	e.OnActivity(a.ChangeInteraction, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, c store.InteractionChange) (store.Interaction, error) {
 			e.states = append(e.states, c.State)
@@ -130,7 +157,16 @@ func (e *interactionEnv) nextOffer(item, target string) []store.Offer {
 		agent, e.agents = e.agents[0], e.agents[1:]
 	}
 	e.offers = append(e.offers, agent)
-	return []store.Offer{{ID: "offer-" + uuid.NewString(), ItemID: item, AgentID: agent, WorkflowID: selfID, Queue: "support", Channel: "voice"}}
+	id := "offer-" + uuid.NewString()
+	e.offerAgent[id] = agent
+	return []store.Offer{{ID: id, ItemID: item, AgentID: agent, WorkflowID: selfID, Queue: "support", Channel: "voice"}}
+}
+
+// deliver signals offers to the process, as routing does after its commit.
+func (e *interactionEnv) deliver(offers []store.Offer) {
+	for _, o := range offers {
+		e.SignalWorkflow(workflows.SignalOffer, workflows.OfferSignal{OfferID: o.ID, ItemID: o.ItemID, AgentID: o.AgentID, Queue: o.Queue, Channel: o.Channel})
+	}
 }
 
 func (e *interactionEnv) at(d time.Duration, fn func()) { e.RegisterDelayedCallback(fn, d) }
@@ -208,7 +244,7 @@ func TestAcceptanceTimeoutOffersTheNextAgent(t *testing.T) {
 	// Ann lets the 30 s timer run out; Bob accepts.
 	e.at(29*time.Second, func() { require.Equal(t, []string{"ann"}, e.offers, "still Ann's offer at 29 s") })
 	e.at(40*time.Second, func() {
-		e.refused(workflows.UpdateAccept, workflows.DecisionRequest{AgentID: "ann"}, "another agent")
+		e.refused(workflows.UpdateAccept, workflows.DecisionRequest{AgentID: "ann"}, "the offer timed out")
 		e.ok(workflows.UpdateAccept, workflows.DecisionRequest{AgentID: "bob"})
 	})
 	e.at(2*time.Minute, func() { e.event(callEnded()) })

@@ -11,11 +11,18 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/casehub/casehub/routing"
 	"github.com/casehub/casehub/store"
 )
 
 // TaskQueue is where casehub's worker polls for workflow and activity tasks.
 const TaskQueue = "casehub"
+
+// TaskTimeout is the workflow task timeout every casehub process starts
+// with: a task taken by a worker that then died is handed to another after
+// this long (Temporal's default is 10 s). casehub's workflow tasks take
+// milliseconds.
+const TaskTimeout = 2 * time.Second
 
 // QueryState is the query every casehub workflow answers with its current
 // state.
@@ -75,16 +82,17 @@ type SelfCheckState struct {
 // ---- Agents and routing ----
 
 // AgentWorkflowID names the entity workflow of one agent.
-func AgentWorkflowID(agentID string) string { return "agent-" + agentID }
+func AgentWorkflowID(agentID string) string { return routing.AgentWorkflowID(agentID) }
 
-// Agent workflow updates (from the API) and signals (from item processes).
+// Agent workflow updates (from the API) and signals (from routing, after
+// each step that concerns the agent).
 const (
 	UpdateSetPresence   = "set-presence"
 	UpdateEndWrapUp     = "end-wrap-up"
 	UpdateWorkOffline   = "work-offline"
-	SignalItemAssigned  = "item-assigned"
-	SignalItemFinished  = "item-finished"
-	SignalOfferTimedOut = "offer-timed-out"
+	SignalItemAssigned  = routing.SignalItemAssigned
+	SignalItemFinished  = routing.SignalItemFinished
+	SignalOfferTimedOut = routing.SignalOfferTimedOut
 	SignalQueuesChanged = "queues-changed"
 )
 
@@ -93,7 +101,10 @@ const (
 const AgentBusy = "busy"
 
 // SignalOffer tells an item's process that routing booked an agent for it.
-const SignalOffer = "offer"
+const SignalOffer = routing.SignalOffer
+
+// RoutingSweeperWorkflowID names the one process that sweeps routing.
+const RoutingSweeperWorkflowID = "routing-sweeper"
 
 // AgentInput starts (or continues) an agent's workflow.
 type AgentInput struct {
@@ -112,6 +123,12 @@ type AgentState struct {
 	Since          time.Time  `json:"since"`
 	// Items are the items the agent accepted and is working on.
 	Items []string `json:"items,omitempty"`
+	// Settled are the latest items whose wrap-up the process already ended
+	// or took up, so a late item-finished signal starts no second one.
+	Settled []string `json:"settled,omitempty"`
+	// SkipWrapUps counts wrap-ups ended before their item-finished signal
+	// arrived, in runs from before Settled was kept.
+	SkipWrapUps int `json:"skip_wrapups,omitempty"`
 }
 
 // SetPresenceRequest is what an agent (or supervisor) asks for: available,
@@ -126,34 +143,17 @@ type EndWrapUpRequest struct {
 	Disposition string `json:"disposition,omitempty"`
 }
 
-// ItemAssigned tells an agent's workflow that it accepted an item.
-type ItemAssigned struct {
-	ItemID string `json:"item_id"`
-	Queue  string `json:"queue"`
-}
-
-// ItemFinished tells an agent's workflow that an item it handled is over.
-type ItemFinished struct {
-	ItemID     string        `json:"item_id"`
-	Queue      string        `json:"queue"`
-	WrappingUp bool          `json:"wrapping_up"`
-	WrapUp     time.Duration `json:"wrapup"`
-}
-
-// OfferTimedOut tells an agent's workflow that it let an offer run out.
-type OfferTimedOut struct {
-	OfferID string `json:"offer_id"`
-	ItemID  string `json:"item_id"`
-}
-
-// OfferSignal is an offer delivered to an item's process.
-type OfferSignal struct {
-	OfferID string `json:"offer_id"`
-	ItemID  string `json:"item_id"`
-	AgentID string `json:"agent_id"`
-	Queue   string `json:"queue"`
-	Channel string `json:"channel"`
-}
+// Routing's signal payloads (defined with the protocol, in package routing).
+type (
+	// ItemAssigned tells an agent's workflow that it accepted an item.
+	ItemAssigned = routing.ItemAssigned
+	// ItemFinished tells an agent's workflow that an item it handled is over.
+	ItemFinished = routing.ItemFinished
+	// OfferTimedOut tells an agent's workflow that it let an offer run out.
+	OfferTimedOut = routing.OfferTimedOut
+	// OfferSignal is an offer delivered to an item's process.
+	OfferSignal = routing.OfferSignal
+)
 
 // ---- Interactions ----
 

@@ -13,31 +13,88 @@ import (
 // checks names and arguments.
 var a *activities.Activities
 
-// storageOptions are the options for activities that talk to PostgreSQL:
-// short attempts, retried with backoff for as long as the database is away.
+// Every activity has a deadline to give up (ScheduleToClose), chosen for
+// what it does, and a short StartToClose, so an attempt lost with its worker
+// is retried within seconds. docs/routing.md lists them.
+const (
+	// A write of a process's own record: retried through a PostgreSQL
+	// outage of up to an hour, then the process fails (and ops see it).
+	storageDeadline = time.Hour
+	// A routing step (enqueue, present, accept, close, finish, presence):
+	// the same, since the agent and the item depend on it.
+	routingDeadline = time.Hour
+	// A command to the telephony platform about a live call (ring the
+	// agent, bridge, hang up, a chat message): worthless a minute later.
+	ctiDeadline = time.Minute
+	// attemptTimeout bounds one attempt of a short activity: a PostgreSQL
+	// write or a platform command answers in milliseconds, so an attempt
+	// whose worker died is given up on quickly and retried elsewhere.
+	attemptTimeout = 5 * time.Second
+	// dialWindow is how late after its attempt began a call to a customer
+	// may still be placed: a customer-first dial holds an agent, an
+	// agent-first one has the agent waiting at the desk, and a click-to-call
+	// has the agent on the line. Past it the attempt fails and the callback
+	// goes on by its retry rules.
+	dialWindow = 30 * time.Second
+)
+
+// storageOptions are the options for activities that write a process's
+// records to PostgreSQL.
 func storageOptions(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 15 * time.Second,
+		ScheduleToCloseTimeout: storageDeadline,
+		StartToCloseTimeout:    attemptTimeout,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:        200 * time.Millisecond,
 			BackoffCoefficient:     2,
-			MaximumInterval:        15 * time.Second,
+			MaximumInterval:        10 * time.Second,
 			NonRetryableErrorTypes: activities.NonRetryable(),
 		},
 	})
 }
 
-// ctiOptions are the options for commands to the telephony platform: every
-// command carries an idempotency key, so retries (with backoff, for as long
-// as the platform is away) never place a second call.
+// routingOptions are the options for the offer protocol's steps.
+func routingOptions(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		ScheduleToCloseTimeout: routingDeadline,
+		StartToCloseTimeout:    attemptTimeout,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        200 * time.Millisecond,
+			BackoffCoefficient:     2,
+			MaximumInterval:        5 * time.Second,
+			NonRetryableErrorTypes: activities.NonRetryable(),
+		},
+	})
+}
+
+// ctiOptions are the options for commands to the telephony platform about
+// a call in progress: every command carries an idempotency key, so retries
+// never act twice, and after ctiDeadline the command is given up.
 func ctiOptions(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 15 * time.Second,
+		ScheduleToCloseTimeout: ctiDeadline,
+		StartToCloseTimeout:    15 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        time.Second,
+			InitialInterval:        500 * time.Millisecond,
 			BackoffCoefficient:     2,
-			MaximumInterval:        30 * time.Second,
-			NonRetryableErrorTypes: append(activities.NonRetryable(), activities.ErrTypeCTIRejected),
+			MaximumInterval:        10 * time.Second,
+			NonRetryableErrorTypes: append(activities.NonRetryable(), activities.ErrTypeCTIRejected, activities.ErrTypeTooLate),
+		},
+	})
+}
+
+// dialOptions are the options for placing a call to a customer: given up
+// once the moment it was for has passed (the request's NotAfter, checked by
+// the activity before every attempt), so nobody is rung late.
+func dialOptions(ctx workflow.Context, window time.Duration) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		ScheduleToCloseTimeout: window,
+		StartToCloseTimeout:    15 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        500 * time.Millisecond,
+			BackoffCoefficient:     2,
+			MaximumInterval:        5 * time.Second,
+			NonRetryableErrorTypes: append(activities.NonRetryable(), activities.ErrTypeCTIRejected, activities.ErrTypeTooLate),
 		},
 	})
 }

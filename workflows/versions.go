@@ -20,4 +20,17 @@ const (
 	// changeAgentToldOfAssignment: an accepted item tells the agent's
 	// process, which shows ProcessState busy until the item finishes.
 	changeAgentToldOfAssignment = "agent-told-of-assignment"
+
+	// changePresentOffer: the offer protocol of package routing. An offer
+	// takes answers before it shows and shows (PresentOffer) in the same
+	// transaction as the process's record; a customer-first callback dials
+	// before the offer shows; routing activities deliver offers and tell
+	// agents themselves.
+	changePresentOffer = "routing-present-offer"
+
+	// changeAgentSettles: an agent's update first lets the signals already
+	// delivered be taken in; work-offline takes up a wrap-up PostgreSQL
+	// started before its signal came; wrap-ups ended here are remembered by
+	// item (and carried over by continue-as-new).
+	changeAgentSettles = "agent-settles-before-updates"
 )

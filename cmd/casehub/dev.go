@@ -174,6 +174,7 @@ func seedDev(ctx context.Context, st *store.Store, cl client.Client) error {
 	}
 	_, err := cl.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID: workflows.AgentWorkflowID(devAgentID), TaskQueue: workflows.TaskQueue,
+		WorkflowTaskTimeout:      workflows.TaskTimeout,
 		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		StaticSummary:            "Agent " + devAgentID + ": presence and wrap-up",
 	}, workflows.Agent, workflows.AgentInput{AgentID: devAgentID})

@@ -127,6 +127,10 @@ func runWorkerUntil(ctx context.Context, c *config, cl client.Client, st *store.
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
+	if err := worker.StartSweeper(ctx, cl); err != nil {
+		w.Stop()
+		return err
+	}
 	logger.Info("worker polling", "task_queue", "casehub")
 	<-ctx.Done()
 	w.Stop()

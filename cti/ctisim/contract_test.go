@@ -431,3 +431,29 @@ func TestHangingUpAgentLegEndsBridgedCall(t *testing.T) {
 	require.Equal(t, ctisim.EndCompleted, e.call(t, leg.ID).EndReason)
 	require.Equal(t, ctisim.EndPeerEnded, e.call(t, rec.ID).EndReason)
 }
+
+// A call is never placed after its not_after: a late command is refused as
+// too late (not retryable), while a repeat of a key already placed replays
+// the call it placed.
+func TestContractPlaceCallNotAfter(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+
+	past := time.Now().Add(-time.Second)
+	late := placeReq("+15551230101")
+	late.NotAfter = &past
+	_, err := e.adapter.PlaceCall(ctx, late)
+	require.Error(t, err)
+	require.True(t, cti.IsTooLate(err), "refused as too late: %v", err)
+	require.False(t, cti.IsRetryable(err))
+
+	soon := time.Now().Add(200 * time.Millisecond)
+	req := placeReq("+15551230102")
+	req.NotAfter = &soon
+	first, err := e.adapter.PlaceCall(ctx, req)
+	require.NoError(t, err, "in time")
+	require.Eventually(t, func() bool { return time.Now().After(soon) }, time.Second, 10*time.Millisecond)
+	again, err := e.adapter.PlaceCall(ctx, req)
+	require.NoError(t, err, "the same key after not_after replays the call it placed")
+	require.Equal(t, first.ID, again.ID)
+}

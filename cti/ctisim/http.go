@@ -9,6 +9,7 @@ import (
 	"maps"
 	"net/http"
 	"net/mail"
+	"time"
 
 	"github.com/casehub/casehub/cti"
 )
@@ -98,7 +99,14 @@ func (s *Simulator) Handler() http.Handler {
 		func(r *http.Request, key string, req *cti.PlaceCallRequest) error {
 			return bindKey(&req.IdempotencyKey, key)
 		},
-		func(key string, req cti.PlaceCallRequest) (int, any) { return s.placeCall(key, req) }))
+		func(key string, req cti.PlaceCallRequest) (int, any) {
+			if req.NotAfter != nil && s.now().After(*req.NotAfter) {
+				s.log.Warn("cti-sim refused a call after its not_after", "idempotency_key", key, "not_after", req.NotAfter)
+				return http.StatusUnprocessableEntity, errorBody{Code: cti.CodeTooLate,
+					Message: "the call's not_after (" + req.NotAfter.UTC().Format(time.RFC3339Nano) + ") has passed"}
+			}
+			return s.placeCall(key, req)
+		}))
 
 	mux.HandleFunc("POST /v1/agent-offers", command(s, "offer_to_agent",
 		func(r *http.Request, key string, req *cti.OfferRequest) error {

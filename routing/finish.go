@@ -1,0 +1,147 @@
+package routing
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/casehub/casehub/store"
+)
+
+const (
+	selectItemForFinish = `SELECT state, agent_id, channel, queue, position, finished FROM work_items WHERE id = :id FOR UPDATE`
+
+	pendingOfferOfItem = `SELECT id FROM offers WHERE item_id = :item_id AND state = 'pending'`
+
+	// An agent that finished its last item goes to wrap-up for the queue's
+	// post-processing time, unless it already left or there is none.
+	wrapUpAgent = `
+UPDATE agents SET presence = 'wrap_up', presence_at = now(), updated_at = now(),
+       wrapup_item = :item, wrapup_until = now() + make_interval(secs => :wrapup_s)
+WHERE id = :id AND presence = 'available' AND voice_load + chat_load = 0 AND :wrapup_s > 0
+RETURNING wrapup_until`
+
+	finishItem = `
+UPDATE work_items SET state = 'done', disposition = coalesce(:disposition, disposition), finished = :finished, updated_at = now()
+WHERE id = :id AND state <> 'done'`
+)
+
+// FinishRequest ends an item.
+type FinishRequest struct {
+	ItemID      string
+	Disposition *string
+	WrapUp      time.Duration // the queue's post-processing time for the agent
+}
+
+// Finished says what finishing did, and the offers the freed capacity made.
+type Finished struct {
+	store.FinishedItem
+	Queue  string        `json:"queue"`
+	Offers []store.Offer `json:"offers"`
+	// AgentTold: the agent's process has been signalled (so the item's
+	// process need not).
+	AgentTold bool `json:"agent_told"`
+}
+
+// Finish ends an item for good, whatever its state: a pending offer is
+// withdrawn and a booked agent freed; an agent that handled the item and
+// has nothing else booked goes to wrap-up in the same transaction, so no
+// booking slips in between. The freed capacity is booked, and the agent's
+// process told. Finishing a finished item answers what the first finish
+// did.
+func (r *Router) Finish(ctx context.Context, key string, f FinishRequest) (Finished, error) {
+	res, err := step(ctx, r.Store, key, func(tx *store.Store) (Finished, error) {
+		return finish(ctx, tx, f)
+	})
+	if err != nil {
+		return Finished{}, fmt.Errorf("finish work item %s: %w", f.ItemID, err)
+	}
+	res.AgentTold = true
+	if err := r.deliver(ctx, key, res.Offers); err != nil {
+		return res, err
+	}
+	if res.WasAssigned {
+		return res, r.tellAgent(ctx, res.AgentID, SignalItemFinished, ItemFinished{
+			ItemID: f.ItemID, Queue: res.Queue, WrappingUp: res.WrappingUp, WrapUp: f.WrapUp, Until: res.WrapUpUntil,
+		})
+	}
+	return res, nil
+}
+
+func finish(ctx context.Context, tx *store.Store, f FinishRequest) (Finished, error) {
+	var it struct {
+		State    string  `db:"state"`
+		AgentID  *string `db:"agent_id"`
+		Channel  string  `db:"channel"`
+		Queue    string  `db:"queue"`
+		Position int64   `db:"position"`
+		Finished []byte  `db:"finished"`
+	}
+	if err := tx.Get(ctx, &it, selectItemForFinish, map[string]any{"id": f.ItemID}); err != nil {
+		return Finished{}, err
+	}
+	var res Finished
+	res.Queue = it.Queue
+	if it.State == store.ItemDone {
+		if len(it.Finished) > 0 {
+			if err := json.Unmarshal(it.Finished, &res.FinishedItem); err != nil {
+				return Finished{}, fmt.Errorf("read how %s finished: %w", f.ItemID, err)
+			}
+		}
+		res.Position = it.Position
+		return res, nil
+	}
+	res.Position = it.Position
+	if it.State == store.ItemOffered {
+		var offerID string
+		err := tx.Get(ctx, &offerID, pendingOfferOfItem, map[string]any{"item_id": f.ItemID})
+		if err == nil {
+			if _, err := tx.Exec(ctx, closeOffer, map[string]any{"id": offerID, "state": store.OfferWithdrawn}); err != nil {
+				return Finished{}, err
+			}
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return Finished{}, err
+		}
+	}
+	if (it.State == store.ItemOffered || it.State == store.ItemAssigned) && it.AgentID != nil {
+		res.AgentID = *it.AgentID
+		if err := tx.Get(ctx, &res.AgentLoad, releaseAgent, map[string]any{"id": res.AgentID, "channel": it.Channel}); err != nil {
+			return Finished{}, fmt.Errorf("release agent %s: %w", res.AgentID, err)
+		}
+	}
+	if it.State == store.ItemAssigned && res.AgentID != "" {
+		res.WasAssigned = true
+		var until time.Time
+		err := tx.Get(ctx, &until, wrapUpAgent, map[string]any{"id": res.AgentID, "item": f.ItemID, "wrapup_s": f.WrapUp.Seconds()})
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return Finished{}, fmt.Errorf("start the wrap-up of %s: %w", res.AgentID, err)
+		}
+		if err == nil {
+			res.WrappingUp, res.WrapUpUntil = true, &until
+		}
+	}
+	if err := markDone(ctx, tx, f.ItemID, f.Disposition, res.FinishedItem); err != nil {
+		return Finished{}, err
+	}
+	if res.AgentID != "" {
+		var err error
+		if res.Offers, err = bookFreed(ctx, tx, it.Queue, res.AgentID); err != nil {
+			return Finished{}, err
+		}
+	}
+	return res, nil
+}
+
+// markDone ends an item, keeping what finishing it did.
+func markDone(ctx context.Context, tx *store.Store, itemID string, disposition *string, f store.FinishedItem) error {
+	raw, err := json.Marshal(f)
+	if err != nil {
+		return fmt.Errorf("encode how %s finished: %w", itemID, err)
+	}
+	if _, err := tx.Exec(ctx, finishItem, map[string]any{"id": itemID, "disposition": disposition, "finished": raw}); err != nil {
+		return fmt.Errorf("finish %s: %w", itemID, err)
+	}
+	return nil
+}

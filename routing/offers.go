@@ -1,0 +1,206 @@
+package routing
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/casehub/casehub/store"
+)
+
+const (
+	receiveOffer = `UPDATE offers SET acked_at = now() WHERE id = :id AND acked_at IS NULL`
+
+	presentOffer = `
+UPDATE offers SET presented_at = coalesce(presented_at, now()), acked_at = coalesce(acked_at, now())
+WHERE id = :id AND state = 'pending'`
+
+	acceptOffer = `UPDATE offers SET state = 'accepted', closed_at = now() WHERE id = :id AND state = 'pending'`
+
+	closeOffer = `UPDATE offers SET state = :state, closed_at = now() WHERE id = :id AND state = 'pending'`
+
+	assignItem = `UPDATE work_items SET state = 'assigned', updated_at = now() WHERE id = :id AND state = 'offered'`
+
+	requeueItem = `
+UPDATE work_items SET state = 'waiting', agent_id = NULL, updated_at = now(),
+       excluded = CASE WHEN :exclude THEN array_append(excluded, CAST(:agent_id AS text)) ELSE excluded END
+WHERE id = :id AND state = 'offered'`
+
+	// Releasing the last booking makes an available agent idle from now.
+	releaseAgent = `
+UPDATE agents SET voice_load = greatest(voice_load - CASE WHEN :channel = 'voice' THEN 1 ELSE 0 END, 0),
+                  chat_load  = greatest(chat_load  - CASE WHEN :channel = 'chat'  THEN 1 ELSE 0 END, 0),
+                  idle_since = CASE WHEN voice_load + chat_load - 1 <= 0 THEN now() ELSE idle_since END,
+                  updated_at = now()
+WHERE id = :id
+RETURNING voice_load + chat_load`
+
+	// An agent whose offer ran out goes on break, unless it already left.
+	breakAgent = `
+UPDATE agents SET presence = 'on_break', presence_at = now(), updated_at = now(), wrapup_item = NULL, wrapup_until = NULL
+WHERE id = :id AND presence = 'available'`
+)
+
+// Receive records that an item's process has its offer, so the sweep does
+// not deliver it again. Receiving twice changes nothing.
+func (r *Router) Receive(ctx context.Context, offerID string) error {
+	if _, err := r.Store.Exec(ctx, receiveOffer, map[string]any{"id": offerID}); err != nil {
+		return fmt.Errorf("receive offer %s: %w", offerID, err)
+	}
+	return nil
+}
+
+// Record is the change a process makes to its own record as it presents an
+// offer: the interaction goes Pending Acceptance for the agent, or the
+// callback's step says offered.
+type Record struct {
+	Interaction *store.InteractionChange `json:"interaction,omitempty"`
+	Callback    *store.CallbackChange    `json:"callback,omitempty"`
+}
+
+// Presented says whether the offer is now shown to its agent; false when it
+// was closed first (its state says how).
+type Presented struct {
+	Presented bool   `json:"presented"`
+	State     string `json:"state"`
+}
+
+// Present shows a received offer to its agent: in one transaction the offer
+// is marked presented and the process's record changes, so whatever shows
+// the offer (the agent's pending offers, the record's Pending Acceptance)
+// shows it only when the process takes an answer to it.
+func (r *Router) Present(ctx context.Context, key, offerID string, rec Record) (Presented, error) {
+	p, err := step(ctx, r.Store, key, func(tx *store.Store) (Presented, error) {
+		o, err := tx.GetOffer(ctx, offerID)
+		if err != nil {
+			return Presented{}, err
+		}
+		if o.State != store.OfferPending {
+			return Presented{State: o.State}, nil
+		}
+		if _, err := tx.Exec(ctx, presentOffer, map[string]any{"id": offerID}); err != nil {
+			return Presented{}, err
+		}
+		if c := rec.Interaction; c != nil {
+			if _, err := tx.ChangeInteraction(ctx, *c); err != nil {
+				return Presented{}, err
+			}
+		}
+		if c := rec.Callback; c != nil {
+			if _, err := tx.ChangeCallback(ctx, *c); err != nil {
+				return Presented{}, err
+			}
+		}
+		return Presented{Presented: true, State: store.OfferPending}, nil
+	})
+	if err != nil {
+		return Presented{}, fmt.Errorf("present offer %s: %w", offerID, err)
+	}
+	return p, nil
+}
+
+// Accepted says whom an accepted offer assigned the item to.
+type Accepted struct {
+	AgentID string `json:"agent_id"`
+	ItemID  string `json:"item_id"`
+	Queue   string `json:"queue"`
+	// AgentTold: the agent's process has been signalled (so the item's
+	// process need not).
+	AgentTold bool `json:"agent_told"`
+}
+
+// Accept assigns the item to the offer's agent and tells the agent's
+// process. Accepting an accepted offer again answers the same; accepting a
+// closed one is ErrConflict.
+func (r *Router) Accept(ctx context.Context, key, offerID string) (Accepted, error) {
+	acc, err := step(ctx, r.Store, key, func(tx *store.Store) (Accepted, error) {
+		o, err := tx.GetOffer(ctx, offerID)
+		if err != nil {
+			return Accepted{}, err
+		}
+		acc := Accepted{AgentID: o.AgentID, ItemID: o.ItemID, Queue: o.Queue, AgentTold: true}
+		switch o.State {
+		case store.OfferAccepted:
+			return acc, nil
+		case store.OfferPending:
+		default:
+			return Accepted{}, fmt.Errorf("%w: the offer is %s", store.ErrConflict, o.State)
+		}
+		if _, err := tx.Exec(ctx, acceptOffer, map[string]any{"id": offerID}); err != nil {
+			return Accepted{}, err
+		}
+		_, err = tx.Exec(ctx, assignItem, map[string]any{"id": o.ItemID})
+		return acc, err
+	})
+	if err != nil {
+		return Accepted{}, fmt.Errorf("accept offer %s: %w", offerID, err)
+	}
+	return acc, r.tellAgent(ctx, acc.AgentID, SignalItemAssigned, ItemAssigned{ItemID: acc.ItemID, Queue: acc.Queue})
+}
+
+// CloseRequest says how an offer ended and what happens to its item.
+type CloseRequest struct {
+	OfferID string
+	State   string // store.OfferRejected, OfferTimedOut or OfferWithdrawn
+	Requeue bool   // back to waiting at its own position (else the item is done)
+	Exclude bool   // never offer the item to this agent again
+}
+
+// Closed says what closing an offer did.
+type Closed struct {
+	AgentID   string        `json:"agent_id"`
+	ItemID    string        `json:"item_id"`
+	WasOpen   bool          `json:"was_open"` // the offer was pending until now
+	Offers    []store.Offer `json:"offers"`
+	AgentTold bool          `json:"agent_told"`
+}
+
+// Close ends a pending offer as rejected, timed out or withdrawn and frees
+// the agent; an agent that let its offer time out goes on break in the same
+// transaction, so no booking slips in between. The item goes back in line
+// at its own place, or is done; the freed capacity is booked and the agent's
+// process told of a time-out. Closing a closed offer again changes nothing.
+func (r *Router) Close(ctx context.Context, key string, c CloseRequest) (Closed, error) {
+	res, err := step(ctx, r.Store, key, func(tx *store.Store) (Closed, error) {
+		o, err := tx.GetOffer(ctx, c.OfferID)
+		if err != nil {
+			return Closed{}, err
+		}
+		res := Closed{AgentID: o.AgentID, ItemID: o.ItemID, AgentTold: true}
+		if o.State != store.OfferPending {
+			return res, nil
+		}
+		res.WasOpen = true
+		if _, err := tx.Exec(ctx, closeOffer, map[string]any{"id": c.OfferID, "state": c.State}); err != nil {
+			return Closed{}, err
+		}
+		var left int
+		if err := tx.Get(ctx, &left, releaseAgent, map[string]any{"id": o.AgentID, "channel": o.Channel}); err != nil {
+			return Closed{}, fmt.Errorf("release agent %s: %w", o.AgentID, err)
+		}
+		if c.State == store.OfferTimedOut {
+			if _, err := tx.Exec(ctx, breakAgent, map[string]any{"id": o.AgentID}); err != nil {
+				return Closed{}, fmt.Errorf("put agent %s on break: %w", o.AgentID, err)
+			}
+		}
+		if c.Requeue {
+			_, err = tx.Exec(ctx, requeueItem, map[string]any{"id": o.ItemID, "agent_id": o.AgentID, "exclude": c.Exclude})
+		} else {
+			err = markDone(ctx, tx, o.ItemID, nil, store.FinishedItem{})
+		}
+		if err != nil {
+			return Closed{}, err
+		}
+		res.Offers, err = bookFreed(ctx, tx, o.Queue, o.AgentID)
+		return res, err
+	})
+	if err != nil {
+		return Closed{}, fmt.Errorf("close offer %s: %w", c.OfferID, err)
+	}
+	if err := r.deliver(ctx, key, res.Offers); err != nil {
+		return res, err
+	}
+	if c.State == store.OfferTimedOut && res.WasOpen {
+		return res, r.tellAgent(ctx, res.AgentID, SignalOfferTimedOut, OfferTimedOut{OfferID: c.OfferID, ItemID: res.ItemID})
+	}
+	return res, nil
+}

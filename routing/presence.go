@@ -1,0 +1,133 @@
+package routing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/casehub/casehub/store"
+)
+
+const (
+	selectAgentForPresence = `SELECT presence, wrapup_item FROM agents WHERE id = :id FOR UPDATE`
+
+	// An agent that becomes available with nothing booked starts being idle
+	// now. Leaving wrap-up forgets it.
+	updatePresence = `
+UPDATE agents SET presence = :presence, presence_at = now(), updated_at = now(),
+       idle_since = CASE WHEN :presence = 'available' AND voice_load + chat_load = 0 AND presence <> 'available'
+                         THEN now() ELSE idle_since END,
+       wrapup_item = NULL, wrapup_until = NULL
+WHERE id = :id`
+
+	lastFinishedItem = `
+SELECT id FROM work_items WHERE agent_id = :agent_id AND state = 'done' ORDER BY updated_at DESC, id LIMIT 1`
+
+	setDisposition = `UPDATE work_items SET disposition = :disposition, updated_at = now() WHERE id = :id`
+
+	selectWrapUp = `SELECT presence, coalesce(wrapup_item, '') AS wrapup_item, wrapup_until FROM agents WHERE id = :id`
+)
+
+// PresenceRequest changes an agent's presence.
+type PresenceRequest struct {
+	AgentID  string
+	Presence string
+	// OnlyFrom, when given, lets the change happen only from one of these
+	// presences (a timer ending wrap-up must not undo a break the agent took).
+	OnlyFrom []string
+	// Disposition is the code chosen in wrap-up, recorded on ItemID, or on
+	// the item of the agent's wrap-up when ItemID is empty.
+	ItemID      string
+	Disposition string
+}
+
+// PresenceResult is the presence the agent has now and whether the change
+// applied.
+type PresenceResult struct {
+	Presence string `json:"presence"`
+	Changed  bool   `json:"changed"`
+	// EndedWrapUp is the item of the wrap-up this change ended, if any.
+	EndedWrapUp string        `json:"ended_wrapup,omitempty"`
+	Offers      []store.Offer `json:"offers"`
+}
+
+// SetPresence records an agent's presence (and a wrap-up's disposition) and,
+// when the agent is available, books work for it.
+func (r *Router) SetPresence(ctx context.Context, key string, p PresenceRequest) (PresenceResult, error) {
+	res, err := step(ctx, r.Store, key, func(tx *store.Store) (PresenceResult, error) {
+		var cur struct {
+			Presence   string  `db:"presence"`
+			WrapUpItem *string `db:"wrapup_item"`
+		}
+		if err := tx.Get(ctx, &cur, selectAgentForPresence, map[string]any{"id": p.AgentID}); err != nil {
+			return PresenceResult{}, err
+		}
+		res := PresenceResult{Presence: cur.Presence}
+		if len(p.OnlyFrom) > 0 && !contains(p.OnlyFrom, cur.Presence) {
+			return res, nil
+		}
+		if p.Disposition != "" {
+			item := p.ItemID
+			if item == "" && cur.WrapUpItem != nil {
+				item = *cur.WrapUpItem
+			}
+			if item == "" {
+				err := tx.Get(ctx, &item, lastFinishedItem, map[string]any{"agent_id": p.AgentID})
+				if err != nil && !errors.Is(err, store.ErrNotFound) {
+					return PresenceResult{}, fmt.Errorf("last finished item: %w", err)
+				}
+			}
+			if item != "" {
+				if _, err := tx.Exec(ctx, setDisposition, map[string]any{"id": item, "disposition": p.Disposition}); err != nil {
+					return PresenceResult{}, fmt.Errorf("set the disposition of %s: %w", item, err)
+				}
+			}
+		}
+		if _, err := tx.Exec(ctx, updatePresence, map[string]any{"id": p.AgentID, "presence": p.Presence}); err != nil {
+			return PresenceResult{}, err
+		}
+		res.Presence, res.Changed = p.Presence, true
+		if cur.Presence == store.PresenceWrapUp && cur.WrapUpItem != nil {
+			res.EndedWrapUp = *cur.WrapUpItem
+		}
+		if p.Presence != store.PresenceAvailable {
+			return res, nil
+		}
+		queues, err := tx.AgentQueues(ctx, p.AgentID)
+		if err != nil {
+			return PresenceResult{}, err
+		}
+		res.Offers, err = book(ctx, tx, queues)
+		return res, err
+	})
+	if err != nil {
+		return PresenceResult{}, fmt.Errorf("set presence of %s: %w", p.AgentID, err)
+	}
+	return res, r.deliver(ctx, key, res.Offers)
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// WrapUp is an agent's presence and, in wrap-up, the item and its end.
+type WrapUp struct {
+	Presence string     `db:"presence" json:"presence"`
+	Item     string     `db:"wrapup_item" json:"item,omitempty"`
+	Until    *time.Time `db:"wrapup_until" json:"until,omitempty"`
+}
+
+// WrapUpOf reads an agent's presence and wrap-up as PostgreSQL has them.
+func (r *Router) WrapUpOf(ctx context.Context, agentID string) (WrapUp, error) {
+	var w WrapUp
+	if err := r.Store.Get(ctx, &w, selectWrapUp, map[string]any{"id": agentID}); err != nil {
+		return WrapUp{}, fmt.Errorf("wrap-up of %s: %w", agentID, err)
+	}
+	return w, nil
+}
