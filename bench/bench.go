@@ -46,6 +46,12 @@ type Options struct {
 	OpenInteractions   int           `json:"open_interactions"`   // calls left waiting in a queue without agents (default 1,000)
 	GetRate            int           `json:"get_rate"`            // API GETs per second under scale (default 50)
 	GetDuration        time.Duration `json:"get_duration"`        // for how long (default 10s)
+	// AnswerSamples is how many calls, chats and agent-first callbacks
+	// (each) are answered the instant their offer shows; ReservedCallbacks
+	// how many customer-first callbacks are answered by the customer. Zero:
+	// a fifth of Calls, from 6 to 40.
+	AnswerSamples     int `json:"answer_samples"`
+	ReservedCallbacks int `json:"reserved_callbacks"`
 
 	Logger    *slog.Logger `json:"-"` // the bench's progress (default slog.Default())
 	LogOutput io.Writer    `json:"-"` // warnings of the worker, API and simulator (default stderr)
@@ -69,6 +75,8 @@ func (o Options) withDefaults() Options {
 	def(&o.OpenCallbacks, 10_000)
 	def(&o.OpenInteractions, 1_000)
 	def(&o.GetRate, 50)
+	def(&o.AnswerSamples, min(max(o.Calls/5, 6), 40))
+	def(&o.ReservedCallbacks, o.AnswerSamples)
 	if o.ScheduledAhead <= 0 {
 		o.ScheduledAhead = 3 * time.Second
 	}
@@ -107,9 +115,13 @@ type Results struct {
 	Counts  []CountCheck     `json:"count_checks"`
 	CPU     []CPUUse         `json:"cpu"`
 	// Blocks holds each block's raw values, for the ratios' spread.
-	Blocks        []Block  `json:"blocks"`
-	WorkerMetrics []string `json:"worker_metrics,omitempty"`
-	Notes         []string `json:"notes,omitempty"`
+	Blocks []Block `json:"blocks"`
+	// Answers is what the API did with offers answered the instant they
+	// showed; Reservation how long customer-first callbacks held agents.
+	Answers       *AnswersResult     `json:"immediate_answers,omitempty"`
+	Reservation   *ReservationResult `json:"customer_first_reservation,omitempty"`
+	WorkerMetrics []string           `json:"worker_metrics,omitempty"`
+	Notes         []string           `json:"notes,omitempty"`
 }
 
 // Block is one A/B block's values.
@@ -154,6 +166,7 @@ func Run(ctx context.Context, o Options) (Results, error) {
 		{"warm-up", b.warmUp},
 		{"A/B blocks", b.blocks},
 		{"dispatch", b.dispatch},
+		{"offers answered at once", b.answers},
 		{"scheduled callbacks", b.scheduled},
 		{"scale", b.scale},
 	}

@@ -173,6 +173,14 @@ func TestSettleCount(t *testing.T) {
 	}
 }
 
+func countRejects(r AnswersResult) int {
+	n := 0
+	for _, k := range r.ByKind {
+		n += k.Rejects
+	}
+	return n
+}
+
 func TestMetricLine(t *testing.T) {
 	for _, tc := range []struct {
 		line  string
@@ -212,6 +220,7 @@ func TestRunTiny(t *testing.T) {
 		TemporalAddress: srv.HostPort, AdminDatabaseURL: admin,
 		Concurrency: 4, Calls: 12, Blocks: 1, StepSamples: 20, DispatchSamples: 4,
 		ScheduledCallbacks: 3, ScheduledAhead: 2 * time.Second, OpenCallbacks: 50, OpenInteractions: 20,
+		AnswerSamples: 3, ReservedCallbacks: 3,
 		GetRate: 10, GetDuration: time.Second,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), LogOutput: io.Discard,
 	})
@@ -229,6 +238,7 @@ func TestRunTiny(t *testing.T) {
 	}
 	for _, k := range []string{"throughput", "step_p50", "step_p99", "dispatch_available_p50", "dispatch_available_p99",
 		"dispatch_arrival_p50", "dispatch_arrival_p99", "callback_late_p50", "callback_late_p99",
+		"offers_refused", "callback_reserved_p50", "callback_reserved_p99", "callback_unanswered_held_p50", "callback_unanswered_held_p99",
 		"worker_rss_start", "worker_rss_callbacks", "worker_rss_all",
 		"get_p99 /v1/queues/bench-" + res.RunID + "-scale-queue", "get_p99 /v1/interactions?limit=50", "get_p99 /v1/agents"} {
 		require.Contains(t, keys, k)
@@ -236,6 +246,18 @@ func TestRunTiny(t *testing.T) {
 	require.NotNil(t, keys["throughput"].Ratio)
 	require.NotNil(t, keys["throughput"].Bare)
 	require.NotNil(t, keys["step_p50"].Ratio)
+	// Every offer was answered the instant it showed, and taken.
+	require.NotNil(t, res.Answers)
+	require.Equal(t, 3*3+3, res.Answers.Sent-countRejects(*res.Answers), "one accept per item")
+	require.Zero(t, res.Answers.Refused, "%+v", res.Answers.Refusals)
+	// Customer-first: each answered callback's agent was reserved, then
+	// offered; each unanswered dial held its agent and let it go.
+	require.NotNil(t, res.Reservation)
+	require.Empty(t, res.Reservation.Anomalies)
+	require.Equal(t, 3, res.Reservation.Held.N)
+	require.Equal(t, res.Reservation.Unanswered, res.Reservation.UnansweredHolding)
+	require.Equal(t, res.Reservation.Unanswered, res.Reservation.UnansweredHeld.N)
+	require.GreaterOrEqual(t, res.Reservation.Held.P50ms, res.Reservation.RingMs, "the offer shows only once the customer answers")
 	require.NotEmpty(t, res.Counts)
 	for _, c := range res.Counts {
 		require.True(t, c.OK, c.String())

@@ -24,6 +24,8 @@ type Metric struct {
 	Ratio  *Spread `json:"ratio,omitempty"`
 	Target *Target `json:"target,omitempty"`
 	Met    *bool   `json:"met,omitempty"`
+	// Count: the value is a count, shown as a whole number.
+	Count bool `json:"count,omitempty"`
 	// Available is false when the measurement could not run; Note says why.
 	Available bool   `json:"available"`
 	Note      string `json:"note,omitempty"`
@@ -93,17 +95,22 @@ func WriteTable(w io.Writer, r Results) {
 	fmt.Fprintf(w, "machine: %d CPUs (%s), %.1f GiB memory, %s, %s/%s\n", m.NumCPU, m.CPUModel, m.MemoryGiB, m.GoVersion, m.OS, m.Arch)
 	fmt.Fprintf(w, "temporal: %s\n", r.Server.Describe())
 	fmt.Fprintf(w, "worker: %s\n", r.WorkerMode)
-	fmt.Fprintf(w, "sizes: concurrency %d, %d calls/block, %d blocks, %d step samples/block, %d dispatch samples, %d scheduled callbacks, scale %d callbacks + %d interactions, GETs %d/s for %s\n\n",
+	fmt.Fprintf(w, "sizes: concurrency %d, %d calls/block, %d blocks, %d step samples/block, %d dispatch samples, %d each of calls, chats and agent-first callbacks answered at once, %d customer-first callbacks answered, %d scheduled callbacks, scale %d callbacks + %d interactions, GETs %d/s for %s\n\n",
 		r.Options.Concurrency, r.Options.Calls, r.Options.Blocks, r.Options.StepSamples, r.Options.DispatchSamples,
+		r.Options.AnswerSamples, r.Options.ReservedCallbacks,
 		r.Options.ScheduledCallbacks, r.Options.OpenCallbacks, r.Options.OpenInteractions, r.Options.GetRate, r.Options.GetDuration)
 	fmt.Fprintln(w, "| metric | casehub | bare | ratio | target | met? |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|")
 	for _, x := range r.Metrics {
+		num := trim
+		if x.Count {
+			num = func(v float64) string { return strconv.FormatFloat(v, 'f', 0, 64) }
+		}
 		cell := func(p *float64) string {
 			if p == nil {
 				return "–"
 			}
-			return trim(*p) + " " + x.Unit
+			return num(*p) + " " + x.Unit
 		}
 		ch, bare, rat, tgt, met := cell(x.Casehub), cell(x.Bare), "–", "–", "–"
 		if x.Ratio != nil {
@@ -114,7 +121,9 @@ func WriteTable(w io.Writer, r Results) {
 		}
 		if x.Target != nil {
 			tgt = x.Target.String()
-			if !x.Target.OnRatio {
+			if x.Count && !x.Target.OnRatio {
+				tgt = x.Target.Op + " " + num(x.Target.Value)
+			} else if !x.Target.OnRatio {
 				tgt += " " + x.Unit
 			}
 		}

@@ -84,13 +84,19 @@ func closed(state string) func(callbackDetail) bool {
 	return func(d callbackDetail) bool { return d.State == state }
 }
 
-// acceptWhenAnswered accepts the callback offered to agent; a customer-first
-// offer cannot be accepted while the customer is still being dialled.
-func acceptWhenAnswered(t *testing.T, id, token string) {
+// acceptWhenAnswered accepts the callback the moment it is offered to the
+// agent: a customer-first callback is offered only once the customer
+// answers (until then the agent is only reserved for it), and an offer that
+// shows is taken at once.
+func acceptWhenAnswered(t *testing.T, id, agentID, token string) {
 	t.Helper()
+	var me agentView
 	eventually(t, func() bool {
-		return do(t, "POST", "/v1/callbacks/"+id+"/accept", token, map[string]any{}, nil) == http.StatusOK
-	}, id+" accepted")
+		me = agentView{}
+		return do(t, "GET", "/v1/agents/"+agentID, token, nil, &me) == http.StatusOK &&
+			len(me.PendingOffers) == 1 && me.PendingOffers[0].WorkflowID == workflows.CallbackWorkflowID(id)
+	}, id+" offered")
+	mustAPI(t, http.StatusOK, "POST", "/v1/callbacks/"+id+"/accept", token, map[string]any{}, nil)
 }
 
 func callbackQueueSettings(callbacks map[string]any) map[string]any {
@@ -118,7 +124,7 @@ func TestCallbackCustomerFirstEndToEnd(t *testing.T) {
 	require.Equal(t, ann, *d.Dials[0].AgentID, "the agent was held for the dial")
 	script(t, customer, "answer:300ms")
 
-	acceptWhenAnswered(t, cb.ID, tokens[ann])
+	acceptWhenAnswered(t, cb.ID, ann, tokens[ann])
 	d = waitCallback(t, cb.ID, step(workflows.CallbackStepConnected), "connected")
 	require.NotNil(t, d.Interaction)
 	it := waitState(t, *d.Interaction, "work_in_progress")
@@ -335,7 +341,7 @@ func TestWorkerKilledDuringADialPlacesOneCall(t *testing.T) {
 	require.Equal(t, call.ID, *d.Dials[0].CallID, "the retry got the call the platform placed before the worker died")
 	require.Equal(t, int32(1), counting.dials.Load(), "the new worker retried the dial")
 
-	acceptWhenAnswered(t, cb.ID, tokens[cyd])
+	acceptWhenAnswered(t, cb.ID, cyd, tokens[cyd])
 	waitCallback(t, cb.ID, step(workflows.CallbackStepConnected), "connected")
 	sim(t, "/sim/calls/"+call.ID+"/hangup", map[string]any{}, nil)
 	d = waitCallback(t, cb.ID, closed(store.CallbackCompleted), "completed")

@@ -356,7 +356,7 @@ func TestRecordHistories(t *testing.T) {
 			map[string]any{"number": customer, "queue": queue, "context": map[string]any{"reason": "recorded"}}, &cb)
 		waitCallback(t, cb.ID, func(d callbackDetail) bool { return len(d.Dials) == 1 && d.Dials[0].Outcome == store.AttemptNoAnswer }, "first dial unanswered")
 		script(t, customer, "answer:300ms")
-		acceptWhenAnswered(t, cb.ID, tokens[agent])
+		acceptWhenAnswered(t, cb.ID, agent, tokens[agent])
 		d := waitCallback(t, cb.ID, step(workflows.CallbackStepConnected), "connected")
 		sim(t, "/sim/calls/"+*d.Dials[1].CallID+"/hangup", map[string]any{}, nil)
 		waitCallback(t, cb.ID, closed(store.CallbackCompleted), "completed")

@@ -42,9 +42,9 @@ func number(workflowID string) string {
 	return strings.TrimPrefix(workflowID, workflows.InteractionWorkflowID(""))
 }
 
-// Many calls and agents at once: calls are offered in arrival order, each
-// is accepted by exactly one agent, and no agent ever holds two voice
-// offers or calls at a time.
+// Many calls and agents at once: each call is accepted by exactly one
+// agent, the instant its offer shows (never refused), and no agent ever
+// holds two voice offers or calls at a time.
 func TestManyCallsManyAgentsNoDoubleBooking(t *testing.T) {
 	const calls = 12
 	agents := []string{"amy", "ben", "cal", "dee"}
@@ -52,19 +52,12 @@ func TestManyCallsManyAgentsNoDoubleBooking(t *testing.T) {
 
 	var numbers []string
 	for i := range calls {
-		var call struct{ ID string }
-		sim(t, "/sim/inbound-calls", map[string]any{"from": fmt.Sprintf("+1202555%04d", 1000+i), "to": "+12025550100", "queue": queue}, &call)
-		// Wait for its interaction so that arrival order is the order of the calls.
-		var owner string
-		eventually(t, func() bool {
-			wf, err := sys.store.LegOwner(t.Context(), call.ID)
-			owner = wf
-			return err == nil
-		}, "call "+call.ID+" opens an interaction")
-		numbers = append(numbers, number(owner))
+		_, n := ringIn(t, fmt.Sprintf("+1202555%04d", 1000+i), queue, nil)
+		numbers = append(numbers, n)
 	}
 
-	// Every agent works: accept each offer, end the call, take the next.
+	// Every agent works: accept each offer as it shows, end the call, take
+	// the next.
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	handled := map[string]string{}
@@ -82,7 +75,7 @@ func TestManyCallsManyAgentsNoDoubleBooking(t *testing.T) {
 				}
 				var me agentView
 				if do(t, "GET", "/v1/agents/"+id, tok, nil, &me) != http.StatusOK || len(me.PendingOffers) == 0 {
-					time.Sleep(50 * time.Millisecond)
+					time.Sleep(20 * time.Millisecond)
 					continue
 				}
 				if len(me.PendingOffers) > 1 {
@@ -90,7 +83,8 @@ func TestManyCallsManyAgentsNoDoubleBooking(t *testing.T) {
 				}
 				n := number(me.PendingOffers[0].WorkflowID)
 				if st := do(t, "POST", "/v1/interactions/"+n+"/accept", tok, map[string]any{}, nil); st != http.StatusOK {
-					continue // the offer moved on; look again
+					t.Errorf("agent %s was shown %s and its accept was refused: %d", id, n, st)
+					return
 				}
 				mu.Lock()
 				if prev, dup := handled[n]; dup {
@@ -107,19 +101,6 @@ func TestManyCallsManyAgentsNoDoubleBooking(t *testing.T) {
 	wg.Wait()
 	require.Len(t, handled, calls, "every call was handled")
 
-	// Offers followed arrival order: the first offer of each item came no
-	// earlier than the first offer of every item that arrived before it.
-	var firstOffers []struct {
-		Position int64     `db:"position"`
-		At       time.Time `db:"at"`
-	}
-	require.NoError(t, sys.store.DB().Select(&firstOffers, `
-SELECT i.position, min(o.offered_at) AS at FROM work_items i JOIN offers o ON o.item_id = i.id
-WHERE i.queue = $1 GROUP BY i.id, i.position ORDER BY i.position`, queue))
-	require.Len(t, firstOffers, calls)
-	for i := 1; i < len(firstOffers); i++ {
-		require.False(t, firstOffers[i].At.Before(firstOffers[i-1].At), "item %d was offered before an older one", i)
-	}
 	// No agent held two offers at overlapping times.
 	var overlaps int
 	require.NoError(t, sys.store.DB().Get(&overlaps, `
@@ -127,6 +108,10 @@ SELECT count(*) FROM offers a JOIN offers b ON a.agent_id = b.agent_id AND a.id 
 JOIN work_items i ON i.id = a.item_id
 WHERE i.queue = $1 AND a.offered_at < coalesce(b.closed_at, now()) AND b.offered_at < coalesce(a.closed_at, now())`, queue))
 	require.Zero(t, overlaps)
+	var perItem int
+	require.NoError(t, sys.store.DB().Get(&perItem, `
+SELECT max(n) FROM (SELECT count(*) AS n FROM offers o JOIN work_items i ON i.id = o.item_id WHERE i.queue = $1 GROUP BY i.id) x`, queue))
+	require.Equal(t, 1, perItem, "each call was offered once: every offer shown was taken")
 
 	// Every interaction ended Closed Complete with a phone log.
 	for _, n := range numbers {
@@ -139,4 +124,100 @@ WHERE i.queue = $1 AND a.offered_at < coalesce(b.closed_at, now()) AND b.offered
 				st.State == "closed_complete" && len(st.PhoneLogs) == 1
 		}, n+" closed with a phone log")
 	}
+}
+
+// Calls wait in the order they drew their places when they arrived (their
+// processes enqueue them a moment later, in any order): with every agent
+// away while they arrive, each agent that becomes available is offered the
+// head of the line.
+func TestDispatchFollowsPlacesInLine(t *testing.T) {
+	const calls = 6
+	queue, tokens := setupQueue(t, map[string]any{"acceptance_timeout_seconds": 120, "wrapup_timeout_seconds": 0}, "eli", "fox")
+	for id, tok := range tokens {
+		mustAPI(t, http.StatusOK, "PUT", "/v1/agents/"+id+"/presence", tok, map[string]any{"presence": "on_break"}, nil)
+	}
+	var wg sync.WaitGroup
+	for i := range calls {
+		wg.Add(1)
+		go func() { // arriving together: processes enqueue in any order
+			defer wg.Done()
+			ringIn(t, fmt.Sprintf("+1202555%04d", 3000+i), queue, nil)
+		}()
+	}
+	wg.Wait()
+	var q struct {
+		Waiting []store.WorkItem `json:"waiting"`
+	}
+	eventually(t, func() bool {
+		q.Waiting = nil
+		return do(t, "GET", "/v1/queues/"+queue, supervisor(), nil, &q) == http.StatusOK && len(q.Waiting) == calls
+	}, "every call waits in the queue")
+	for i := 1; i < len(q.Waiting); i++ {
+		require.Less(t, q.Waiting[i-1].Position, q.Waiting[i].Position, "listed in line order")
+	}
+
+	ids := []string{}
+	for id := range tokens {
+		ids = append(ids, id)
+	}
+	for i := range calls {
+		id := ids[i%len(ids)]
+		mustAPI(t, http.StatusOK, "GET", "/v1/queues/"+queue, supervisor(), nil, &q)
+		head := q.Waiting[0]
+		mustAPI(t, http.StatusOK, "PUT", "/v1/agents/"+id+"/presence", tokens[id], map[string]any{"presence": "available"}, nil)
+		var me agentView
+		eventually(t, func() bool {
+			me = agentView{}
+			return do(t, "GET", "/v1/agents/"+id, tokens[id], nil, &me) == http.StatusOK && len(me.PendingOffers) == 1
+		}, id+" is offered a call")
+		require.Equal(t, head.ID, me.PendingOffers[0].ItemID, "offer %d goes to the head of the line", i)
+		n := number(me.PendingOffers[0].WorkflowID)
+		mustAPI(t, http.StatusOK, "POST", "/v1/interactions/"+n+"/accept", tokens[id], map[string]any{}, nil)
+		mustAPI(t, http.StatusOK, "PUT", "/v1/agents/"+id+"/presence", tokens[id], map[string]any{"presence": "on_break"}, nil)
+		mustAPI(t, http.StatusOK, "POST", "/v1/interactions/"+n+"/end", tokens[id], map[string]any{}, nil)
+	}
+}
+
+// The wrap-up after an item lasts the queue's post-processing time: what
+// PostgreSQL (and so the API) shows and the countdown the agent's process
+// runs end at the same instant, 30 s after the wrap-up began.
+func TestWrapUpLastsTheQueuesTime(t *testing.T) {
+	queue, tokens := setupQueue(t, map[string]any{"wrapup_timeout_seconds": 30}, "gil")
+	id := "gil-" + queue
+	tok := tokens[id]
+	_, n := ringIn(t, "+12025554001", queue, nil)
+	offeredTo(t, n, id)
+	mustAPI(t, http.StatusOK, "POST", "/v1/interactions/"+n+"/accept", tok, map[string]any{}, nil)
+	mustAPI(t, http.StatusOK, "POST", "/v1/interactions/"+n+"/end", tok, map[string]any{"disposition": "done"}, nil)
+
+	var me struct {
+		Presence    string     `json:"presence"`
+		PresenceAt  time.Time  `json:"presence_at"`
+		WrapUpItem  *string    `json:"wrapup_item"`
+		WrapUpUntil *time.Time `json:"wrapup_until"`
+	}
+	mustAPI(t, http.StatusOK, "GET", "/v1/agents/"+id, tok, nil, &me)
+	require.Equal(t, store.PresenceWrapUp, me.Presence, "in wrap-up the moment the end answered")
+	require.NotNil(t, me.WrapUpUntil)
+	require.WithinDuration(t, me.PresenceAt.Add(30*time.Second), *me.WrapUpUntil, time.Millisecond)
+	var st workflows.AgentState
+	eventually(t, func() bool {
+		v, err := sys.client.QueryWorkflow(t.Context(), workflows.AgentWorkflowID(id), "", workflows.QueryState)
+		if err != nil || v.Get(&st) != nil {
+			return false
+		}
+		return st.Presence == store.PresenceWrapUp && st.WrapUpUntil != nil
+	}, "the agent's process counts down its wrap-up")
+	require.True(t, me.WrapUpUntil.Equal(*st.WrapUpUntil), "the process counts down to the instant shown: %s vs %s", me.WrapUpUntil, st.WrapUpUntil)
+
+	// Work offline the instant wrap-up shows, then end it with a disposition.
+	mustAPI(t, http.StatusOK, "POST", "/v1/agents/"+id+"/work-offline", tok, nil, nil)
+	mustAPI(t, http.StatusOK, "POST", "/v1/agents/"+id+"/end-wrap-up", tok, map[string]any{"disposition": "callback promised"}, nil)
+	var after struct {
+		Presence    string     `json:"presence"`
+		WrapUpUntil *time.Time `json:"wrapup_until"`
+	}
+	mustAPI(t, http.StatusOK, "GET", "/v1/agents/"+id, tok, nil, &after)
+	require.Equal(t, store.PresenceAvailable, after.Presence)
+	require.Nil(t, after.WrapUpUntil)
 }

@@ -21,6 +21,9 @@ const maxRounds = 10
 // the offers that booking makes are delivered in turn. Repeats are harmless:
 // a process takes each offer once.
 func (r *Router) deliver(ctx context.Context, key string, offers []store.Offer) error {
+	if len(offers) > 0 {
+		failpoint(failAfterBooking)
+	}
 	for round := 0; len(offers) > 0 && round < maxRounds; round++ {
 		var next []store.Offer
 		for _, o := range offers {

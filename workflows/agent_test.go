@@ -7,10 +7,13 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/casehub/casehub/activities"
+	"github.com/casehub/casehub/routing"
 	"github.com/casehub/casehub/store"
 	"github.com/casehub/casehub/workflows"
 )
@@ -21,8 +24,14 @@ type agentEnv struct {
 	*testsuite.TestWorkflowEnvironment
 	t        *testing.T
 	presence string
-	calls    []activities.SetPresenceRequest
-	pending  int
+	// wrapItem and wrapUntil are the wrap-up PostgreSQL holds (with
+	// presence wrap_up), as the finishing transaction set them.
+	wrapItem  string
+	wrapUntil *time.Time
+	calls     []activities.SetPresenceRequest
+	pending   int
+	// How long booking the agent's queues and changing its presence take.
+	slowDispatch, slowPresence time.Duration
 }
 
 func newAgentEnv(t *testing.T) *agentEnv {
@@ -35,12 +44,22 @@ func newAgentEnv(t *testing.T) *agentEnv {
 			for _, p := range r.OnlyFrom {
 				allowed = allowed || p == e.presence
 			}
+			res := activities.SetPresenceResult{Changed: allowed}
 			if allowed {
-				e.presence = r.Presence
+				if e.presence == store.PresenceWrapUp {
+					res.EndedWrapUp = e.wrapItem
+				}
+				e.presence, e.wrapItem, e.wrapUntil = r.Presence, "", nil
 			}
-			return activities.SetPresenceResult{Presence: e.presence, Changed: allowed}, nil
+			res.Presence = e.presence
+			return res, nil
+		}).AfterFn(func() time.Duration { return e.slowPresence }).Maybe()
+	e.OnActivity(a.AgentWrapUp, mock.Anything, mock.Anything).Return(
+		func(context.Context, string) (routing.WrapUp, error) {
+			return routing.WrapUp{Presence: e.presence, Item: e.wrapItem, Until: e.wrapUntil}, nil
 		}).Maybe()
-	e.OnActivity(a.DispatchAgent, mock.Anything, mock.Anything).Return([]store.Offer(nil), nil).Maybe()
+	e.OnActivity(a.DispatchAgent, mock.Anything, mock.Anything).Return([]store.Offer(nil), nil).
+		AfterFn(func() time.Duration { return e.slowDispatch }).Maybe()
 	return e
 }
 
@@ -202,7 +221,7 @@ func TestAgentEndsWrapUpBeforeItsSignalArrives(t *testing.T) {
 		e.update(workflows.UpdateSetPresence, workflows.SetPresenceRequest{Presence: "available"}, nil)
 	})
 	e.at(2*time.Second, func() {
-		e.presence = store.PresenceWrapUp // the finishing transaction, signal still on its way
+		e.presence, e.wrapItem = store.PresenceWrapUp, "IMS9-1" // the finishing transaction, signal still on its way
 		e.update(workflows.UpdateEndWrapUp, workflows.EndWrapUpRequest{Disposition: "sold"}, func(st workflows.AgentState, err error) {
 			require.NoError(t, err)
 			require.Equal(t, "available", st.Presence)
@@ -257,4 +276,107 @@ func TestAgentShowsBusyWhileWorking(t *testing.T) {
 	e.at(21*time.Second, func() { require.Empty(t, e.state().Items) })
 	e.run(2 * time.Minute)
 	require.Equal(t, []string{"offline", "available", "busy", "wrap_up", "available"}, shown)
+}
+
+// finishing is what the transaction that finished an item does to an
+// available agent: wrap-up in PostgreSQL, until now + d.
+func (e *agentEnv) finishing(item string, d time.Duration) workflows.ItemFinished {
+	until := e.Now().Add(d)
+	e.presence, e.wrapItem, e.wrapUntil = store.PresenceWrapUp, item, &until
+	return workflows.ItemFinished{ItemID: item, Queue: "support", WrappingUp: true, WrapUp: d, Until: &until}
+}
+
+// The API showed wrap-up (PostgreSQL started it) before the item's signal
+// reached the agent's process: working offline the instant it shows is
+// taken, the process takes up the wrap-up PostgreSQL holds, and the late
+// signal starts no second countdown.
+func TestAgentWorkOfflineBeforeItsSignalArrives(t *testing.T) {
+	e := newAgentEnv(t)
+	e.at(time.Second, func() {
+		e.update(workflows.UpdateSetPresence, workflows.SetPresenceRequest{Presence: "available"}, nil)
+	})
+	var finished workflows.ItemFinished
+	e.at(10*time.Second, func() {
+		finished = e.finishing("IMS8-1", time.Minute)
+		e.update(workflows.UpdateWorkOffline, nil, func(st workflows.AgentState, err error) {
+			require.NoError(t, err, "wrap-up shows in PostgreSQL: working offline is taken")
+			require.Equal(t, store.PresenceWrapUp, st.Presence)
+			require.True(t, st.WorkingOffline)
+			require.Equal(t, "IMS8-1", st.WrapUpItem)
+			require.True(t, finished.Until.Equal(*st.WrapUpUntil), "the wrap-up PostgreSQL holds")
+		})
+	})
+	e.at(12*time.Second, func() { e.SignalWorkflow(workflows.SignalItemFinished, finished) })
+	e.at(5*time.Minute, func() {
+		st := e.state()
+		require.Equal(t, store.PresenceWrapUp, st.Presence, "still working offline: no countdown ended it")
+		require.True(t, st.WorkingOffline)
+	})
+	e.run(6 * time.Minute)
+	require.Len(t, e.calls, 1, "nothing ended the wrap-up behind the agent's back")
+}
+
+// A signal and an update delivered together: the update is judged on the
+// state after the signal, as PostgreSQL showed it to its sender.
+func TestAgentTakesInSignalsBeforeJudgingAnUpdate(t *testing.T) {
+	e := newAgentEnv(t)
+	e.at(time.Second, func() {
+		e.update(workflows.UpdateSetPresence, workflows.SetPresenceRequest{Presence: "available"}, nil)
+	})
+	e.at(10*time.Second, func() {
+		e.SignalWorkflow(workflows.SignalItemFinished, e.finishing("IMS7-1", time.Minute))
+		e.update(workflows.UpdateWorkOffline, nil, func(st workflows.AgentState, err error) {
+			require.NoError(t, err)
+			require.True(t, st.WorkingOffline)
+			require.Equal(t, "IMS7-1", st.WrapUpItem)
+		})
+	})
+	e.run(time.Minute)
+}
+
+// Continue-as-new carries all of the agent's state over, and takes in what
+// arrives while it drains. Booking the agent's queues takes 5 s here and a
+// presence change 10 s: the run's loop is booking (10-15 s) when a second
+// queue change and an item signal arrive; the drain takes them in and books
+// again (15-20 s); an update admitted meanwhile (16-26 s) is answered and in
+// the new run's state, not cut off when the drain's booking ends.
+func TestAgentContinueAsNewLosesNothing(t *testing.T) {
+	e := newAgentEnv(t)
+	e.slowDispatch = 5 * time.Second
+	e.at(time.Second, func() {
+		e.update(workflows.UpdateSetPresence, workflows.SetPresenceRequest{Presence: "available"}, nil)
+	})
+	e.at(2*time.Second, func() {
+		// Ended before its signal: the late signal must start no wrap-up, in
+		// this run or the next.
+		e.presence, e.wrapItem = store.PresenceWrapUp, "IMS5-1"
+		e.update(workflows.UpdateEndWrapUp, workflows.EndWrapUpRequest{}, nil)
+	})
+	e.at(10*time.Second, func() {
+		e.SetContinueAsNewSuggested(true)
+		e.SignalWorkflow(workflows.SignalQueuesChanged, nil)
+	})
+	e.at(12*time.Second, func() {
+		e.SignalWorkflow(workflows.SignalQueuesChanged, nil)
+		e.SignalWorkflow(workflows.SignalItemAssigned, workflows.ItemAssigned{ItemID: "IMS6-1", Queue: "support"})
+	})
+	e.at(16*time.Second, func() {
+		e.slowPresence = 10 * time.Second
+		e.update(workflows.UpdateSetPresence, workflows.SetPresenceRequest{Presence: "on_break", Reason: "coffee"}, func(_ workflows.AgentState, err error) {
+			require.NoError(t, err, "an update that arrives during the drain is answered")
+		})
+		e.SignalWorkflow(workflows.SignalItemFinished, workflows.ItemFinished{ItemID: "IMS5-1", Queue: "support", WrappingUp: true, WrapUp: time.Minute})
+	})
+	e.ExecuteWorkflow(workflows.Agent, workflows.AgentInput{AgentID: "ann"})
+	require.True(t, e.IsWorkflowCompleted())
+	require.Zero(t, e.pending, "every update was answered")
+	var can *workflow.ContinueAsNewError
+	require.ErrorAs(t, e.GetWorkflowError(), &can)
+	var next workflows.AgentInput
+	require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(can.Input, &next))
+	require.NotNil(t, next.State)
+	require.Equal(t, store.PresenceOnBreak, next.State.Presence, "the update taken during the drain")
+	require.Equal(t, "coffee", next.State.Reason)
+	require.Equal(t, []string{"IMS6-1"}, next.State.Items, "the signal taken before the drain")
+	require.Contains(t, next.State.Settled, "IMS5-1", "the ended wrap-up is remembered in the next run")
 }

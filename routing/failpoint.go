@@ -1,0 +1,13 @@
+package routing
+
+// failpoint is where a fault test may kill the process: a binary built with
+// the faults tag replaces it (failpoint_faults.go); in every other build it
+// does nothing.
+var failpoint = func(name string) {}
+
+// Failpoint names.
+const (
+	// failAfterBooking: a booking is committed and its offers not yet
+	// delivered (the dispatcher dies between its commit and its signal).
+	failAfterBooking = "after-booking"
+)
