@@ -342,7 +342,15 @@ func (s *Server) loadCallback(c echo.Context) (store.Callback, error) {
 		return cb, err
 	}
 	if p := principal(c); p.Role == auth.RoleAgent && (cb.AgentID == nil || *cb.AgentID != p.AgentID) {
-		return cb, forbidden("an agent reads only the callbacks offered to it or that it holds")
+		// An agent routing reserved for the callback (dialling its customer)
+		// or offered it a moment ago, before the record says so, reads it too.
+		held, err := s.deps.Store.BookedFor(c.Request().Context(), p.AgentID, cb.WorkflowID)
+		if err != nil {
+			return cb, err
+		}
+		if !held {
+			return cb, forbidden("an agent reads only the callbacks offered to it, reserved for it or that it holds")
+		}
 	}
 	return cb, nil
 }

@@ -238,26 +238,34 @@ func (s *Server) listAgents(c echo.Context) error {
 	return c.JSON(http.StatusOK, page(views, limit, offset))
 }
 
+// getAgent shows the agent, its offers and reservations as of one moment.
 func (s *Server) getAgent(c echo.Context) error {
 	ctx := c.Request().Context()
-	a, err := s.deps.Store.GetAgent(ctx, c.Param("id"))
+	var v agentView
+	err := s.deps.Store.InSnapshot(ctx, func(tx *store.Store) error {
+		a, err := tx.GetAgent(ctx, c.Param("id"))
+		if err != nil {
+			return err
+		}
+		offers, err := tx.PendingOffers(ctx, a.ID)
+		if err != nil {
+			return err
+		}
+		held, err := tx.Reservations(ctx, a.ID)
+		if err != nil {
+			return err
+		}
+		v = agentView{Agent: a, Status: a.Status(), PendingOffers: offers}
+		for _, o := range held {
+			v.ReservedFor = append(v.ReservedFor, reservationOf(o))
+		}
+		return nil
+	})
 	if errors.Is(err, store.ErrNotFound) {
 		return notFound("agent")
 	}
 	if err != nil {
 		return err
-	}
-	offers, err := s.deps.Store.PendingOffers(ctx, a.ID)
-	if err != nil {
-		return err
-	}
-	held, err := s.deps.Store.Reservations(ctx, a.ID)
-	if err != nil {
-		return err
-	}
-	v := agentView{Agent: a, Status: a.Status(), PendingOffers: offers}
-	for _, o := range held {
-		v.ReservedFor = append(v.ReservedFor, reservationOf(o))
 	}
 	return c.JSON(http.StatusOK, v)
 }

@@ -111,13 +111,32 @@ func TestCallbackCustomerFirstEndToEnd(t *testing.T) {
 	queue, tokens := setupQueue(t, callbackQueueSettings(map[string]any{"retry_interval_seconds": 2, "max_attempts": 3}), "ann")
 	ann := "ann-" + queue
 	customer := customerNumber()
-	script(t, customer, "no_answer:300ms")
+	script(t, customer, "no_answer:1500ms")
 
 	var cb store.Callback
 	mustAPI(t, http.StatusCreated, "POST", "/v1/callbacks", sys.tokens[auth.RoleIntegration], map[string]any{
 		"number": customer, "queue": queue, "context": map[string]any{"reason": "invoice", "ivr": map[string]string{"lang": "en"}},
 	}, &cb)
 	require.Equal(t, store.CallbackCustomerFirst, cb.Mode)
+
+	// While the customer's phone rings the agent is reserved for the
+	// callback, and has no offer to answer (seed 002: an agent is engaged
+	// only when the customer answers).
+	var held struct {
+		Status        string        `json:"status"`
+		PendingOffers []store.Offer `json:"pending_offers"`
+		ReservedFor   []struct {
+			CallbackID string `json:"callback_id"`
+		} `json:"reserved_for"`
+	}
+	eventually(t, func() bool {
+		held.ReservedFor = nil
+		return do(t, "GET", "/v1/agents/"+ann, tokens[ann], nil, &held) == http.StatusOK && len(held.ReservedFor) == 1
+	}, "ann reserved for the callback while it dials")
+	require.Equal(t, cb.ID, held.ReservedFor[0].CallbackID)
+	require.Empty(t, held.PendingOffers, "nothing to answer while the customer is dialled")
+	require.Equal(t, "busy", held.Status, "offered nothing else")
+	mustAPI(t, http.StatusConflict, "POST", "/v1/callbacks/"+cb.ID+"/accept", tokens[ann], map[string]any{}, nil)
 
 	// The first dial rings out; the callback waits for its retry.
 	d := waitCallback(t, cb.ID, func(d callbackDetail) bool { return len(d.Dials) == 1 && d.Dials[0].Outcome == store.AttemptNoAnswer }, "first dial unanswered")
@@ -186,7 +205,8 @@ func TestCallbackAgentFirstEndToEnd(t *testing.T) {
 	require.Equal(t, workflows.CallbackStepPreview, preview.Process.Step)
 
 	mustAPI(t, http.StatusOK, "POST", "/v1/callbacks/"+cb.ID+"/dial", tokens[bea], nil, nil)
-	waitCallback(t, cb.ID, step(workflows.CallbackStepUnanswered), "busy")
+	// Redial the instant the first dial's outcome shows.
+	waitCallback(t, cb.ID, func(d callbackDetail) bool { return len(d.Dials) == 1 && d.Dials[0].Outcome == store.AttemptBusy }, "busy")
 	script(t, customer, "answer:200ms")
 	mustAPI(t, http.StatusOK, "POST", "/v1/callbacks/"+cb.ID+"/dial", tokens[bea], nil, nil)
 	d := waitCallback(t, cb.ID, step(workflows.CallbackStepConnected), "connected")

@@ -361,6 +361,20 @@ func (s *Store) Reservations(ctx context.Context, agentID string) ([]Offer, erro
 	return out, nil
 }
 
+const selectBookedFor = `
+SELECT EXISTS (SELECT 1 FROM offers o JOIN work_items i ON i.id = o.item_id
+               WHERE o.agent_id = :agent_id AND o.state = 'pending' AND i.workflow_id = :workflow_id)`
+
+// BookedFor says whether routing has the agent booked for the process's
+// item now: reserved for it, or offered it.
+func (s *Store) BookedFor(ctx context.Context, agentID, workflowID string) (bool, error) {
+	var held bool
+	if err := s.namedGet(ctx, &held, selectBookedFor, map[string]any{"agent_id": agentID, "workflow_id": workflowID}); err != nil {
+		return false, fmt.Errorf("is %s booked for %s: %w", agentID, workflowID, err)
+	}
+	return held, nil
+}
+
 // Offers returns the offers with the given ids, oldest first.
 func (s *Store) Offers(ctx context.Context, ids []string) ([]Offer, error) {
 	out := []Offer{}

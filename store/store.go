@@ -101,6 +101,22 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Store) error) error {
 	return nil
 }
 
+// InSnapshot runs fn's reads in one read-only transaction that sees one
+// snapshot of the database (repeatable read), so a view built from several
+// queries (an agent with its offers) never mixes states before and after a
+// write committed between them.
+func (s *Store) InSnapshot(ctx context.Context, fn func(tx *Store) error) error {
+	if _, nested := s.q.(*sqlx.Tx); nested {
+		return fn(s)
+	}
+	tx, err := s.root.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("begin snapshot: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	return fn(&Store{root: s.root, q: tx, timeout: s.timeout})
+}
+
 // deadline bounds one query by the store's timeout.
 func (s *Store) deadline(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, s.timeout)
