@@ -468,21 +468,7 @@ func (w *agentImpl) continueAsNewLegacy(ctx workflow.Context, next func() error)
 	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 		return err
 	}
-	for {
-		var f ItemFinished
-		var t OfferTimedOut
-		var a ItemAssigned
-		switch {
-		case w.assigned.ReceiveAsync(&a):
-			w.onItemAssigned(ctx, a)
-		case w.finished.ReceiveAsync(&f):
-			w.onItemFinished(ctx, f)
-		case w.timedOut.ReceiveAsync(&t):
-			w.onOfferTimedOut(ctx, t)
-		case w.queuesChanged.ReceiveAsync(nil):
-			w.dispatch(ctx)
-		default:
-			return next()
-		}
+	for w.takeInOne(ctx) {
 	}
+	return next()
 }

@@ -440,17 +440,7 @@ func (w *callbackImpl) ring(ctx workflow.Context, o OfferSignal) {
 	w.ringing = true
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		defer func() { w.ringing = false }()
-		var leg cti.Call
-		w.agentAnswered = false
-		err := workflow.ExecuteActivity(ctiOptions(ctx), a.OfferToAgent, cti.OfferRequest{
-			IdempotencyKey: o.OfferID, CallID: w.call, AgentID: o.AgentID, Channel: cti.ChannelVoice, Queue: w.in.Queue,
-			Context: map[string]string{ContextWorkflowID: w.workflowID(ctx), ContextCallbackID: w.in.ID},
-		}, w.workflowID(ctx)).Get(ctx, &leg)
-		if err != nil {
-			workflow.GetLogger(ctx).Error("offer the answered callback to the agent's phone", "agent", o.AgentID, "error", err)
-			return
-		}
-		w.agentLeg = leg.ID
+		w.ringAgent(ctx, o)
 	})
 }
 
@@ -494,6 +484,12 @@ func (w *callbackImpl) offered(ctx workflow.Context, o OfferSignal) error {
 		return err
 	}
 	w.dialFirst = false
+	w.ringAgent(ctx, o) // the agent may still accept from the workspace if this fails
+	return nil
+}
+
+// ringAgent has the platform offer the answered call to the agent's phone.
+func (w *callbackImpl) ringAgent(ctx workflow.Context, o OfferSignal) {
 	var leg cti.Call
 	w.agentAnswered = false
 	err := workflow.ExecuteActivity(ctiOptions(ctx), a.OfferToAgent, cti.OfferRequest{
@@ -502,10 +498,9 @@ func (w *callbackImpl) offered(ctx workflow.Context, o OfferSignal) error {
 	}, w.workflowID(ctx)).Get(ctx, &leg)
 	if err != nil {
 		workflow.GetLogger(ctx).Error("offer the answered callback to the agent's phone", "agent", o.AgentID, "error", err)
-		return nil // the agent may still accept from the workspace
+		return
 	}
 	w.agentLeg = leg.ID
-	return nil
 }
 
 // holdTimer gives up an answered customer-first attempt when no agent takes

@@ -70,25 +70,18 @@ func routingOptions(ctx workflow.Context) workflow.Context {
 // ctiOptions are the options for commands to the telephony platform about
 // a call in progress: every command carries an idempotency key, so retries
 // never act twice, and after ctiDeadline the command is given up.
-func ctiOptions(ctx workflow.Context) workflow.Context {
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		ScheduleToCloseTimeout: ctiDeadline,
-		StartToCloseTimeout:    15 * time.Second,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        500 * time.Millisecond,
-			BackoffCoefficient:     2,
-			MaximumInterval:        10 * time.Second,
-			NonRetryableErrorTypes: append(activities.NonRetryable(), activities.ErrTypeCTIRejected, activities.ErrTypeTooLate),
-		},
-	})
-}
+func ctiOptions(ctx workflow.Context) workflow.Context { return platformOptions(ctx, ctiDeadline) }
 
 // dialOptions are the options for placing a call to a customer: given up
-// once the moment it was for has passed (the request's NotAfter, checked by
-// the activity before every attempt), so nobody is rung late.
+// once the moment it was for has passed (the request's NotAfter, checked
+// before every attempt), so nobody is rung late.
 func dialOptions(ctx workflow.Context, window time.Duration) workflow.Context {
+	return platformOptions(ctx, window)
+}
+
+func platformOptions(ctx workflow.Context, deadline time.Duration) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		ScheduleToCloseTimeout: window,
+		ScheduleToCloseTimeout: deadline,
 		StartToCloseTimeout:    15 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:        500 * time.Millisecond,

@@ -57,7 +57,6 @@ type liveOffer struct {
 
 type endNote struct {
 	outcome string
-	by      string // for outcomeTaken: the agent that took it
 }
 
 type offerDecision struct {
