@@ -147,6 +147,9 @@ type SetPresenceResult struct {
 	Offers   []store.Offer
 	// EndedWrapUp is the item of the wrap-up the change ended, if any.
 	EndedWrapUp string `json:",omitempty"`
+	// Seq is the agent's presence change this is (the latest, when it did
+	// not apply).
+	Seq int64 `json:",omitempty"`
 }
 
 // SetAgentPresence records an agent's presence (and a wrap-up disposition)
@@ -158,7 +161,7 @@ func (a *Activities) SetAgentPresence(ctx context.Context, r SetPresenceRequest)
 	if err != nil {
 		return SetPresenceResult{}, classify(err)
 	}
-	return SetPresenceResult{Presence: res.Presence, Changed: res.Changed, EndedWrapUp: res.EndedWrapUp}, nil
+	return SetPresenceResult{Presence: res.Presence, Changed: res.Changed, EndedWrapUp: res.EndedWrapUp, Seq: res.Seq}, nil
 }
 
 // AgentWrapUp reads an agent's presence and wrap-up from PostgreSQL.

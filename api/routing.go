@@ -72,7 +72,7 @@ func reservationOf(o store.Offer) reservation {
 // agentState is the agent's process state as the API shows it (without what
 // the process keeps for itself).
 func agentState(st workflows.AgentState) workflows.AgentState {
-	st.Settled, st.SkipWrapUps = nil, 0
+	st.Settled, st.SkipWrapUps, st.PresenceSeq = nil, 0, 0
 	return st
 }
 

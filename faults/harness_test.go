@@ -67,7 +67,7 @@ func run(m *testing.M) int {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	pkg.bin = filepath.Join(dir, "casehub")
-	build := exec.CommandContext(ctx, "go", "build", "-o", pkg.bin, "github.com/casehub/casehub/cmd/casehub")
+	build := exec.CommandContext(ctx, "go", "build", "-tags", "faults", "-o", pkg.bin, "github.com/casehub/casehub/cmd/casehub")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "faults: build casehub:", err)

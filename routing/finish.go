@@ -18,10 +18,10 @@ const (
 	// An agent that finished its last item goes to wrap-up for the queue's
 	// post-processing time, unless it already left or there is none.
 	wrapUpAgent = `
-UPDATE agents SET presence = 'wrap_up', presence_at = now(), updated_at = now(),
+UPDATE agents SET presence = 'wrap_up', presence_at = now(), updated_at = now(), presence_seq = presence_seq + 1,
        wrapup_item = :item, wrapup_until = now() + make_interval(secs => :wrapup_s)
 WHERE id = :id AND presence = 'available' AND voice_load + chat_load = 0 AND :wrapup_s > 0
-RETURNING wrapup_until`
+RETURNING wrapup_until, presence_seq`
 
 	finishItem = `
 UPDATE work_items SET state = 'done', disposition = coalesce(:disposition, disposition), finished = :finished, updated_at = now()
@@ -65,6 +65,7 @@ func (r *Router) Finish(ctx context.Context, key string, f FinishRequest) (Finis
 	if res.WasAssigned {
 		return res, r.tellAgent(ctx, res.AgentID, SignalItemFinished, ItemFinished{
 			ItemID: f.ItemID, Queue: res.Queue, WrappingUp: res.WrappingUp, WrapUp: f.WrapUp, Until: res.WrapUpUntil,
+			Seq: res.PresenceSeq,
 		})
 	}
 	return res, nil
@@ -113,13 +114,16 @@ func finish(ctx context.Context, tx *store.Store, f FinishRequest) (Finished, er
 	}
 	if it.State == store.ItemAssigned && res.AgentID != "" {
 		res.WasAssigned = true
-		var until time.Time
-		err := tx.Get(ctx, &until, wrapUpAgent, map[string]any{"id": res.AgentID, "item": f.ItemID, "wrapup_s": f.WrapUp.Seconds()})
+		var w struct {
+			Until time.Time `db:"wrapup_until"`
+			Seq   int64     `db:"presence_seq"`
+		}
+		err := tx.Get(ctx, &w, wrapUpAgent, map[string]any{"id": res.AgentID, "item": f.ItemID, "wrapup_s": f.WrapUp.Seconds()})
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return Finished{}, fmt.Errorf("start the wrap-up of %s: %w", res.AgentID, err)
 		}
 		if err == nil {
-			res.WrappingUp, res.WrapUpUntil = true, &until
+			res.WrappingUp, res.WrapUpUntil, res.PresenceSeq = true, &w.Until, w.Seq
 		}
 	}
 	if err := markDone(ctx, tx, f.ItemID, f.Disposition, res.FinishedItem); err != nil {

@@ -2,6 +2,7 @@ package routing
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/casehub/casehub/store"
@@ -36,8 +37,12 @@ RETURNING voice_load + chat_load`
 
 	// An agent whose offer ran out goes on break, unless it already left.
 	breakAgent = `
-UPDATE agents SET presence = 'on_break', presence_at = now(), updated_at = now(), wrapup_item = NULL, wrapup_until = NULL
-WHERE id = :id AND presence = 'available'`
+UPDATE agents SET presence = 'on_break', presence_at = now(), updated_at = now(), presence_seq = presence_seq + 1,
+       wrapup_item = NULL, wrapup_until = NULL
+WHERE id = :id AND presence = 'available'
+RETURNING presence_seq`
+
+	selectPresenceSeq = `SELECT presence_seq FROM agents WHERE id = :id`
 )
 
 // Receive records that an item's process has its offer, so the sweep does
@@ -150,6 +155,8 @@ type Closed struct {
 	AgentID   string        `json:"agent_id"`
 	ItemID    string        `json:"item_id"`
 	WasOpen   bool          `json:"was_open"` // the offer was pending until now
+	OnBreak   bool          `json:"on_break"` // a time-out put the agent on break
+	Seq       int64         `json:"presence_seq"`
 	Offers    []store.Offer `json:"offers"`
 	AgentTold bool          `json:"agent_told"`
 }
@@ -178,7 +185,12 @@ func (r *Router) Close(ctx context.Context, key string, c CloseRequest) (Closed,
 			return Closed{}, fmt.Errorf("release agent %s: %w", o.AgentID, err)
 		}
 		if c.State == store.OfferTimedOut {
-			if _, err := tx.Exec(ctx, breakAgent, map[string]any{"id": o.AgentID}); err != nil {
+			err := tx.Get(ctx, &res.Seq, breakAgent, map[string]any{"id": o.AgentID})
+			res.OnBreak = err == nil
+			if errors.Is(err, store.ErrNotFound) {
+				err = tx.Get(ctx, &res.Seq, selectPresenceSeq, map[string]any{"id": o.AgentID})
+			}
+			if err != nil {
 				return Closed{}, fmt.Errorf("put agent %s on break: %w", o.AgentID, err)
 			}
 		}
@@ -200,7 +212,7 @@ func (r *Router) Close(ctx context.Context, key string, c CloseRequest) (Closed,
 		return res, err
 	}
 	if c.State == store.OfferTimedOut && res.WasOpen {
-		return res, r.tellAgent(ctx, res.AgentID, SignalOfferTimedOut, OfferTimedOut{OfferID: c.OfferID, ItemID: res.ItemID})
+		return res, r.tellAgent(ctx, res.AgentID, SignalOfferTimedOut, OfferTimedOut{OfferID: c.OfferID, ItemID: res.ItemID, OnBreak: res.OnBreak, Seq: res.Seq})
 	}
 	return res, nil
 }

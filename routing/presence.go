@@ -10,23 +10,24 @@ import (
 )
 
 const (
-	selectAgentForPresence = `SELECT presence, wrapup_item FROM agents WHERE id = :id FOR UPDATE`
+	selectAgentForPresence = `SELECT presence, wrapup_item, presence_seq FROM agents WHERE id = :id FOR UPDATE`
 
 	// An agent that becomes available with nothing booked starts being idle
 	// now. Leaving wrap-up forgets it.
 	updatePresence = `
-UPDATE agents SET presence = :presence, presence_at = now(), updated_at = now(),
+UPDATE agents SET presence = :presence, presence_at = now(), updated_at = now(), presence_seq = presence_seq + 1,
        idle_since = CASE WHEN :presence = 'available' AND voice_load + chat_load = 0 AND presence <> 'available'
                          THEN now() ELSE idle_since END,
        wrapup_item = NULL, wrapup_until = NULL
-WHERE id = :id`
+WHERE id = :id
+RETURNING presence_seq`
 
 	lastFinishedItem = `
 SELECT id FROM work_items WHERE agent_id = :agent_id AND state = 'done' ORDER BY updated_at DESC, id LIMIT 1`
 
 	setDisposition = `UPDATE work_items SET disposition = :disposition, updated_at = now() WHERE id = :id`
 
-	selectWrapUp = `SELECT presence, coalesce(wrapup_item, '') AS wrapup_item, wrapup_until FROM agents WHERE id = :id`
+	selectWrapUp = `SELECT presence, coalesce(wrapup_item, '') AS wrapup_item, wrapup_until, presence_seq FROM agents WHERE id = :id`
 )
 
 // PresenceRequest changes an agent's presence.
@@ -47,6 +48,9 @@ type PresenceRequest struct {
 type PresenceResult struct {
 	Presence string `json:"presence"`
 	Changed  bool   `json:"changed"`
+	// Seq is the agent's presence change this is (agents.presence_seq);
+	// when the change did not apply, the latest one.
+	Seq int64 `json:"presence_seq"`
 	// EndedWrapUp is the item of the wrap-up this change ended, if any.
 	EndedWrapUp string        `json:"ended_wrapup,omitempty"`
 	Offers      []store.Offer `json:"offers"`
@@ -59,11 +63,12 @@ func (r *Router) SetPresence(ctx context.Context, key string, p PresenceRequest)
 		var cur struct {
 			Presence   string  `db:"presence"`
 			WrapUpItem *string `db:"wrapup_item"`
+			Seq        int64   `db:"presence_seq"`
 		}
 		if err := tx.Get(ctx, &cur, selectAgentForPresence, map[string]any{"id": p.AgentID}); err != nil {
 			return PresenceResult{}, err
 		}
-		res := PresenceResult{Presence: cur.Presence}
+		res := PresenceResult{Presence: cur.Presence, Seq: cur.Seq}
 		if len(p.OnlyFrom) > 0 && !contains(p.OnlyFrom, cur.Presence) {
 			return res, nil
 		}
@@ -84,7 +89,7 @@ func (r *Router) SetPresence(ctx context.Context, key string, p PresenceRequest)
 				}
 			}
 		}
-		if _, err := tx.Exec(ctx, updatePresence, map[string]any{"id": p.AgentID, "presence": p.Presence}); err != nil {
+		if err := tx.Get(ctx, &res.Seq, updatePresence, map[string]any{"id": p.AgentID, "presence": p.Presence}); err != nil {
 			return PresenceResult{}, err
 		}
 		res.Presence, res.Changed = p.Presence, true
@@ -121,6 +126,7 @@ type WrapUp struct {
 	Presence string     `db:"presence" json:"presence"`
 	Item     string     `db:"wrapup_item" json:"item,omitempty"`
 	Until    *time.Time `db:"wrapup_until" json:"until,omitempty"`
+	Seq      int64      `db:"presence_seq" json:"presence_seq"`
 }
 
 // WrapUpOf reads an agent's presence and wrap-up as PostgreSQL has them.

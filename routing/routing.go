@@ -123,12 +123,21 @@ type ItemFinished struct {
 	// Until is when the wrap-up ends, as PostgreSQL recorded it (the API
 	// shows the same instant); absent in signals from before it was kept.
 	Until *time.Time `json:"wrapup_until,omitempty"`
+	// Seq is the agent's presence change (agents.presence_seq) that started
+	// the wrap-up; the process applies it only if it has seen no later one.
+	// Absent when there is no wrap-up, and in signals from before it was kept.
+	Seq int64 `json:"seq,omitempty"`
 }
 
 // OfferTimedOut tells an agent's process that it let an offer run out.
 type OfferTimedOut struct {
 	OfferID string `json:"offer_id"`
 	ItemID  string `json:"item_id"`
+	// OnBreak: the time-out put the agent on break, as presence change Seq
+	// (it does not when the agent had already left available). Seq is
+	// absent in signals from before it was kept.
+	OnBreak bool  `json:"on_break,omitempty"`
+	Seq     int64 `json:"seq,omitempty"`
 }
 
 func signalOf(o store.Offer) OfferSignal {

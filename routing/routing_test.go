@@ -269,14 +269,21 @@ func TestAcceptTimeoutRejectAndFinish(t *testing.T) {
 	require.Equal(t, "resolved", *done.Disposition)
 	finished := sig.named(routing.SignalItemFinished)
 	require.Len(t, finished, 1)
-	require.Equal(t, routing.ItemFinished{ItemID: it.ID, Queue: queue, WrappingUp: true, WrapUp: 30 * time.Second, Until: f.WrapUpUntil}, finished[0].Arg)
+	require.Equal(t, routing.ItemFinished{ItemID: it.ID, Queue: queue, WrappingUp: true, WrapUp: 30 * time.Second, Until: f.WrapUpUntil,
+		Seq: f.PresenceSeq}, finished[0].Arg)
+	// Cat's presence changes so far: available, on break (the time-out),
+	// available again, wrap-up.
+	require.Equal(t, int64(4), f.PresenceSeq, "the wrap-up is the agent's fourth presence change")
+	timedOut := sig.named(routing.SignalOfferTimedOut)[0].Arg.(routing.OfferTimedOut)
+	require.True(t, timedOut.OnBreak)
+	require.Equal(t, int64(2), timedOut.Seq, "the break was the second")
 
 	// Wrap-up ends only from wrap-up: a break taken meanwhile is kept.
 	_, err = r.SetPresence(ctx, key(), routing.PresenceRequest{AgentID: agents[0], Presence: store.PresenceOnBreak})
 	require.NoError(t, err)
 	p, err := r.SetPresence(ctx, key(), routing.PresenceRequest{AgentID: agents[0], Presence: store.PresenceAvailable, OnlyFrom: []string{store.PresenceWrapUp}})
 	require.NoError(t, err)
-	require.Equal(t, routing.PresenceResult{Presence: store.PresenceOnBreak}, p)
+	require.Equal(t, routing.PresenceResult{Presence: store.PresenceOnBreak, Seq: 5}, p, "not applied: the break (the fifth change) stands")
 	require.Nil(t, agent(t, agents[0]).WrapUpUntil, "leaving wrap-up forgets it")
 }
 

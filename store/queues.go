@@ -135,6 +135,7 @@ type FinishedItem struct {
 	AgentLoad   int        `json:"agent_load"`  // what that agent still has booked
 	WrappingUp  bool       `json:"wrapping_up"` // the agent went to wrap-up
 	WrapUpUntil *time.Time `json:"wrapup_until,omitempty"`
+	PresenceSeq int64      `json:"presence_seq,omitempty"` // the agent's presence change that started the wrap-up
 	WasAssigned bool       `json:"was_assigned"`
 	Position    int64      `json:"position"` // the item's place in line, for a process that re-enters later
 }

@@ -51,8 +51,9 @@ func New(c client.Client, acts *activities.Activities, o Options) sdkworker.Work
 }
 
 // StickyTimeout is how long a workflow task waits for the worker that ran
-// its process last before it goes to any worker.
-const StickyTimeout = 2 * time.Second
+// its process last before it goes to any worker: with a worker killed, a
+// timer's step or an agent's request waits this long plus a replay.
+const StickyTimeout = time.Second
 
 // StartSweeper makes sure the routing sweeper runs. Every worker calls it at
 // start; there is one sweeper process however many workers run.

@@ -220,8 +220,23 @@ func (w *agentImpl) onItemFinished(ctx workflow.Context, f ItemFinished) {
 			w.show(ctx)
 		}
 	}
-	// Routing moved an available agent to wrap-up in the same transaction
-	// that finished the item; an agent that left meanwhile stays where it is.
+	if f.Seq > 0 {
+		// Routing moved the agent to wrap-up as presence change f.Seq: taken
+		// up unless the process has applied a later change (the agent ended
+		// it, or went on break, before this signal came).
+		_ = w.mu.Lock(ctx)
+		defer w.mu.Unlock()
+		if !f.WrappingUp || f.Seq <= w.state.PresenceSeq {
+			showIfFreed()
+			return
+		}
+		w.state.PresenceSeq = f.Seq
+		w.startWrapUp(ctx, f)
+		return
+	}
+	// Signals from before presence changes were counted: routing moved an
+	// available agent to wrap-up in the same transaction that finished the
+	// item; an agent that left meanwhile stays where it is.
 	if !f.WrappingUp || w.state.Presence != store.PresenceAvailable {
 		showIfFreed()
 		return
@@ -235,6 +250,11 @@ func (w *agentImpl) onItemFinished(ctx workflow.Context, f ItemFinished) {
 	}
 	_ = w.mu.Lock(ctx)
 	defer w.mu.Unlock()
+	w.startWrapUp(ctx, f)
+}
+
+// startWrapUp counts down the wrap-up routing started for item f.
+func (w *agentImpl) startWrapUp(ctx workflow.Context, f ItemFinished) {
 	until := workflow.Now(ctx).Add(f.WrapUp)
 	if f.Until != nil {
 		until = *f.Until // the instant PostgreSQL (and so the API) shows
@@ -246,8 +266,20 @@ func (w *agentImpl) onItemFinished(ctx workflow.Context, f ItemFinished) {
 func (w *agentImpl) onOfferTimedOut(ctx workflow.Context, t OfferTimedOut) {
 	_ = w.mu.Lock(ctx)
 	defer w.mu.Unlock()
-	// Closing the offer already put an available agent on break in
-	// PostgreSQL; an agent that left meanwhile stays where it is.
+	if t.Seq > 0 {
+		// The time-out's break is presence change t.Seq, if it made one:
+		// taken up unless the process has applied a later change (the agent
+		// came back before this signal did).
+		if t.OnBreak && t.Seq > w.state.PresenceSeq {
+			w.state.PresenceSeq = t.Seq
+			w.clearWrapUp()
+			w.setState(ctx, store.PresenceOnBreak, "offer "+t.OfferID+" not accepted in time")
+		}
+		return
+	}
+	// Signals from before presence changes were counted: closing the offer
+	// already put an available agent on break in PostgreSQL; an agent that
+	// left meanwhile stays where it is.
 	if w.state.Presence != store.PresenceAvailable {
 		return
 	}
@@ -336,6 +368,7 @@ func (w *agentImpl) takeUpWrapUp(ctx workflow.Context) error {
 		return wrongStep("the agent is %s, not in wrap-up", w.shown())
 	}
 	w.state.WrapUpItem, w.state.WrapUpUntil, w.state.WorkingOffline = wu.Item, wu.Until, false
+	w.state.PresenceSeq = max(w.state.PresenceSeq, wu.Seq)
 	w.settled(wu.Item)
 	w.setState(ctx, store.PresenceWrapUp, "finished "+wu.Item)
 	return nil
@@ -380,6 +413,9 @@ func (w *agentImpl) record(ctx workflow.Context, r activities.SetPresenceRequest
 		}
 		return res, err
 	}
+	// Every caller takes the presence PostgreSQL answered: the latest
+	// change, which no older signal may undo.
+	w.state.PresenceSeq = max(w.state.PresenceSeq, res.Seq)
 	return res, nil
 }
 

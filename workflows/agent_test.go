@@ -30,6 +30,8 @@ type agentEnv struct {
 	wrapUntil *time.Time
 	calls     []activities.SetPresenceRequest
 	pending   int
+	// seq counts presence changes, as agents.presence_seq does.
+	seq int64
 	// How long booking the agent's queues and changing its presence take.
 	slowDispatch, slowPresence time.Duration
 }
@@ -50,13 +52,14 @@ func newAgentEnv(t *testing.T) *agentEnv {
 					res.EndedWrapUp = e.wrapItem
 				}
 				e.presence, e.wrapItem, e.wrapUntil = r.Presence, "", nil
+				e.seq++
 			}
-			res.Presence = e.presence
+			res.Presence, res.Seq = e.presence, e.seq
 			return res, nil
 		}).AfterFn(func() time.Duration { return e.slowPresence }).Maybe()
 	e.OnActivity(a.AgentWrapUp, mock.Anything, mock.Anything).Return(
 		func(context.Context, string) (routing.WrapUp, error) {
-			return routing.WrapUp{Presence: e.presence, Item: e.wrapItem, Until: e.wrapUntil}, nil
+			return routing.WrapUp{Presence: e.presence, Item: e.wrapItem, Until: e.wrapUntil, Seq: e.seq}, nil
 		}).Maybe()
 	e.OnActivity(a.DispatchAgent, mock.Anything, mock.Anything).Return([]store.Offer(nil), nil).
 		AfterFn(func() time.Duration { return e.slowDispatch }).Maybe()
@@ -283,7 +286,8 @@ func TestAgentShowsBusyWhileWorking(t *testing.T) {
 func (e *agentEnv) finishing(item string, d time.Duration) workflows.ItemFinished {
 	until := e.Now().Add(d)
 	e.presence, e.wrapItem, e.wrapUntil = store.PresenceWrapUp, item, &until
-	return workflows.ItemFinished{ItemID: item, Queue: "support", WrappingUp: true, WrapUp: d, Until: &until}
+	e.seq++
+	return workflows.ItemFinished{ItemID: item, Queue: "support", WrappingUp: true, WrapUp: d, Until: &until, Seq: e.seq}
 }
 
 // The API showed wrap-up (PostgreSQL started it) before the item's signal
@@ -379,4 +383,35 @@ func TestAgentContinueAsNewLosesNothing(t *testing.T) {
 	require.Equal(t, "coffee", next.State.Reason)
 	require.Equal(t, []string{"IMS6-1"}, next.State.Items, "the signal taken before the drain")
 	require.Contains(t, next.State.Settled, "IMS5-1", "the ended wrap-up is remembered in the next run")
+}
+
+// The agent's own "available" is applied before an older time-out's break
+// reaches its process (the signal waited on a worker that died): the break
+// is not applied over it, so the process keeps agreeing with PostgreSQL, and
+// the next item's wrap-up is counted down as usual.
+func TestAgentAppliesPresenceChangesInTheirOrder(t *testing.T) {
+	e := newAgentEnv(t)
+	e.at(time.Second, func() { e.update(workflows.UpdateSetPresence, workflows.SetPresenceRequest{Presence: "available"}, nil) })
+	var timedOut workflows.OfferTimedOut
+	e.at(40*time.Second, func() {
+		// The time-out commits: on break, as change 2.
+		e.presence, e.seq = store.PresenceOnBreak, e.seq+1
+		timedOut = workflows.OfferTimedOut{OfferID: "offer-IMS1-1-1", ItemID: "IMS1-1", OnBreak: true, Seq: e.seq}
+		// The agent, shown on break, comes back (change 3) before the signal.
+		e.update(workflows.UpdateSetPresence, workflows.SetPresenceRequest{Presence: "available"}, func(st workflows.AgentState, err error) {
+			require.NoError(t, err)
+			require.Equal(t, store.PresenceAvailable, st.Presence)
+		})
+	})
+	e.at(42*time.Second, func() { e.SignalWorkflow(workflows.SignalOfferTimedOut, timedOut) })
+	e.at(43*time.Second, func() {
+		require.Equal(t, store.PresenceAvailable, e.state().Presence, "the older break is not applied over the agent's return")
+	})
+	e.at(60*time.Second, func() { e.SignalWorkflow(workflows.SignalItemFinished, e.finishing("IMS2-1", 30*time.Second)) })
+	e.at(61*time.Second, func() { require.Equal(t, store.PresenceWrapUp, e.state().Presence) })
+	e.at(91*time.Second, func() {
+		require.Equal(t, store.PresenceAvailable, e.state().Presence, "the wrap-up timer ended it")
+		require.Equal(t, store.PresenceAvailable, e.presence, "and PostgreSQL agrees")
+	})
+	e.run(2 * time.Minute)
 }

@@ -129,6 +129,10 @@ type AgentState struct {
 	// SkipWrapUps counts wrap-ups ended before their item-finished signal
 	// arrived, in runs from before Settled was kept.
 	SkipWrapUps int `json:"skip_wrapups,omitempty"`
+	// PresenceSeq is the latest presence change of PostgreSQL's the process
+	// has applied (agents.presence_seq): an older one that arrives late is
+	// not applied over it.
+	PresenceSeq int64 `json:"presence_seq,omitempty"`
 }
 
 // SetPresenceRequest is what an agent (or supervisor) asks for: available,

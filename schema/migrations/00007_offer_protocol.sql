@@ -17,6 +17,12 @@ ALTER TABLE work_items ADD COLUMN finished jsonb;
 ALTER TABLE agents ADD COLUMN wrapup_item text;
 ALTER TABLE agents ADD COLUMN wrapup_until timestamptz;
 
+-- Counts every change of an agent's presence. Routing's signals carry the
+-- count their change made, so the agent's process applies changes in the
+-- order PostgreSQL made them, whatever order the signals arrive in (a
+-- break from a time-out never overrides the agent's later "available").
+ALTER TABLE agents ADD COLUMN presence_seq bigint NOT NULL DEFAULT 0;
+
 -- The first answer of each routing step, keyed by the activity that asked
 -- (its run and activity id): a retried activity whose transaction committed
 -- returns that answer instead of what the changed state would say now.
@@ -30,6 +36,7 @@ CREATE INDEX routing_results_created_idx ON routing_results (created_at);
 
 -- +goose Down
 DROP TABLE routing_results;
+ALTER TABLE agents DROP COLUMN presence_seq;
 ALTER TABLE agents DROP COLUMN wrapup_until;
 ALTER TABLE agents DROP COLUMN wrapup_item;
 ALTER TABLE work_items DROP COLUMN finished;

@@ -1,0 +1,138 @@
+//go:build faults
+
+package faults
+
+import (
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/casehub/casehub/store"
+	"github.com/casehub/casehub/workflows"
+)
+
+// The dispatcher dies between its commit and its signal: the worker that
+// booked Ann for the call is SIGKILLed at the failpoint "after-booking"
+// (routing/failpoint_faults.go), so the offer is in PostgreSQL and no
+// process has it. A new worker delivers it (the activity's retry, or the
+// routing sweeper) within seconds: Ann sees it, accepts it at once, and
+// she was booked exactly once.
+func TestDispatcherKilledBetweenCommitAndSignal(t *testing.T) {
+	s := newSystem(t)
+	// Redelivery must beat this by far: the bound below is on the booking.
+	const within = 10 * time.Second
+	q, ids, tokens := s.queue(map[string]any{"acceptance_timeout_seconds": 60, "wrapup_timeout_seconds": 0}, []string{"ann"}, "ann")
+	ann, tok := ids["ann"], tokens["ann"]
+
+	// Only an armed worker runs: it dies at the first booking it delivers.
+	s.killWorkers()
+	armed := filepath.Join(s.dir, "failpoint-after-booking")
+	require.NoError(t, os.WriteFile(armed, nil, 0o644))
+	w := s.startWorkerEnv("CASEHUB_FAILPOINT=after-booking", "CASEHUB_FAILPOINT_FILE="+armed)
+
+	_, n := s.ringIn("+12025551601", q)
+	select {
+	case <-w.exited:
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("the armed worker did not reach the failpoint:\n%s", tail(w.log, 40))
+	}
+	s.workers = nil
+	status, ok := w.cmd.ProcessState.Sys().(syscall.WaitStatus)
+	require.True(t, ok && status.Signaled() && status.Signal() == syscall.SIGKILL, "the worker was killed: %v", w.cmd.ProcessState)
+	require.Contains(t, tail(w.log, 40), "failpoint: killing this process")
+	require.NoFileExists(t, armed, "the failpoint fires once")
+
+	// Booked and committed, received by no process.
+	var booked struct {
+		ID        string     `db:"id"`
+		AgentID   string     `db:"agent_id"`
+		State     string     `db:"state"`
+		AckedAt   *time.Time `db:"acked_at"`
+		OfferedAt time.Time  `db:"offered_at"`
+	}
+	require.NoError(t, s.db.Get(&booked, `SELECT o.id, o.agent_id, o.state, o.acked_at, o.offered_at
+FROM offers o JOIN work_items i ON i.id = o.item_id WHERE i.workflow_id = $1`, workflows.InteractionWorkflowID(n)))
+	require.Equal(t, ann, booked.AgentID)
+	require.Equal(t, store.OfferPending, booked.State)
+	require.Nil(t, booked.AckedAt, "no process received the offer")
+	require.Empty(t, s.desk(ann, tok).PendingOffers, "an offer no process has is not shown")
+	require.Equal(t, "new", s.interaction(n).State)
+
+	s.startWorker()
+
+	// The instant the offer shows, Ann accepts it; that must be within the
+	// bound of the booking.
+	deadline := booked.OfferedAt.Add(within)
+	var shown time.Time
+	for shown.IsZero() {
+		d := s.desk(ann, tok)
+		for _, o := range d.PendingOffers {
+			if o.ID == booked.ID {
+				shown = time.Now()
+			}
+		}
+		if shown.IsZero() {
+			require.True(t, time.Now().Before(deadline), "offer %s not shown to %s within %s of its booking", booked.ID, ann, within)
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	s.must(http.StatusOK, "POST", "/v1/interactions/"+n+"/accept", tok, map[string]any{}, nil)
+	t.Logf("offer %s booked at %s, shown to the agent %.2fs later", booked.ID, booked.OfferedAt.Format(time.RFC3339Nano), shown.Sub(booked.OfferedAt).Seconds())
+	require.WithinDuration(t, booked.OfferedAt, shown, within)
+
+	s.must(http.StatusOK, "POST", "/v1/interactions/"+n+"/end", tok, map[string]any{"disposition": "done"}, nil)
+	d := s.requireClean(n, 1)
+	require.Equal(t, []string{"new", "pending_acceptance", "work_in_progress", "closed_complete"}, states(d))
+	require.Equal(t, ann, *d.PhoneLogs[0].AgentID)
+
+	// Booked once: one offer for the item, for Ann, accepted; nothing is
+	// left booked on her.
+	require.Equal(t, 1, s.count(`SELECT count(*) FROM work_items WHERE workflow_id = $1`, workflows.InteractionWorkflowID(n)))
+	require.Equal(t, 1, s.count(`SELECT count(*) FROM offers WHERE agent_id = $1`, ann))
+	require.Equal(t, 1, s.count(`SELECT count(*) FROM offers WHERE id = $1 AND state = $2 AND acked_at IS NOT NULL`, booked.ID, store.OfferAccepted))
+	s.eventually(func() bool {
+		a := s.desk(ann, tok)
+		return a.Presence == "available" && a.VoiceLoad == 0 && len(a.PendingOffers) == 0 && len(a.ReservedFor) == 0
+	}, "Ann is free again")
+}
+
+// deskView is what an agent's desk reads from GET /v1/agents/{id}.
+type deskView struct {
+	ID            string        `json:"id"`
+	Presence      string        `json:"presence"`
+	VoiceLoad     int           `json:"voice_load"`
+	ChatLoad      int           `json:"chat_load"`
+	PresenceAt    time.Time     `json:"presence_at"`
+	WrapUpUntil   *time.Time    `json:"wrapup_until"`
+	PendingOffers []store.Offer `json:"pending_offers"`
+	ReservedFor   []struct {
+		OfferID    string `json:"offer_id"`
+		CallbackID string `json:"callback_id"`
+	} `json:"reserved_for"`
+}
+
+func (s *system) desk(id, token string) deskView {
+	s.t.Helper()
+	var d deskView
+	s.must(http.StatusOK, "GET", "/v1/agents/"+id, token, nil, &d)
+	return d
+}
+
+// startWorkerEnv starts one more worker with extra environment (a
+// failpoint) and waits until it polls.
+func (s *system) startWorkerEnv(env ...string) *proc {
+	s.t.Helper()
+	w := s.spawn("worker", append(append(s.baseEnv(), "CASEHUB_METRICS_ADDR="+freeAddr(s.t)), env...), "worker")
+	require.Eventually(s.t, func() bool {
+		require.True(s.t, w.alive(), "worker exited:\n%s", tail(w.log, 30))
+		return strings.Contains(tail(w.log, 200), "worker polling")
+	}, 2*time.Minute, 50*time.Millisecond, "worker polls")
+	s.workers = append(s.workers, w)
+	return w
+}
