@@ -391,7 +391,9 @@ func TestAgentContinueAsNewLosesNothing(t *testing.T) {
 // the next item's wrap-up is counted down as usual.
 func TestAgentAppliesPresenceChangesInTheirOrder(t *testing.T) {
 	e := newAgentEnv(t)
-	e.at(time.Second, func() { e.update(workflows.UpdateSetPresence, workflows.SetPresenceRequest{Presence: "available"}, nil) })
+	e.at(time.Second, func() {
+		e.update(workflows.UpdateSetPresence, workflows.SetPresenceRequest{Presence: "available"}, nil)
+	})
 	var timedOut workflows.OfferTimedOut
 	e.at(40*time.Second, func() {
 		// The time-out commits: on break, as change 2.
