@@ -130,10 +130,17 @@ func toProblem(err error) *Problem {
 		return &Problem{Type: typeConflict, Title: "Conflict", Status: http.StatusConflict, Detail: "the request conflicts with the record's current state"}
 	case store.IsUnavailable(err), isTemporalUnavailable(err):
 		return problem(http.StatusServiceUnavailable, "a backing service is unavailable; retry later")
-	case errors.Is(err, context.Canceled):
+	case errors.Is(err, context.Canceled), isTemporalCanceled(err):
 		return problem(499, "client closed the request")
 	}
 	return problem(http.StatusInternalServerError, "internal error; the request id identifies it in the logs")
+}
+
+// isTemporalCanceled: a Temporal call cancelled with the request's context
+// (the client went away) comes back as a gRPC Canceled, not context.Canceled.
+func isTemporalCanceled(err error) bool {
+	var canceled *serviceerror.Canceled
+	return errors.As(err, &canceled)
 }
 
 func isTemporalUnavailable(err error) bool {
