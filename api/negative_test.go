@@ -71,7 +71,8 @@ func (notFoundTemporal) TerminateWorkflow(_ context.Context, id, _, _ string, _ 
 type route struct {
 	method, path string // Echo's path, with :params
 	op           *openapi3.Operation
-	body         *openapi3.Schema // the JSON request body, nil when none is documented
+	params       openapi3.Parameters // the path item's and the operation's
+	body         *openapi3.Schema    // the JSON request body, nil when none is documented
 	bodyRequired bool
 }
 
@@ -89,7 +90,7 @@ func v1Routes(t *testing.T, e *echo.Echo) []route {
 		require.NotNil(t, item, "%s %s is not in openapi.yaml", r.Method, r.Path)
 		op := item.GetOperation(r.Method)
 		require.NotNil(t, op, "%s %s is not in openapi.yaml", r.Method, r.Path)
-		rt := route{method: r.Method, path: r.Path, op: op}
+		rt := route{method: r.Method, path: r.Path, op: op, params: append(append(openapi3.Parameters{}, item.Parameters...), op.Parameters...)}
 		if rb := op.RequestBody; rb != nil && rb.Value != nil {
 			if mt := rb.Value.Content.Get("application/json"); mt != nil && mt.Schema != nil {
 				rt.body, rt.bodyRequired = mt.Schema.Value, rb.Value.Required
@@ -129,7 +130,7 @@ func (s negativeServer) send(method, path, token string, body []byte) answer {
 	if token != "" {
 		req.Header.Set(echo.HeaderAuthorization, "Bearer "+token)
 	}
-	if path == "/v1/cti/events" {
+	if p, _, _ := strings.Cut(path, "?"); p == "/v1/cti/events" {
 		req.Header.Set(cti.SignatureHeader, cti.Sign([]byte(negativeSecret), body, time.Now()))
 	}
 	rec := httptest.NewRecorder()
@@ -330,6 +331,14 @@ func TestNegativeEveryRoute(t *testing.T) {
 				})
 			}
 
+			for _, tc := range badParams(r) {
+				t.Run(tc.what+" "+tc.param, func(t *testing.T) {
+					a := noTemporal.send(r.method, tc.path, token, plausibleBody(r.body))
+					p := check(t, a, http.StatusUnprocessableEntity)
+					require.Equal(t, tc.param, p.Errors[0].Field, "%s: %s", a.req, a.Body.String())
+				})
+			}
+
 			// Agent-scoped routes: another agent's token is refused.
 			if strings.HasPrefix(r.path, "/v1/agents/:id/") && r.method != http.MethodGet {
 				t.Run("another agent", func(t *testing.T) {
@@ -374,4 +383,34 @@ func tokenFor(t *testing.T, s negativeServer, r route, path string) string {
 	}
 	t.Fatalf("%s refuses a supervisor: %s", r, a.Body.String())
 	return ""
+}
+
+// badParam is a request to a route with one bad parameter.
+type badParam struct {
+	what, param, path string
+}
+
+// badParams gives every path and query parameter of r that openapi.yaml
+// lists each bad value, and r one query parameter it does not list. The
+// values are written as a client would escape them.
+func badParams(r route) []badParam {
+	values := []struct{ what, escaped string }{
+		{"NUL", "a%00b"},
+		{"invalid UTF-8", "%FF%FE"},
+		{"10 KB", strings.Repeat("a", 10<<10)},
+	}
+	out := []badParam{{what: "unknown query parameter", param: "zz_not_a_param", path: replaceParams(r.path) + "?zz_not_a_param=1"}}
+	for _, ref := range r.params {
+		p := ref.Value
+		for _, v := range values {
+			switch p.In {
+			case openapi3.ParameterInPath:
+				path := strings.Replace(r.path, ":"+p.Name, v.escaped, 1)
+				out = append(out, badParam{what: v.what + " in path", param: p.Name, path: replaceParams(path)})
+			case openapi3.ParameterInQuery:
+				out = append(out, badParam{what: v.what + " in query", param: p.Name, path: replaceParams(r.path) + "?" + p.Name + "=" + v.escaped})
+			}
+		}
+	}
+	return out
 }

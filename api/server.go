@@ -85,6 +85,14 @@ func NewServer(deps Deps) *echo.Echo {
 		middleware.BodyLimit(deps.BodyLimit),
 	)
 	s.routes(e)
+	// Parameters are checked against openapi.yaml before any route's own
+	// middleware or handler runs. A route missing from the embedded document
+	// is a programming error, found at the first start (and by every test).
+	params, err := paramChecks(e)
+	if err != nil {
+		panic("api: " + err.Error())
+	}
+	e.Use(checkParams(params))
 	return e
 }
 

@@ -1,8 +1,10 @@
 package phone
 
 import (
+	"regexp"
 	"testing"
 
+	"github.com/nyaruka/phonenumbers"
 	"github.com/stretchr/testify/require"
 )
 
@@ -40,4 +42,36 @@ func TestIsE164(t *testing.T) {
 	require.False(t, IsE164("12025550143"))
 	require.False(t, IsE164("+1 202 555 0143"))
 	require.False(t, IsE164("+999"))
+}
+
+// Numbers of a plausible length and shape that no numbering plan assigns
+// are refused: only the validity check knows them, a length check (or the
+// E.164 pattern) lets each through, as the first assertions show.
+func TestNormalizeRefusesUnassignedNumbers(t *testing.T) {
+	e164 := regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
+	for _, tc := range []struct{ raw, e164, why string }{
+		{"+1 099 555 0143", "+10995550143", "a NANP area code never starts with 0"},
+		{"+10995550143", "+10995550143", "the same in E.164"},
+		{"(099) 555-0143", "+10995550143", "the same, national in US"},
+		{"+1 199 555 0143", "+11995550143", "nor with 1"},
+		{"+1 202 055 0143", "+12020550143", "nor does an exchange"},
+		{"+44 1000 000000", "+441000000000", "no UK number starts with 10"},
+		{"+7 000 000 00 00", "+70000000000", "no Russian area code starts with 0"},
+	} {
+		t.Run(tc.raw, func(t *testing.T) {
+			n, err := phonenumbers.Parse(tc.raw, "US")
+			require.NoError(t, err)
+			require.True(t, phonenumbers.IsPossibleNumber(n), "%s has a possible length", tc.raw)
+			require.Equal(t, tc.e164, phonenumbers.Format(n, phonenumbers.E164))
+			require.Regexp(t, e164, tc.e164)
+
+			_, err = Normalize(tc.raw, "US")
+			require.ErrorIs(t, err, ErrInvalid, tc.why)
+			require.False(t, IsE164(tc.e164), tc.why)
+		})
+	}
+	// And the assigned number beside them is taken.
+	got, err := Normalize("+1 202 555 0143", "US")
+	require.NoError(t, err)
+	require.True(t, IsE164(got))
 }
