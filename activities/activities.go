@@ -29,18 +29,26 @@ const (
 	ErrTypeNotFound = "NotFound"
 	ErrTypeInvalid  = "Invalid"
 	ErrTypeConflict = "Conflict"
+	// ErrTypeInvalidField is a request field the store refused; the error's
+	// details hold the field's name (as the workflows' validators give it).
+	ErrTypeInvalidField = "InvalidField"
 )
 
 // NonRetryable lists the error types above.
-func NonRetryable() []string { return []string{ErrTypeNotFound, ErrTypeInvalid, ErrTypeConflict} }
+func NonRetryable() []string {
+	return []string{ErrTypeNotFound, ErrTypeInvalid, ErrTypeConflict, ErrTypeInvalidField}
+}
 
 // classify turns a store error into an application error a workflow can act
 // on: domain errors stop the retries, anything else (PostgreSQL down, a
 // timeout) is retried.
 func classify(err error) error {
+	var fe *store.FieldError
 	switch {
 	case err == nil:
 		return nil
+	case errors.As(err, &fe) && errors.Is(err, store.ErrInvalid):
+		return temporal.NewNonRetryableApplicationError(fe.Field+" "+fe.Detail, ErrTypeInvalidField, err, fe.Field)
 	case errors.Is(err, store.ErrInvalid):
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalid, err)
 	case errors.Is(err, store.ErrNotFound):

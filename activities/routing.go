@@ -138,6 +138,9 @@ type SetPresenceRequest struct {
 	ItemID      string
 	LastItem    bool
 	Disposition string
+	// RequireDisposition: the agent ends its wrap-up by hand (a queue that
+	// requires a disposition refuses it without one).
+	RequireDisposition bool `json:",omitempty"`
 }
 
 // SetPresenceResult is the presence the agent has now.
@@ -157,6 +160,7 @@ type SetPresenceResult struct {
 func (a *Activities) SetAgentPresence(ctx context.Context, r SetPresenceRequest) (SetPresenceResult, error) {
 	res, err := a.router().SetPresence(ctx, stepKey(ctx), routing.PresenceRequest{
 		AgentID: r.AgentID, Presence: r.Presence, OnlyFrom: r.OnlyFrom, ItemID: r.ItemID, Disposition: r.Disposition,
+		RequireDisposition: r.RequireDisposition,
 	})
 	if err != nil {
 		return SetPresenceResult{}, classify(err)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
 	"github.com/casehub/casehub/auth"
@@ -105,7 +106,15 @@ func (s *Server) listInteractions(c echo.Context) error {
 		return err
 	}
 	q := store.InteractionQuery{State: c.QueryParam("state"), AgentID: c.QueryParam("agent_id"),
-		Queue: c.QueryParam("queue"), Channel: c.QueryParam("channel"), Limit: limit + 1, Offset: offset}
+		Queue: c.QueryParam("queue"), Channel: c.QueryParam("channel"), Disposition: c.QueryParam("disposition"),
+		Limit: limit + 1, Offset: offset}
+	if v := c.QueryParam("contact_id"); v != "" {
+		id, err := uuid.Parse(v)
+		if err != nil {
+			return invalidField("contact_id", "must be a UUID")
+		}
+		q.ContactID = &id
+	}
 	if q.State != "" && !slices.Contains(interactionStates, q.State) {
 		return invalidField("state", "must be one of: "+strings.Join(interactionStates, ", "))
 	}

@@ -21,6 +21,7 @@ type queueRequest struct {
 	WrapUpTimeoutSeconds     *int            `json:"wrapup_timeout_seconds" validate:"omitnil,min=0,max=86400"`
 	OnReject                 string          `json:"on_reject" validate:"omitempty,oneof=close reoffer"`
 	OutboundNumber           string          `json:"outbound_number" validate:"omitempty,e164"`
+	DispositionRequired      *bool           `json:"disposition_required"`
 	Settings                 json.RawMessage `json:"settings"`
 }
 
@@ -103,6 +104,9 @@ func (s *Server) putQueue(c echo.Context) error {
 	}
 	if req.OnReject != "" {
 		q.OnReject = req.OnReject
+	}
+	if req.DispositionRequired != nil {
+		q.DispositionRequired = *req.DispositionRequired
 	}
 	if len(req.Settings) > 0 {
 		var obj map[string]any

@@ -27,6 +27,17 @@ SELECT id FROM work_items WHERE agent_id = :agent_id AND state = 'done' ORDER BY
 
 	setDisposition = `UPDATE work_items SET disposition = :disposition, updated_at = now() WHERE id = :id`
 
+	// The disposition goes on the record the item was for (the
+	// interaction, or the callback's call).
+	setRecordDisposition = `
+UPDATE interactions SET disposition = :disposition, updated_at = now()
+WHERE workflow_id = (SELECT workflow_id FROM work_items WHERE id = :id)`
+
+	// Whether the item still needs a disposition its queue requires.
+	needsDisposition = `
+SELECT q.disposition_required AND i.disposition IS NULL
+FROM work_items i JOIN queues q ON q.name = i.queue WHERE i.id = :id`
+
 	selectWrapUp = `SELECT presence, coalesce(wrapup_item, '') AS wrapup_item, wrapup_until, presence_seq FROM agents WHERE id = :id`
 )
 
@@ -37,10 +48,14 @@ type PresenceRequest struct {
 	// OnlyFrom, when given, lets the change happen only from one of these
 	// presences (a timer ending wrap-up must not undo a break the agent took).
 	OnlyFrom []string
-	// Disposition is the code chosen in wrap-up, recorded on ItemID, or on
-	// the item of the agent's wrap-up when ItemID is empty.
+	// Disposition is the code chosen in wrap-up, recorded on ItemID (or on
+	// the item of the agent's wrap-up when ItemID is empty) and on its
+	// record.
 	ItemID      string
 	Disposition string
+	// RequireDisposition: the agent ends its wrap-up by hand, which in a
+	// queue that requires a disposition takes one unless the item has it.
+	RequireDisposition bool
 }
 
 // PresenceResult is the presence the agent has now and whether the change
@@ -72,7 +87,7 @@ func (r *Router) SetPresence(ctx context.Context, key string, p PresenceRequest)
 		if len(p.OnlyFrom) > 0 && !contains(p.OnlyFrom, cur.Presence) {
 			return res, nil
 		}
-		if p.Disposition != "" {
+		if p.Disposition != "" || p.RequireDisposition {
 			item := p.ItemID
 			if item == "" && cur.WrapUpItem != nil {
 				item = *cur.WrapUpItem
@@ -83,10 +98,8 @@ func (r *Router) SetPresence(ctx context.Context, key string, p PresenceRequest)
 					return PresenceResult{}, fmt.Errorf("last finished item: %w", err)
 				}
 			}
-			if item != "" {
-				if _, err := tx.Exec(ctx, setDisposition, map[string]any{"id": item, "disposition": p.Disposition}); err != nil {
-					return PresenceResult{}, fmt.Errorf("set the disposition of %s: %w", item, err)
-				}
+			if err := recordDisposition(ctx, tx, item, p.Disposition, p.RequireDisposition); err != nil {
+				return PresenceResult{}, err
 			}
 		}
 		if err := tx.Get(ctx, &res.Seq, updatePresence, map[string]any{"id": p.AgentID, "presence": p.Presence}); err != nil {
@@ -110,6 +123,33 @@ func (r *Router) SetPresence(ctx context.Context, key string, p PresenceRequest)
 		return PresenceResult{}, fmt.Errorf("set presence of %s: %w", p.AgentID, err)
 	}
 	return res, r.deliver(ctx, key, res.Offers)
+}
+
+// recordDisposition puts a wrap-up's disposition code on the item and its
+// record; with require, a missing one its queue requires is refused.
+func recordDisposition(ctx context.Context, tx *store.Store, item, disposition string, require bool) error {
+	if item == "" {
+		return nil
+	}
+	if disposition == "" {
+		var needed bool
+		err := tx.Get(ctx, &needed, needsDisposition, map[string]any{"id": item})
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("does %s need a disposition: %w", item, err)
+		}
+		if require && needed {
+			return &store.FieldError{Err: store.ErrInvalid, Field: "disposition",
+				Detail: "is required: the queue of " + item + " takes a disposition code"}
+		}
+		return nil
+	}
+	if _, err := tx.Exec(ctx, setDisposition, map[string]any{"id": item, "disposition": disposition}); err != nil {
+		return fmt.Errorf("set the disposition of %s: %w", item, err)
+	}
+	if _, err := tx.Exec(ctx, setRecordDisposition, map[string]any{"id": item, "disposition": disposition}); err != nil {
+		return fmt.Errorf("set the disposition of %s's record: %w", item, err)
+	}
+	return nil
 }
 
 func contains(list []string, s string) bool {

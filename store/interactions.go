@@ -158,10 +158,12 @@ type InteractionChange struct {
 // InteractionQuery filters a listing; empty fields do not filter. From is
 // inclusive, To exclusive.
 type InteractionQuery struct {
-	State    string
-	AgentID  string
-	Queue    string
-	Channel  string
+	State       string
+	AgentID     string
+	Queue       string
+	Channel     string
+	Disposition string
+	ContactID   *uuid.UUID
 	From, To *time.Time
 	Limit    int
 	Offset   int
@@ -292,6 +294,8 @@ WHERE (:state = '' OR state = :state)
   AND (:agent_id = '' OR agent_id = :agent_id)
   AND (:queue = '' OR queue = :queue)
   AND (:channel = '' OR channel = :channel)
+  AND (:disposition = '' OR disposition = :disposition)
+  AND (CAST(:contact_id AS uuid) IS NULL OR contact_id = CAST(:contact_id AS uuid))
   AND (CAST(:from AS timestamptz) IS NULL OR created_at >= CAST(:from AS timestamptz))
   AND (CAST(:to AS timestamptz) IS NULL OR created_at < CAST(:to AS timestamptz))
 ORDER BY created_at DESC, number DESC
@@ -661,6 +665,7 @@ func (s *Store) ListInteractions(ctx context.Context, q InteractionQuery) ([]Int
 	var rows []interactionRow
 	err := s.namedSelect(ctx, &rows, searchInteractions, map[string]any{
 		"state": q.State, "agent_id": q.AgentID, "queue": q.Queue, "channel": q.Channel,
+		"disposition": q.Disposition, "contact_id": q.ContactID,
 		"from": q.From, "to": q.To, "limit": q.Limit, "offset": q.Offset,
 	})
 	if err != nil {

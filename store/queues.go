@@ -50,15 +50,18 @@ const (
 
 // Queue is a queue and its settings.
 type Queue struct {
-	Name               string          `db:"name" json:"name"`
-	Description        string          `db:"description" json:"description"`
-	AcceptanceTimeoutS int             `db:"acceptance_timeout_s" json:"acceptance_timeout_seconds"`
-	WrapUpTimeoutS     int             `db:"wrapup_timeout_s" json:"wrapup_timeout_seconds"`
-	OnReject           string          `db:"on_reject" json:"on_reject"`
-	OutboundNumber     string          `db:"outbound_number" json:"outbound_number"`
-	Settings           json.RawMessage `db:"settings" json:"settings"`
-	CreatedAt          time.Time       `db:"created_at" json:"created_at"`
-	UpdatedAt          time.Time       `db:"updated_at" json:"updated_at"`
+	Name               string `db:"name" json:"name"`
+	Description        string `db:"description" json:"description"`
+	AcceptanceTimeoutS int    `db:"acceptance_timeout_s" json:"acceptance_timeout_seconds"`
+	WrapUpTimeoutS     int    `db:"wrapup_timeout_s" json:"wrapup_timeout_seconds"`
+	OnReject           string `db:"on_reject" json:"on_reject"`
+	OutboundNumber     string `db:"outbound_number" json:"outbound_number"`
+	// DispositionRequired: calls and chats of this queue are ended, and its
+	// agents' wrap-ups ended by hand, only with a disposition code.
+	DispositionRequired bool            `db:"disposition_required" json:"disposition_required"`
+	Settings            json.RawMessage `db:"settings" json:"settings"`
+	CreatedAt           time.Time       `db:"created_at" json:"created_at"`
+	UpdatedAt           time.Time       `db:"updated_at" json:"updated_at"`
 }
 
 // AcceptanceTimeout is how long an offer waits for the agent.
@@ -142,11 +145,12 @@ type FinishedItem struct {
 
 const (
 	upsertQueue = `
-INSERT INTO queues (name, description, acceptance_timeout_s, wrapup_timeout_s, on_reject, outbound_number, settings)
-VALUES (:name, :description, :acceptance_timeout_s, :wrapup_timeout_s, :on_reject, :outbound_number, :settings)
+INSERT INTO queues (name, description, acceptance_timeout_s, wrapup_timeout_s, on_reject, outbound_number, disposition_required, settings)
+VALUES (:name, :description, :acceptance_timeout_s, :wrapup_timeout_s, :on_reject, :outbound_number, :disposition_required, :settings)
 ON CONFLICT (name) DO UPDATE SET description = EXCLUDED.description, outbound_number = EXCLUDED.outbound_number,
     acceptance_timeout_s = EXCLUDED.acceptance_timeout_s, wrapup_timeout_s = EXCLUDED.wrapup_timeout_s,
-    on_reject = EXCLUDED.on_reject, settings = EXCLUDED.settings, updated_at = now()
+    on_reject = EXCLUDED.on_reject, disposition_required = EXCLUDED.disposition_required,
+    settings = EXCLUDED.settings, updated_at = now()
 RETURNING *`
 
 	selectQueue  = `SELECT * FROM queues WHERE name = :name`

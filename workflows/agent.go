@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -58,7 +59,7 @@ func invalidField(field, detail string) error {
 
 // ErrTypeInvalidField is the type of validator errors that name a request
 // field (details: the field's JSON name); the API answers 422.
-const ErrTypeInvalidField = "InvalidField"
+const ErrTypeInvalidField = activities.ErrTypeInvalidField
 
 // ErrTypeWrongStep is the type of validator errors for a step that does not
 // fit the process's state; the API answers 409.
@@ -172,7 +173,7 @@ func (w *agentImpl) run(ctx workflow.Context) error {
 		if d, ok := w.wrapUpLeft(ctx); ok {
 			sel.AddFuture(workflow.NewTimer(timerCtx, d), func(f workflow.Future) {
 				if f.Get(ctx, nil) == nil {
-					w.wrapUpOver(ctx, "", "post-processing time over")
+					_ = w.wrapUpOver(ctx, "", false, "post-processing time over")
 				}
 			})
 		}
@@ -307,9 +308,9 @@ func (w *agentImpl) endWrapUp(ctx workflow.Context, r EndWrapUpRequest) (AgentSt
 		return w.state, err
 	}
 	if w.state.Presence == store.PresenceWrapUp {
-		w.wrapUpOver(ctx, r.Disposition, "wrap-up ended by the agent")
+		err := w.wrapUpOver(ctx, r.Disposition, true, "wrap-up ended by the agent")
 		w.wake.SendAsync(true)
-		return w.state, nil
+		return w.state, err
 	}
 	// Not in wrap-up here yet: PostgreSQL decides. If routing did start a
 	// wrap-up, it ends now (with the disposition on the agent's last item),
@@ -318,7 +319,7 @@ func (w *agentImpl) endWrapUp(ctx workflow.Context, r EndWrapUpRequest) (AgentSt
 	defer w.mu.Unlock()
 	res, err := w.record(ctx, activities.SetPresenceRequest{
 		AgentID: w.state.AgentID, Presence: store.PresenceAvailable, OnlyFrom: []string{store.PresenceWrapUp},
-		LastItem: true, Disposition: r.Disposition,
+		LastItem: true, Disposition: r.Disposition, RequireDisposition: true,
 	})
 	if err != nil {
 		return w.state, err
@@ -374,23 +375,26 @@ func (w *agentImpl) takeUpWrapUp(ctx workflow.Context) error {
 	return nil
 }
 
-func (w *agentImpl) wrapUpOver(ctx workflow.Context, disposition, reason string) {
+// wrapUpOver ends the wrap-up: by the timer, or by the agent (byAgent),
+// which a queue that requires a disposition takes only with one.
+func (w *agentImpl) wrapUpOver(ctx workflow.Context, disposition string, byAgent bool, reason string) error {
 	_ = w.mu.Lock(ctx)
 	defer w.mu.Unlock()
 	if w.state.Presence != store.PresenceWrapUp {
-		return
+		return nil
 	}
 	res, err := w.record(ctx, activities.SetPresenceRequest{
 		AgentID: w.state.AgentID, Presence: store.PresenceAvailable, OnlyFrom: []string{store.PresenceWrapUp},
-		ItemID: w.state.WrapUpItem, Disposition: disposition,
+		ItemID: w.state.WrapUpItem, Disposition: disposition, RequireDisposition: byAgent,
 	})
 	if err != nil {
-		return
+		return err
 	}
 	w.settled(w.state.WrapUpItem)
 	w.clearWrapUp()
 	w.setState(ctx, res.Presence, reason)
 	w.deliver(ctx, res.Offers)
+	return nil
 }
 
 func (w *agentImpl) dispatch(ctx workflow.Context) {
@@ -409,6 +413,13 @@ func (w *agentImpl) record(ctx workflow.Context, r activities.SetPresenceRequest
 		workflow.GetLogger(ctx).Error("record presence", "presence", r.Presence, "error", err)
 		var appErr *temporal.ApplicationError
 		if errors.As(err, &appErr) {
+			if appErr.Type() == ErrTypeInvalidField {
+				var field string
+				if appErr.HasDetails() {
+					_ = appErr.Details(&field)
+				}
+				return res, invalidField(field, strings.TrimPrefix(appErr.Message(), field+" "))
+			}
 			return res, temporal.NewApplicationError(appErr.Message(), appErr.Type())
 		}
 		return res, err

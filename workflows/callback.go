@@ -1067,6 +1067,8 @@ func (w *callbackImpl) validateClose(r CallbackCloseRequest) error {
 		return wrongStep("only the agent holding the callback can close it")
 	case w.closeReq != nil || w.done:
 		return wrongStep("the callback is already closing")
+	case r.Disposition == "" && w.queue.DispositionRequired:
+		return invalidField("disposition", "is required: queue "+w.queue.Name+" takes a disposition code")
 	case w.at == CallbackStepConnected:
 		return nil
 	case w.in.Mode == store.CallbackAgentFirst && (w.at == CallbackStepPreview || w.at == CallbackStepUnanswered) && !w.dialReq:

@@ -313,7 +313,8 @@ func (w *interactionImpl) finishWorked(ctx workflow.Context) error {
 	if err := w.r.finish(ctx, disposition, w.queue.WrapUpTimeout()); err != nil {
 		return err
 	}
-	if err := w.change(ctx, StateClosedComplete, agent, agent, reason); err != nil {
+	if err := w.write(ctx, store.InteractionChange{State: StateClosedComplete, AgentID: &agent, Actor: agent, Reason: reason,
+		Disposition: disposition}); err != nil {
 		return err
 	}
 	w.st.Outcome = "completed"
@@ -620,14 +621,20 @@ func (w *interactionImpl) keepMessage(ctx workflow.Context, sender, text string,
 // change records a state or assignment change with the next version, so a
 // late activity never moves the record backwards.
 func (w *interactionImpl) change(ctx workflow.Context, state, agent, actor, reason string) error {
+	return w.write(ctx, store.InteractionChange{State: state, AgentID: &agent, Actor: actor, Reason: reason})
+}
+
+// write records a change of state and assignment (c.State, *c.AgentID) and
+// whatever else c sets, with the next version.
+func (w *interactionImpl) write(ctx workflow.Context, c store.InteractionChange) error {
 	_ = w.recMu.Lock(ctx)
 	defer w.recMu.Unlock()
 	w.version++
-	c := store.InteractionChange{Number: w.in.Number, Version: w.version, State: state, Actor: actor, Reason: reason, AgentID: &agent}
+	c.Number, c.Version = w.in.Number, w.version
 	if err := workflow.ExecuteActivity(storageOptions(ctx), a.ChangeInteraction, c).Get(ctx, nil); err != nil {
-		return fmt.Errorf("record %s: %w", state, err)
+		return fmt.Errorf("record %s: %w", c.State, err)
 	}
-	w.show(ctx, state, agent)
+	w.show(ctx, c.State, *c.AgentID)
 	return nil
 }
 
@@ -745,6 +752,8 @@ func (w *interactionImpl) validateEnd(r EndRequest) error {
 		return wrongStep("the interaction is already being ended or transferred")
 	case r.OpenIncident && w.in.Channel != ChannelChat:
 		return invalidField("open_incident", "is for chats; escalate a call to open an incident")
+	case r.Disposition == "" && w.queue.DispositionRequired:
+		return invalidField("disposition", "is required: queue "+w.queue.Name+" takes a disposition code")
 	}
 	return nil
 }
