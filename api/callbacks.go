@@ -101,6 +101,24 @@ func (s *Server) createCallback(c echo.Context) error {
 	return c.JSON(status, cb)
 }
 
+// dueAt is when a pending callback is next due: its time or its next
+// attempt, or now for as soon as possible, at the queue's next opening.
+func dueAt(cb store.Callback, settings workflows.CallbackSettings, now time.Time) *time.Time {
+	if !cb.Pending() {
+		return nil
+	}
+	due := now
+	for _, t := range []*time.Time{cb.ScheduledAt, cb.NextAttemptAt} {
+		if t != nil && t.After(due) {
+			due = *t
+		}
+	}
+	if bh := settings.BusinessHours; bh != nil {
+		due = bh.NextOpening(due)
+	}
+	return &due
+}
+
 // batchParallelism is how many requests of one batch are taken at once.
 const batchParallelism = 16
 
@@ -158,6 +176,18 @@ func (s *Server) requestCallback(ctx context.Context, req callbackRequest, p aut
 	if err != nil {
 		return 0, store.Callback{}, err
 	}
+	status, cb, err := s.recordCallback(ctx, req, p, q, number, settings, at, expires)
+	if err == nil {
+		cb.DueAt = dueAt(cb, settings, now)
+	}
+	return status, cb, err
+}
+
+// recordCallback records a checked callback request and starts its
+// process, or finds the number's pending callback in the queue.
+func (s *Server) recordCallback(ctx context.Context, req callbackRequest, p auth.Principal, q store.Queue, number string,
+	settings workflows.CallbackSettings, at *time.Time, expires time.Time) (int, store.Callback, error) {
+	var err error
 	n := store.NewCallback{Queue: q.Name, Number: number, Mode: req.Mode, ScheduledAt: at, TimeZone: req.TimeZone,
 		ExpiresAt: expires, MaxAttempts: settings.MaxAttempts, CreatedBy: createdBy(p)}
 	if n.Mode == "" {

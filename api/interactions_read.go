@@ -14,6 +14,7 @@ import (
 
 	"github.com/casehub/casehub/auth"
 	"github.com/casehub/casehub/store"
+	"github.com/casehub/casehub/workflows"
 )
 
 // Record numbers as people read them out; anything else is not found.
@@ -38,6 +39,9 @@ type interactionDetail struct {
 	PhoneLogs  []store.PhoneLog     `json:"phone_logs"`
 	Transfers  []store.Transfer     `json:"transfers"`
 	Transcript []store.ChatMessage  `json:"transcript"`
+	// ContactCandidates are, for a chat, the contacts the customer's email
+	// matched (the agent may choose another with POST .../choose-contact).
+	ContactCandidates []workflows.ContactChoice `json:"contact_candidates,omitempty"`
 }
 
 func (s *Server) getInteraction(c echo.Context) error {
@@ -81,6 +85,16 @@ func (s *Server) interactionDetail(ctx context.Context, in store.Interaction) (i
 	if d.Transcript, err = s.deps.Store.ChatTranscript(ctx, in.Number); err != nil {
 		return d, err
 	}
+	if in.Channel == workflows.ChannelChat && in.ContactEmail != nil && *in.ContactEmail != "" {
+		// The same search that matched the chat's customer when it opened.
+		found, err := s.deps.Store.SearchContacts(ctx, store.ContactQuery{Email: *in.ContactEmail, Limit: 20})
+		if err != nil {
+			return d, err
+		}
+		for _, c := range found {
+			d.ContactCandidates = append(d.ContactCandidates, workflows.ContactChoice{ContactID: c.ID.String(), Name: c.Name})
+		}
+	}
 	return d, nil
 }
 
@@ -107,7 +121,7 @@ func (s *Server) listInteractions(c echo.Context) error {
 	}
 	q := store.InteractionQuery{State: c.QueryParam("state"), AgentID: c.QueryParam("agent_id"),
 		Queue: c.QueryParam("queue"), Channel: c.QueryParam("channel"), Disposition: c.QueryParam("disposition"),
-		Limit: limit + 1, Offset: offset}
+		CallID: c.QueryParam("call_id"), Limit: limit + 1, Offset: offset}
 	if v := c.QueryParam("contact_id"); v != "" {
 		id, err := uuid.Parse(v)
 		if err != nil {

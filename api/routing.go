@@ -42,31 +42,56 @@ type agentView struct {
 	Status string `json:"status"`
 	// PendingOffers are the offers shown to the agent: each takes an accept
 	// or reject at once.
-	PendingOffers []store.Offer `json:"pending_offers,omitempty"`
+	PendingOffers []offerView `json:"pending_offers,omitempty"`
 	// ReservedFor is the work the agent is booked for but not offered yet:
 	// a customer-first callback dialling its customer (the offer comes if
 	// they answer), or an offer on its way to its process.
 	ReservedFor []reservation `json:"reserved_for,omitempty"`
 }
 
+// offerView is an offer with the record the agent answers it on: the
+// interaction's number (POST /v1/interactions/{number}/accept) or the
+// callback's id (POST /v1/callbacks/{id}/accept).
+type offerView struct {
+	store.Offer
+	Interaction string `json:"interaction,omitempty"`
+	CallbackID  string `json:"callback_id,omitempty"`
+}
+
+func offerViewOf(o store.Offer) offerView {
+	v := offerView{Offer: o}
+	v.Interaction, v.CallbackID = recordOf(o.WorkflowID)
+	return v
+}
+
+// recordOf names the record a process is for, from its workflow id.
+func recordOf(workflowID string) (interaction, callback string) {
+	if id, ok := strings.CutPrefix(workflowID, workflows.CallbackWorkflowID("")); ok {
+		return "", id
+	}
+	if n, ok := strings.CutPrefix(workflowID, workflows.InteractionWorkflowID("")); ok {
+		return n, ""
+	}
+	return "", ""
+}
+
 // reservation is work an agent is booked for and not yet offered.
 type reservation struct {
-	OfferID    string    `json:"offer_id"`
-	ItemID     string    `json:"item_id"`
-	Kind       string    `json:"kind"`
-	Queue      string    `json:"queue"`
-	Channel    string    `json:"channel"`
-	WorkflowID string    `json:"workflow_id"`
-	CallbackID string    `json:"callback_id,omitempty"`
-	Since      time.Time `json:"since"`
+	OfferID     string    `json:"offer_id"`
+	ItemID      string    `json:"item_id"`
+	Kind        string    `json:"kind"`
+	Queue       string    `json:"queue"`
+	Channel     string    `json:"channel"`
+	WorkflowID  string    `json:"workflow_id"`
+	Interaction string    `json:"interaction,omitempty"`
+	CallbackID  string    `json:"callback_id,omitempty"`
+	Since       time.Time `json:"since"`
 }
 
 func reservationOf(o store.Offer) reservation {
 	r := reservation{OfferID: o.ID, ItemID: o.ItemID, Kind: o.Kind, Queue: o.Queue, Channel: o.Channel,
 		WorkflowID: o.WorkflowID, Since: o.OfferedAt}
-	if id, ok := strings.CutPrefix(o.WorkflowID, workflows.CallbackWorkflowID("")); ok {
-		r.CallbackID = id
-	}
+	r.Interaction, r.CallbackID = recordOf(o.WorkflowID)
 	return r
 }
 
@@ -259,7 +284,10 @@ func (s *Server) getAgent(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		v = agentView{Agent: a, Status: a.Status(), PendingOffers: offers}
+		v = agentView{Agent: a, Status: a.Status()}
+		for _, o := range offers {
+			v.PendingOffers = append(v.PendingOffers, offerViewOf(o))
+		}
 		for _, o := range held {
 			v.ReservedFor = append(v.ReservedFor, reservationOf(o))
 		}

@@ -282,6 +282,13 @@ func TestChatsMatchedByEmail(t *testing.T) {
 		work(chatID, n)
 		d := getInteraction(t, n)
 		require.Equal(t, first.ID, *d.ContactID, "the first match is the default")
+		// A desk reloaded mid-chat finds the matches on the record.
+		var reloaded struct {
+			ContactCandidates []workflows.ContactChoice `json:"contact_candidates"`
+		}
+		mustAPI(t, http.StatusOK, "GET", "/v1/interactions/"+n, tok, nil, &reloaded)
+		require.ElementsMatch(t, []string{first.ID.String(), second.ID.String()},
+			[]string{reloaded.ContactCandidates[0].ContactID, reloaded.ContactCandidates[1].ContactID})
 		require.Equal(t, http.StatusUnprocessableEntity, do(t, "POST", "/v1/interactions/"+n+"/choose-contact", tok, map[string]any{"contact_id": uuid.NewString()}, nil),
 			"a contact that did not match is refused")
 		var st workflows.InteractionState

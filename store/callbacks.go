@@ -73,6 +73,10 @@ type Callback struct {
 	CreatedAt           time.Time         `db:"created_at" json:"created_at"`
 	UpdatedAt           time.Time         `db:"updated_at" json:"updated_at"`
 	ClosedAt            *time.Time        `db:"closed_at" json:"closed_at"`
+	// DueAt is when a pending callback is next due to be worked: its time,
+	// its next attempt, or now (as soon as possible), moved to the queue's
+	// next opening. Worked out by the API, not stored.
+	DueAt *time.Time `db:"-" json:"due_at,omitempty"`
 }
 
 // Pending reports whether the callback has not ended yet.

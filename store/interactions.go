@@ -164,6 +164,7 @@ type InteractionQuery struct {
 	Channel     string
 	Disposition string
 	ContactID   *uuid.UUID
+	CallID      string // the platform's id of the call
 	From, To *time.Time
 	Limit    int
 	Offset   int
@@ -295,6 +296,7 @@ WHERE (:state = '' OR state = :state)
   AND (:queue = '' OR queue = :queue)
   AND (:channel = '' OR channel = :channel)
   AND (:disposition = '' OR disposition = :disposition)
+  AND (:call_id = '' OR call_id = :call_id)
   AND (CAST(:contact_id AS uuid) IS NULL OR contact_id = CAST(:contact_id AS uuid))
   AND (CAST(:from AS timestamptz) IS NULL OR created_at >= CAST(:from AS timestamptz))
   AND (CAST(:to AS timestamptz) IS NULL OR created_at < CAST(:to AS timestamptz))
@@ -665,7 +667,7 @@ func (s *Store) ListInteractions(ctx context.Context, q InteractionQuery) ([]Int
 	var rows []interactionRow
 	err := s.namedSelect(ctx, &rows, searchInteractions, map[string]any{
 		"state": q.State, "agent_id": q.AgentID, "queue": q.Queue, "channel": q.Channel,
-		"disposition": q.Disposition, "contact_id": q.ContactID,
+		"disposition": q.Disposition, "contact_id": q.ContactID, "call_id": q.CallID,
 		"from": q.From, "to": q.To, "limit": q.Limit, "offset": q.Offset,
 	})
 	if err != nil {

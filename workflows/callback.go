@@ -46,6 +46,7 @@ func Callback(ctx workflow.Context, in CallbackInput) (CallbackState, error) {
 		MaxAttempts: in.MaxAttempts, ScheduledAt: in.ScheduledAt, TimeZone: in.TimeZone, ExpiresAt: in.ExpiresAt,
 		AttemptLog: []CallbackAttemptView{}}
 	w.version = 1 // the API wrote version 1
+	w.at = w.st.Step // and the step it shows: scheduled
 	if err := w.setup(ctx); err != nil {
 		return w.st, err
 	}
@@ -930,6 +931,7 @@ func (w *callbackImpl) change(step string) store.CallbackChange {
 func (w *callbackImpl) show(ctx workflow.Context, step string) {
 	w.st.Step, w.st.State = step, CallbackStoredState(step)
 	w.st.AttemptsLeft = max(w.attemptsLeft(), 0)
+	w.st.Next, w.st.Note = w.nextSteps(step)
 	attrs := []temporal.SearchAttributeUpdate{SearchProcessState.ValueSet(step)}
 	if w.st.NextAttemptAt != nil {
 		attrs = append(attrs, SearchNextAttemptAt.ValueSet(*w.st.NextAttemptAt))
@@ -938,6 +940,27 @@ func (w *callbackImpl) show(ctx workflow.Context, step string) {
 	}
 	_ = workflow.UpsertTypedSearchAttributes(ctx, attrs...)
 	workflow.SetCurrentDetails(ctx, w.summary())
+}
+
+// nextSteps lists the steps the callback takes at step, for the desk.
+func (w *callbackImpl) nextSteps(step string) ([]string, string) {
+	switch step {
+	case CallbackStepScheduled, CallbackStepQueued:
+		return []string{"cancel", "reschedule"}, ""
+	case CallbackStepOffered:
+		return []string{"accept", "reject"}, ""
+	case CallbackStepConnected:
+		return []string{"close"}, ""
+	case CallbackStepPreview, CallbackStepUnanswered:
+		if w.in.Mode != store.CallbackAgentFirst {
+			return nil, ""
+		}
+		if w.attemptsLeft() <= 0 {
+			return []string{"close"}, fmt.Sprintf("no attempts left (%d made): close the callback with its outcome", w.st.Attempts-w.baseAttempts)
+		}
+		return []string{"dial", "close"}, ""
+	}
+	return nil, ""
 }
 
 func (w *callbackImpl) summary() string {

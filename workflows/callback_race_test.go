@@ -56,11 +56,11 @@ func TestCustomerFirstReservesTheAgentUntilTheCustomerAnswers(t *testing.T) {
 			e.refused(workflows.UpdateAccept, workflows.DecisionRequest{AgentID: "ann"}, "being dialled")
 		})
 		e.at(5*time.Second, func() { e.event(cti.EventCallAnswered, "call-1") })
-		e.at(5*time.Second+time.Millisecond, func() {
-			require.Len(t, e.presented, 1, "shown as the customer answers")
+		e.at(6*time.Second, func() {
+			require.Len(t, e.presented, 1, "shown once the customer answered")
 			e.ok(workflows.UpdateAccept, workflows.DecisionRequest{AgentID: "ann"})
 		})
-		e.at(6*time.Second, func() { e.event(cti.EventAgentLegAnswered, "leg-ann") })
+		e.at(7*time.Second, func() { e.event(cti.EventAgentLegAnswered, "leg-ann") })
 		e.at(time.Minute, func() { e.event(cti.EventCallEnded, "call-1") })
 		st := e.run(asap(store.CallbackCustomerFirst))
 		require.Equal(t, store.CallbackCompleted, st.State)
@@ -97,4 +97,21 @@ func TestDialsCarryTheirDeadline(t *testing.T) {
 	require.Len(t, e.dials, 1)
 	require.NotNil(t, e.dials[0].NotAfter)
 	require.True(t, e.dialedAt[0].Add(30*time.Second).Equal(*e.dials[0].NotAfter), "30 s after the dial began")
+}
+
+// The API answers a request with the callback scheduled: a cancel sent the
+// instant that answer arrives, before the process has recorded any step of
+// its own, is taken.
+func TestCancelTheInstantTheRequestAnswers(t *testing.T) {
+	for _, mode := range []string{store.CallbackCustomerFirst, store.CallbackAgentFirst} {
+		t.Run(mode, func(t *testing.T) {
+			e := newCallbackEnv(t, "ann")
+			e.slowChange = 5 * time.Second // the process's first write is still in flight
+			e.at(0, func() {
+				e.ok(workflows.UpdateCancelCallback, workflows.CallbackCancelRequest{By: "supervisor", Reason: "sorted out"})
+			})
+			st := e.run(asap(mode))
+			require.Equal(t, store.CallbackCancelled, st.State)
+		})
+	}
 }

@@ -424,6 +424,13 @@ type CallbackState struct {
 	OfferedTo     string                `json:"offered_to,omitempty"`
 	Interaction   string                `json:"interaction,omitempty"` // the callback voice interaction, once connected
 	Linked        []string              `json:"linked_interactions,omitempty"`
+	// Next are the steps the callback takes now: accept and reject (offered),
+	// dial and close (agent-first, held by its agent; no dial once no
+	// attempts are left), close (connected), cancel and reschedule (waiting).
+	Next []string `json:"next,omitempty"`
+	// Note says what to do when the obvious next step is not there (no
+	// attempts left: close it).
+	Note string `json:"note,omitempty"`
 }
 
 // CallbackAttemptView is one dial in the state query.
