@@ -165,9 +165,9 @@ type InteractionQuery struct {
 	Disposition string
 	ContactID   *uuid.UUID
 	CallID      string // the platform's id of the call
-	From, To *time.Time
-	Limit    int
-	Offset   int
+	From, To    *time.Time
+	Limit       int
+	Offset      int
 }
 
 // HistoryEntry is one state change of an interaction. FromState is "" for

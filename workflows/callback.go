@@ -45,7 +45,7 @@ func Callback(ctx workflow.Context, in CallbackInput) (CallbackState, error) {
 	w.st = CallbackState{ID: in.ID, Queue: in.Queue, Mode: in.Mode, State: store.CallbackScheduled, Step: CallbackStepScheduled,
 		MaxAttempts: in.MaxAttempts, ScheduledAt: in.ScheduledAt, TimeZone: in.TimeZone, ExpiresAt: in.ExpiresAt,
 		AttemptLog: []CallbackAttemptView{}}
-	w.version = 1 // the API wrote version 1
+	w.version = 1    // the API wrote version 1
 	w.at = w.st.Step // and the step it shows: scheduled
 	if err := w.setup(ctx); err != nil {
 		return w.st, err
