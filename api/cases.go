@@ -117,7 +117,7 @@ func (s *Server) startCaseProcess(ctx context.Context, interactionID, callerNumb
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {
 		return workflows.CaseProcessState{}, &Problem{Type: typeConflict, Title: "Already running", Status: http.StatusConflict,
-			Detail: "a " + kind + " process is already running on this interaction"}
+			Detail: "a " + kind + " process has already run on this interaction: " + id + " (GET /v1/processes/" + id + ")", ProcessID: id}
 	}
 	if err != nil {
 		return workflows.CaseProcessState{}, err

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"regexp"
 	"slices"
@@ -42,6 +43,19 @@ type interactionDetail struct {
 	// ContactCandidates are, for a chat, the contacts the customer's email
 	// matched (the agent may choose another with POST .../choose-contact).
 	ContactCandidates []workflows.ContactChoice `json:"contact_candidates,omitempty"`
+	// Processes are the case processes started from the interaction (seed
+	// 004's call panel), so a desk reloaded mid-process finds its own.
+	Processes []processSummary `json:"processes,omitempty"`
+}
+
+// processSummary is a case process as the interaction lists it.
+type processSummary struct {
+	ID    string `json:"id"`
+	Kind  string `json:"kind"`
+	Flow  string `json:"flow"`
+	Step  string `json:"step"`
+	Ended bool   `json:"ended"`
+	Case  string `json:"case,omitempty"` // the case it created
 }
 
 func (s *Server) getInteraction(c echo.Context) error {
@@ -83,6 +97,9 @@ func (s *Server) interactionDetail(ctx context.Context, in store.Interaction) (i
 		return d, err
 	}
 	if d.Transcript, err = s.deps.Store.ChatTranscript(ctx, in.Number); err != nil {
+		return d, err
+	}
+	if d.Processes, err = s.caseProcessesOf(ctx, in.Number); err != nil {
 		return d, err
 	}
 	if in.Channel == workflows.ChannelChat && in.ContactEmail != nil && *in.ContactEmail != "" {
@@ -207,4 +224,32 @@ func (s *Server) getEscalation(c echo.Context, what string, pattern *regexp.Rege
 		}
 	}
 	return c.JSON(http.StatusOK, e)
+}
+
+// caseProcessesOf asks each case process that may have run on the
+// interaction (one per kind) for its state; one that never ran is absent.
+// Without a process engine (some API tests) there are none to list.
+func (s *Server) caseProcessesOf(ctx context.Context, number string) ([]processSummary, error) {
+	if s.deps.Temporal == nil {
+		return nil, nil
+	}
+	var out []processSummary
+	for _, kind := range workflows.CaseProcessKinds() {
+		id := workflows.CaseProcessWorkflowID(number, kind)
+		var st workflows.CaseProcessState
+		err := s.query(ctx, id, &st)
+		var p *Problem
+		if errors.As(err, &p) && p.Status == http.StatusNotFound {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("state of %s: %w", id, err)
+		}
+		ps := processSummary{ID: id, Kind: st.Kind, Flow: st.Flow, Step: st.Step, Ended: st.Ended()}
+		if st.Case != nil {
+			ps.Case = st.Case.Number
+		}
+		out = append(out, ps)
+	}
+	return out, nil
 }

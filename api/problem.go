@@ -23,6 +23,9 @@ type Problem struct {
 	Instance  string         `json:"instance,omitempty"`
 	RequestID string         `json:"request_id,omitempty"`
 	Errors    []FieldProblem `json:"errors,omitempty"`
+	// ProcessID names the process a conflict is with (a case process
+	// already running on the interaction), for the client to go on in it.
+	ProcessID string `json:"process_id,omitempty"`
 }
 
 // FieldProblem names one offending request field.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/casehub/casehub/api"
 	"github.com/casehub/casehub/store"
 	"github.com/casehub/casehub/workflows"
 )
@@ -32,8 +33,23 @@ func TestAddNewCaseFromAnAcceptedCall(t *testing.T) {
 	mustAPI(t, http.StatusCreated, "POST", "/v1/interactions/"+n+"/processes", tok, map[string]any{"kind": "add_new_case"}, &ps)
 	require.Equal(t, workflows.CaseStepEnterCase, ps.Step, "one contact has the number: straight to the case page")
 	require.Equal(t, kim.ID, ps.Contact.ID)
-	require.Equal(t, http.StatusConflict, do(t, "POST", "/v1/interactions/"+n+"/processes", tok, map[string]any{"kind": "add_new_case"}, nil),
-		"one Add new case process per interaction at a time")
+	var running api.Problem
+	require.Equal(t, http.StatusConflict, do(t, "POST", "/v1/interactions/"+n+"/processes", tok, map[string]any{"kind": "add_new_case"}, &running),
+		"one Add new case process per interaction")
+	require.Equal(t, ps.WorkflowID, running.ProcessID, "the refusal names the running process")
+	// A desk reloaded mid-process finds it on the interaction.
+	var reloaded struct {
+		Processes []struct {
+			ID, Kind, Step string
+			Ended          bool
+		} `json:"processes"`
+	}
+	mustAPI(t, http.StatusOK, "GET", "/v1/interactions/"+n, tok, nil, &reloaded)
+	require.Len(t, reloaded.Processes, 1)
+	require.Equal(t, ps.WorkflowID, reloaded.Processes[0].ID)
+	require.Equal(t, workflows.CaseProcessAddNewCase, reloaded.Processes[0].Kind)
+	require.Equal(t, workflows.CaseStepEnterCase, reloaded.Processes[0].Step)
+	require.False(t, reloaded.Processes[0].Ended)
 	require.Equal(t, http.StatusUnprocessableEntity, do(t, "POST", "/v1/interactions/"+n+"/processes", tok, map[string]any{"kind": "sell_insurance"}, nil))
 
 	var done workflows.CaseProcessState
