@@ -8,6 +8,8 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -20,7 +22,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
-	"go.temporal.io/sdk/client"
 
 	"github.com/casehub/casehub/api"
 	"github.com/casehub/casehub/auth"
@@ -175,27 +176,56 @@ func seedCase(t *testing.T, contactID uuid.UUID, subject string) store.Case {
 	return c
 }
 
-// startCaseProcess starts a process as the interactions endpoint will, and
-// waits until it stops at its first step.
-func startCaseProcess(t *testing.T, kind, rawCaller, agentID string) (string, string) {
+// callDesk is an agent with a queue of its own, at its desk: its case
+// processes start from real calls, as the call panel starts them.
+type callDesk struct {
+	agentUI
+	agentID, queue string
+}
+
+func newCallDesk(t *testing.T) callDesk {
 	t.Helper()
-	ctx := context.Background()
-	interactionID := "ix-" + uuid.NewString()
-	id := workflows.CaseProcessWorkflowID(interactionID, kind)
-	wf := any(workflows.AddNewCase)
-	if kind == workflows.CaseProcessAdvise {
-		wf = workflows.AdviseOnExistingCase
+	queue, tokens := setupQueue(t, map[string]any{"wrapup_timeout_seconds": 0, "acceptance_timeout_seconds": 120}, "desk")
+	agentID := "desk-" + queue
+	return callDesk{agentUI: agentUI{t: t, token: tokens[agentID]}, agentID: agentID, queue: queue}
+}
+
+// startCaseProcess has the simulator ring the queue from caller, accepts
+// the call the instant it is offered, and starts kind from the interaction
+// over HTTP. It returns the process id and the interaction's number.
+func (d callDesk) startCaseProcess(kind, caller string) (string, string) {
+	t := d.t
+	t.Helper()
+	_, n := ringIn(t, caller, d.queue, nil)
+	offeredTo(t, n, d.agentID)
+	mustAPI(t, http.StatusOK, "POST", "/v1/interactions/"+n+"/accept", d.token, map[string]any{}, nil)
+	var ps workflows.CaseProcessState
+	mustAPI(t, http.StatusCreated, "POST", "/v1/interactions/"+n+"/processes", d.token, map[string]any{"kind": kind}, &ps)
+	require.Equal(t, n, ps.InteractionID)
+	require.NotEqual(t, workflows.CaseStepIdentifying, ps.Step, "the process answers at its first stop")
+	t.Cleanup(func() { _ = sys.client.TerminateWorkflow(context.Background(), ps.WorkflowID, "", "test over") })
+	return ps.WorkflowID, n
+}
+
+// requireOnCall checks that the contact identified in the process is on
+// the call's record, with the contact's company, and (when the record did
+// not have it already) a history line saying how it was identified.
+func requireOnCall(t *testing.T, number string, c store.Contact, by string) {
+	t.Helper()
+	d := getInteraction(t, number)
+	require.Equal(t, &c.ID, d.ContactID, "the contact identified is on the call")
+	require.Equal(t, c.CompanyID, d.CompanyID, "with the contact's company")
+	if by == "" {
+		return
 	}
-	_, err := sys.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: workflows.TaskQueue}, wf,
-		workflows.CaseProcessInput{InteractionID: interactionID, CallerNumber: rawCaller, AgentID: agentID, DefaultRegion: "US"})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = sys.client.TerminateWorkflow(context.Background(), id, "", "test over") })
-	require.Eventually(t, func() bool {
-		v, err := sys.client.QueryWorkflow(ctx, id, "", workflows.QueryState)
-		var s workflows.CaseProcessState
-		return err == nil && v.Get(&s) == nil && s.Step != workflows.CaseStepIdentifying
-	}, time.Minute, 50*time.Millisecond)
-	return id, interactionID
+	var lines []string
+	for _, h := range d.History {
+		lines = append(lines, h.Reason)
+		if h.FromState == h.ToState && h.ToState == d.State && strings.HasPrefix(h.Reason, "contact identified ("+by+")") {
+			return
+		}
+	}
+	require.Failf(t, "no history line for the contact", "history: %q", lines)
 }
 
 // requireCompleted waits for the workflow to complete and returns its result.
@@ -220,12 +250,12 @@ var submitted = map[string]any{"subject": "Router keeps rebooting", "description
 // ---- Add new case: one test per row of the seed's first table. ----
 
 func TestAddNewCaseForAContactIdentifiedByPhone(t *testing.T) {
-	agentID := "agent-" + uuid.NewString()[:8]
-	ui := newAgentUI(t, agentID)
-	e164, national := callerNumber(t)
+	desk := newCallDesk(t)
+	ui, agentID := desk.agentUI, desk.agentID
+	e164, _ := callerNumber(t)
 	ann := seedContact(t, "Ann", nil, e164)
 
-	id, ix := startCaseProcess(t, workflows.CaseProcessAddNewCase, national, agentID)
+	id, ix := desk.startCaseProcess(workflows.CaseProcessAddNewCase, e164)
 	s := ui.state(id)
 	require.Equal(t, workflows.CaseStepEnterCase, s.Step, "the case page opens at once")
 	require.Equal(t, ann.ID, s.Contact.ID, "with the contact filled in")
@@ -240,6 +270,7 @@ func TestAddNewCaseForAContactIdentifiedByPhone(t *testing.T) {
 	require.Equal(t, store.CaseNew, d.Status)
 	requireCreatedFrom(t, d, ix)
 	require.Equal(t, done.Case.Number, requireCompleted(t, id).Case.Number)
+	requireOnCall(t, ix, ann, "")
 
 	// Ops find the process by contact id and case number, never by phone.
 	require.Eventually(t, func() bool {
@@ -248,19 +279,35 @@ func TestAddNewCaseForAContactIdentifiedByPhone(t *testing.T) {
 		return err == nil && len(resp.GetExecutions()) == 1 &&
 			resp.GetExecutions()[0].GetStatus() == enums.WORKFLOW_EXECUTION_STATUS_COMPLETED
 	}, 30*time.Second, 100*time.Millisecond)
+	// The case's number finds the call it was created from too.
+	require.Eventually(t, func() bool {
+		resp, err := sys.client.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{Namespace: "default",
+			Query: fmt.Sprintf("CaseNumber = '%s'", d.Number)})
+		if err != nil {
+			return false
+		}
+		var ids []string
+		for _, e := range resp.GetExecutions() {
+			ids = append(ids, e.GetExecution().GetWorkflowId())
+		}
+		want := []string{id, workflows.InteractionWorkflowID(ix)}
+		slices.Sort(ids)
+		slices.Sort(want)
+		return slices.Equal(want, ids)
+	}, 30*time.Second, 100*time.Millisecond)
 
 	// The process has ended: another step is refused.
 	ui.refused(id, "cancel", nil, http.StatusConflict, "")
 }
 
 func TestAddNewCaseWhenSeveralContactsHaveTheNumber(t *testing.T) {
-	agentID := "agent-" + uuid.NewString()[:8]
-	ui := newAgentUI(t, agentID)
-	e164, national := callerNumber(t)
+	desk := newCallDesk(t)
+	ui := desk.agentUI
+	e164, _ := callerNumber(t)
 	ann := seedContact(t, "Ann", nil, e164)
 	bob := seedContact(t, "Bob", nil, e164)
 
-	id, ix := startCaseProcess(t, workflows.CaseProcessAddNewCase, national, agentID)
+	id, ix := desk.startCaseProcess(workflows.CaseProcessAddNewCase, e164)
 	s := ui.state(id)
 	require.Equal(t, workflows.CaseStepChooseContact, s.Step, "the search results detail")
 	require.ElementsMatch(t, []uuid.UUID{ann.ID, bob.ID}, []uuid.UUID{s.Candidates[0].ID, s.Candidates[1].ID})
@@ -269,10 +316,12 @@ func TestAddNewCaseWhenSeveralContactsHaveTheNumber(t *testing.T) {
 	newAgentUI(t, "agent-other-"+uuid.NewString()[:8]).refused(id, "choose-contact",
 		map[string]any{"contact_id": bob.ID}, http.StatusForbidden, "")
 	ui.refused(id, "submit-case", submitted, http.StatusConflict, "")
+	require.Nil(t, getInteraction(t, ix).ContactID, "several contacts have the number: the call waits for the agent's choice")
 
 	next := ui.step(id, "choose-contact", map[string]any{"contact_id": bob.ID})
 	require.Equal(t, workflows.CaseStepEnterCase, next.Step)
 	require.Equal(t, bob.ID, next.Contact.ID)
+	requireOnCall(t, ix, bob, workflows.IdentifiedByChoice)
 
 	done := ui.step(id, "submit-case", submitted)
 	d := ui.getCase(done.Case.Number)
@@ -282,15 +331,15 @@ func TestAddNewCaseWhenSeveralContactsHaveTheNumber(t *testing.T) {
 }
 
 func TestAddNewCaseForAKnownCustomerCallingFromANewNumber(t *testing.T) {
-	agentID := "agent-" + uuid.NewString()[:8]
-	ui := newAgentUI(t, agentID)
-	e164, national := callerNumber(t)
+	desk := newCallDesk(t)
+	ui := desk.agentUI
+	e164, _ := callerNumber(t)
 	other, _ := callerNumber(t)
 	co, err := sys.store.CreateCompany(context.Background(), "Initech "+uuid.NewString()[:8])
 	require.NoError(t, err)
 	cleo := seedContact(t, "Cleo", &co.ID, other)
 
-	id, ix := startCaseProcess(t, workflows.CaseProcessAddNewCase, national, agentID)
+	id, ix := desk.startCaseProcess(workflows.CaseProcessAddNewCase, e164)
 	require.Equal(t, workflows.CaseStepIdentifyContact, ui.state(id).Step, "the contact identification page")
 
 	ui.refused(id, "search-contacts", map[string]any{"case_number": "CS-000001"}, http.StatusUnprocessableEntity, "case_number")
@@ -304,6 +353,7 @@ func TestAddNewCaseForAKnownCustomerCallingFromANewNumber(t *testing.T) {
 	require.True(t, next.CallerNumberAdded)
 	got := ui.getContact(cleo.ID)
 	require.Equal(t, []string{other, e164}, phones(got), "the calling number is added to the communication options")
+	requireOnCall(t, ix, cleo, workflows.IdentifiedBySearch)
 
 	done := ui.step(id, "submit-case", submitted)
 	d := ui.getCase(done.Case.Number)
@@ -313,11 +363,11 @@ func TestAddNewCaseForAKnownCustomerCallingFromANewNumber(t *testing.T) {
 }
 
 func TestAddNewCaseAndContactForANewCustomer(t *testing.T) {
-	agentID := "agent-" + uuid.NewString()[:8]
-	ui := newAgentUI(t, agentID)
-	e164, national := callerNumber(t)
+	desk := newCallDesk(t)
+	ui := desk.agentUI
+	e164, _ := callerNumber(t)
 
-	id, ix := startCaseProcess(t, workflows.CaseProcessAddNewCase, national, agentID)
+	id, ix := desk.startCaseProcess(workflows.CaseProcessAddNewCase, e164)
 	require.Equal(t, workflows.CaseStepIdentifyContact, ui.state(id).Step)
 	ui.refused(id, "new-contact", map[string]any{"name": "Dee", "company_id": uuid.NewString()}, http.StatusUnprocessableEntity, "company_id")
 
@@ -326,6 +376,7 @@ func TestAddNewCaseAndContactForANewCustomer(t *testing.T) {
 	require.Equal(t, workflows.CaseStepEnterCase, next.Step, "[Next] opens the case page")
 	dee := next.Contact
 	require.Equal(t, []string{e164}, phones(ui.getContact(dee.ID)))
+	requireOnCall(t, ix, *dee, workflows.IdentifiedAsNewContact)
 
 	done := ui.step(id, "submit-case", submitted)
 	d := ui.getCase(done.Case.Number)
@@ -341,15 +392,15 @@ func TestAddNewCaseAndContactForANewCustomer(t *testing.T) {
 // ---- Advise on existing case: one test per row of the seed's second table. ----
 
 func TestAdviseAContactIdentifiedByPhone(t *testing.T) {
-	agentID := "agent-" + uuid.NewString()[:8]
-	ui := newAgentUI(t, agentID)
-	e164, national := callerNumber(t)
+	desk := newCallDesk(t)
+	ui, agentID := desk.agentUI, desk.agentID
+	e164, _ := callerNumber(t)
 	ann := seedContact(t, "Ann", nil, e164)
 	older := seedCase(t, ann.ID, "Older")
 	newer := seedCase(t, ann.ID, "Newer")
 	someoneElse := seedCase(t, seedContact(t, "Zed", nil).ID, "Not Ann's")
 
-	id, ix := startCaseProcess(t, workflows.CaseProcessAdvise, national, agentID)
+	id, ix := desk.startCaseProcess(workflows.CaseProcessAdvise, e164)
 	s := ui.state(id)
 	require.Equal(t, workflows.CaseStepAdvise, s.Step, "the contact page opens at once")
 	require.Equal(t, ann.ID, s.Contact.ID)
@@ -370,17 +421,18 @@ func TestAdviseAContactIdentifiedByPhone(t *testing.T) {
 	require.Equal(t, []store.CaseInteraction{{InteractionID: ix, Relation: store.RelationConsulted}}, withoutTimes(d.Interactions))
 	final := requireCompleted(t, id)
 	require.Nil(t, final.Case, "advising creates no case")
+	requireOnCall(t, ix, ann, "")
 }
 
 func TestAdviseWhenSeveralContactsHaveTheNumber(t *testing.T) {
-	agentID := "agent-" + uuid.NewString()[:8]
-	ui := newAgentUI(t, agentID)
-	e164, national := callerNumber(t)
+	desk := newCallDesk(t)
+	ui := desk.agentUI
+	e164, _ := callerNumber(t)
 	ann := seedContact(t, "Ann", nil, e164)
 	seedContact(t, "Bob", nil, e164)
 	k := seedCase(t, ann.ID, "Ann's case")
 
-	id, _ := startCaseProcess(t, workflows.CaseProcessAdvise, national, agentID)
+	id, ix := desk.startCaseProcess(workflows.CaseProcessAdvise, e164)
 	require.Equal(t, workflows.CaseStepChooseContact, ui.state(id).Step)
 	ui.refused(id, "choose-contact", map[string]any{"contact_id": uuid.NewString()}, http.StatusUnprocessableEntity, "contact_id")
 
@@ -389,17 +441,18 @@ func TestAdviseWhenSeveralContactsHaveTheNumber(t *testing.T) {
 	require.Equal(t, ann.ID, page.Contact.ID)
 	require.Equal(t, []string{k.Number}, caseNumbers(page.History))
 	require.Equal(t, store.CaseNew, page.History[0].Status)
+	requireOnCall(t, ix, ann, workflows.IdentifiedByChoice)
 	require.Equal(t, workflows.CaseStepDone, ui.step(id, "finish", map[string]any{}).Step)
 }
 
 func TestAdviseAKnownCustomerFoundByCaseNumber(t *testing.T) {
-	agentID := "agent-" + uuid.NewString()[:8]
-	ui := newAgentUI(t, agentID)
-	e164, national := callerNumber(t)
+	desk := newCallDesk(t)
+	ui := desk.agentUI
+	e164, _ := callerNumber(t)
 	cleo := seedContact(t, "Cleo", nil)
 	k := seedCase(t, cleo.ID, "Cleo's case")
 
-	id, _ := startCaseProcess(t, workflows.CaseProcessAdvise, national, agentID)
+	id, ix := desk.startCaseProcess(workflows.CaseProcessAdvise, e164)
 	require.Equal(t, workflows.CaseStepIdentifyContact, ui.state(id).Step)
 	found := ui.step(id, "search-contacts", map[string]any{"case_number": k.Number})
 	require.Len(t, found.SearchResults, 1)
@@ -409,23 +462,25 @@ func TestAdviseAKnownCustomerFoundByCaseNumber(t *testing.T) {
 	require.Equal(t, workflows.CaseStepAdvise, page.Step)
 	require.Equal(t, []string{k.Number}, caseNumbers(page.History))
 	require.Equal(t, []string{e164}, phones(ui.getContact(cleo.ID)), "the calling number is added")
+	requireOnCall(t, ix, cleo, workflows.IdentifiedBySearch)
 	require.Equal(t, workflows.CaseStepDone, ui.step(id, "finish", nil).Step)
 }
 
 // The seed's last row: a new customer has no cases, so advising goes on to
 // register one.
 func TestAdviseANewCustomerGoesOnToAddNewCase(t *testing.T) {
-	agentID := "agent-" + uuid.NewString()[:8]
-	ui := newAgentUI(t, agentID)
-	e164, national := callerNumber(t)
+	desk := newCallDesk(t)
+	ui := desk.agentUI
+	e164, _ := callerNumber(t)
 
-	id, ix := startCaseProcess(t, workflows.CaseProcessAdvise, national, agentID)
+	id, ix := desk.startCaseProcess(workflows.CaseProcessAdvise, e164)
 	require.Equal(t, workflows.CaseStepIdentifyContact, ui.state(id).Step)
 	next := ui.step(id, "new-contact", map[string]any{"name": "Eve"})
 	require.Equal(t, workflows.CaseStepEnterCase, next.Step)
 	require.Equal(t, workflows.CaseProcessAddNewCase, next.Flow)
 	require.Equal(t, workflows.CaseProcessAdvise, next.Kind)
 	require.Empty(t, next.History)
+	requireOnCall(t, ix, *next.Contact, workflows.IdentifiedAsNewContact)
 	ui.refused(id, "finish", nil, http.StatusConflict, "")
 
 	done := ui.step(id, "submit-case", submitted)
@@ -437,9 +492,9 @@ func TestAdviseANewCustomerGoesOnToAddNewCase(t *testing.T) {
 }
 
 func TestCancelAndSupervisorOnACaseProcess(t *testing.T) {
-	agentID := "agent-" + uuid.NewString()[:8]
-	_, national := callerNumber(t)
-	id, _ := startCaseProcess(t, workflows.CaseProcessAddNewCase, national, agentID)
+	desk := newCallDesk(t)
+	e164, _ := callerNumber(t)
+	id, _ := desk.startCaseProcess(workflows.CaseProcessAddNewCase, e164)
 
 	supervisor := agentUI{t: t, token: sys.tokens[auth.RoleSupervisor]}
 	require.Equal(t, workflows.CaseStepIdentifyContact, supervisor.state(id).Step, "a supervisor sees any process")

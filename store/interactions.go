@@ -616,7 +616,10 @@ func (s *Store) ChangeInteraction(ctx context.Context, c InteractionChange) (Int
 		if err != nil {
 			return interactionErr(err)
 		}
-		if next.State != cur.State {
+		contactChanged := next.ContactID != nil && (cur.ContactID == nil || *cur.ContactID != *next.ContactID)
+		if next.State != cur.State || contactChanged {
+			// A change of state, or the contact identified (the state stays):
+			// either is a line of the record's history.
 			if _, err := tx.namedExec(ctx, insertHistory, map[string]any{
 				"interaction": c.Number, "version": c.Version, "from_state": cur.State, "to_state": next.State,
 				"actor": c.Actor, "reason": c.Reason,
@@ -629,6 +632,34 @@ func (s *Store) ChangeInteraction(ctx context.Context, c InteractionChange) (Int
 	})
 	if err != nil {
 		return Interaction{}, fmt.Errorf("change interaction %s to version %d: %w", c.Number, c.Version, err)
+	}
+	return out, nil
+}
+
+// IdentifyContact records on an interaction whose process has ended the
+// contact a case process identified (and that contact's company), with a
+// history line, at the record's next version: with the process gone nothing
+// else writes the record. Naming the contact it already has changes nothing.
+func (s *Store) IdentifyContact(ctx context.Context, number string, contactID uuid.UUID, actor, reason string) (Interaction, error) {
+	var out Interaction
+	err := s.InTx(ctx, func(tx *Store) error {
+		var row interactionRow
+		if err := tx.namedGet(ctx, &row, lockInteraction, map[string]any{"number": number}); err != nil {
+			return err
+		}
+		cur := row.Interaction
+		if cur.ContactID != nil && *cur.ContactID == contactID {
+			var err error
+			out, err = tx.GetInteraction(ctx, number)
+			return err
+		}
+		var err error
+		out, err = tx.ChangeInteraction(ctx, InteractionChange{Number: number, Version: cur.Version + 1, State: cur.State,
+			Actor: actor, Reason: reason, ContactID: &contactID})
+		return err
+	})
+	if err != nil {
+		return Interaction{}, fmt.Errorf("identify the contact of %s: %w", number, err)
 	}
 	return out, nil
 }

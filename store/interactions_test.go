@@ -580,3 +580,41 @@ func TestChosenContactBringsItsCompany(t *testing.T) {
 	require.Equal(t, &contacts[1].ID, got.ContactID)
 	require.Equal(t, &companies[1].ID, got.CompanyID)
 }
+
+// The contact identified on a record whose process has ended lands with its
+// company and one history line, at the next version; naming it again
+// changes nothing.
+func TestIdentifyContactOnARecordWhoseProcessEnded(t *testing.T) {
+	ctx := context.Background()
+	f := newInteractionFixture(t)
+	co, err := st.CreateCompany(ctx, "Initrode "+f.tag)
+	require.NoError(t, err)
+	c, err := st.CreateContact(ctx, store.NewContact{Name: "Pat " + f.tag, CompanyID: &co.ID})
+	require.NoError(t, err)
+	in := f.open(t, nil)
+	closed, err := st.ChangeInteraction(ctx, store.InteractionChange{Number: in.Number, Version: 2,
+		State: store.InteractionClosedComplete, Actor: "cti", Reason: "caller hung up"})
+	require.NoError(t, err)
+
+	for range 2 {
+		got, err := st.IdentifyContact(ctx, in.Number, c.ID, f.agent, "contact identified (new_contact) in p-1")
+		require.NoError(t, err)
+		require.Equal(t, &c.ID, got.ContactID)
+		require.Equal(t, &co.ID, got.CompanyID)
+		require.Equal(t, store.InteractionClosedComplete, got.State, "the state stays")
+		require.Equal(t, closed.ClosedAt, got.ClosedAt)
+		require.Equal(t, 3, got.Version)
+	}
+	h, err := st.InteractionHistory(ctx, in.Number)
+	require.NoError(t, err)
+	require.Len(t, h, 3)
+	last := h[2]
+	require.Equal(t, 3, last.Version)
+	require.Equal(t, store.InteractionClosedComplete, last.FromState)
+	require.Equal(t, store.InteractionClosedComplete, last.ToState)
+	require.Equal(t, f.agent, last.Actor)
+	require.Equal(t, "contact identified (new_contact) in p-1", last.Reason)
+
+	_, err = st.IdentifyContact(ctx, "IMS-none-"+f.tag, c.ID, f.agent, "x")
+	require.ErrorIs(t, err, store.ErrNotFound)
+}

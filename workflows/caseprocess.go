@@ -55,6 +55,8 @@ type caseProcess struct {
 	settled  int  // asked, as of run()'s last stop
 	finished bool
 	cancel   *string // the cancel reason, once asked for
+
+	notesCall bool // the call takes the contact and the case (changeCaseProcessNotesCall)
 }
 
 func (p *caseProcess) setup(ctx workflow.Context, kind string) error {
@@ -98,6 +100,7 @@ func (p *caseProcess) setup(ctx workflow.Context, kind string) error {
 
 // run is the process as the seed tells it.
 func (p *caseProcess) run(ctx workflow.Context) (CaseProcessState, error) {
+	p.notesCall = workflow.GetVersion(ctx, changeCaseProcessNotesCall, workflow.DefaultVersion, 1) >= 1
 	p.enter(ctx, CaseStepIdentifying)
 	_ = workflow.UpsertTypedSearchAttributes(ctx, SearchAgentID.ValueSet(p.in.AgentID))
 
@@ -124,6 +127,7 @@ func (p *caseProcess) run(ctx workflow.Context) (CaseProcessState, error) {
 		}
 	}
 	_ = workflow.UpsertTypedSearchAttributes(ctx, SearchContactID.ValueSet(p.state.Contact.ID.String()))
+	p.noteOnCall(ctx, "contact", activities.CallNote{ContactID: &p.state.Contact.ID, By: p.state.IdentifiedBy})
 
 	if p.state.Flow == CaseProcessAdvise {
 		// The contact page with its history.
@@ -151,9 +155,27 @@ func (p *caseProcess) run(ctx workflow.Context) (CaseProcessState, error) {
 	ok, err := p.wait(ctx, func() bool { return p.state.Case != nil })
 	if ok {
 		_ = workflow.UpsertTypedSearchAttributes(ctx, SearchCaseNumber.ValueSet(p.state.Case.Number))
+		p.noteOnCall(ctx, "case", activities.CallNote{CaseNumber: p.state.Case.Number})
 		p.state.Step = CaseStepDone
 	}
 	return p.end(ctx, err)
+}
+
+// noteOnCall puts what the process learnt on the call it was started from
+// (the interaction's process records it). The agent's step answers once it
+// is there. A call that cannot take it (its record refused the write until
+// the storage deadline) does not stop the process: the case keeps its link
+// to the interaction either way.
+func (p *caseProcess) noteOnCall(ctx workflow.Context, what string, n activities.CallNote) {
+	if !p.notesCall {
+		return
+	}
+	n.Interaction, n.WorkflowID, n.UpdateName = p.in.InteractionID, InteractionWorkflowID(p.in.InteractionID), UpdateNoteFromProcess
+	n.ProcessID, n.AgentID = p.state.WorkflowID, p.in.AgentID
+	n.UpdateID = p.state.WorkflowID + "-" + what
+	if err := workflow.ExecuteActivity(storageOptions(ctx), a.NoteOnCall, n).Get(ctx, nil); err != nil {
+		workflow.GetLogger(ctx).Error("note on the call", "what", what, "interaction", p.in.InteractionID, "error", err)
+	}
 }
 
 // enter moves the process to step.

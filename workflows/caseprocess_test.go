@@ -32,6 +32,8 @@ type caseRun struct {
 	minute  int
 	answers []*updateAnswer
 	upserts []temporal.SearchAttributes
+	notes   []activities.CallNote // what the process put on its call
+	noteErr error                 // what NoteOnCall answers
 }
 
 // updateAnswer is what one update got back.
@@ -53,6 +55,9 @@ func newCaseRun(t *testing.T, identified ...store.Contact) *caseRun {
 	}
 	env.OnActivity(a.IdentifyCaller, mock.Anything, activities.CallerLookup{Number: rawCaller, DefaultRegion: "US"}).
 		Return(activities.Caller{Number: callerE164, Contacts: identified}, nil).Once()
+	env.OnActivity(a.NoteOnCall, mock.Anything, mock.Anything).Run(func(args mock.Arguments) {
+		r.notes = append(r.notes, args.Get(1).(activities.CallNote))
+	}).Return(func(context.Context, activities.CallNote) error { return r.noteErr }).Maybe()
 	env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
 		r.upserts = append(r.upserts, args.Get(0).(temporal.SearchAttributes))
 	}).Return(nil)
@@ -115,6 +120,31 @@ func (r *caseRun) keyword(key temporal.SearchAttributeKeyKeyword) string {
 	return last
 }
 
+// requireNotes checks what the process put on its call: the contact (and
+// how it was identified), then the case it created, if any.
+func (r *caseRun) requireNotes(contactID uuid.UUID, by, caseNumber string) {
+	r.t.Helper()
+	want := 1
+	if caseNumber != "" {
+		want = 2
+	}
+	require.Len(r.t, r.notes, want, "one note per fact")
+	for _, n := range r.notes {
+		require.Equal(r.t, interaction, n.Interaction)
+		require.Equal(r.t, workflows.InteractionWorkflowID(interaction), n.WorkflowID)
+		require.Equal(r.t, workflows.UpdateNoteFromProcess, n.UpdateName)
+		require.Equal(r.t, processAgent, n.AgentID)
+		require.NotEmpty(r.t, n.UpdateID)
+	}
+	require.Equal(r.t, &contactID, r.notes[0].ContactID)
+	require.Equal(r.t, by, r.notes[0].By)
+	if caseNumber != "" {
+		require.Nil(r.t, r.notes[1].ContactID)
+		require.Equal(r.t, caseNumber, r.notes[1].CaseNumber)
+		require.NotEqual(r.t, r.notes[0].UpdateID, r.notes[1].UpdateID)
+	}
+}
+
 func contact(name string) store.Contact {
 	return store.Contact{ID: uuid.New(), Name: name, CommunicationOptions: []store.CommunicationOption{
 		{Kind: store.OptionPhone, Value: callerE164},
@@ -167,6 +197,22 @@ func TestAddNewCaseUniquelyIdentifiedByPhone(t *testing.T) {
 	require.Equal(t, c.Number, r.keyword(workflows.SearchCaseNumber))
 	require.Equal(t, processAgent, r.keyword(workflows.SearchAgentID))
 	require.Equal(t, workflows.CaseStepDone, r.keyword(workflows.SearchProcessState))
+	r.requireNotes(ann.ID, workflows.IdentifiedByPhone, c.Number)
+}
+
+// A call that cannot take the note (its record refused it) does not stop
+// the process: the case is made and keeps its link to the interaction.
+func TestAddNewCaseGoesOnWhenTheCallRefusesTheNote(t *testing.T) {
+	ann := contact("Ann")
+	r := newCaseRun(t, ann)
+	r.noteErr = temporal.NewNonRetryableApplicationError("refused", activities.ErrTypeConflict, nil)
+	c := expectCase(r.env, ann.ID)
+	submit := r.send(workflows.UpdateSubmitCase, submission())
+
+	final := r.execute(workflows.AddNewCase, 0)
+	require.Equal(t, workflows.CaseStepDone, final.Step)
+	require.Equal(t, c.Number, submit.ok(t).Case.Number)
+	r.requireNotes(ann.ID, workflows.IdentifiedByPhone, c.Number)
 }
 
 func TestAddNewCaseSeveralContactsHaveTheNumber(t *testing.T) {
@@ -185,6 +231,7 @@ func TestAddNewCaseSeveralContactsHaveTheNumber(t *testing.T) {
 	require.Equal(t, workflows.CaseStepDone, final.Step)
 	require.Equal(t, workflows.IdentifiedByChoice, final.IdentifiedBy)
 	require.Equal(t, bob.ID, final.Contact.ID)
+	r.requireNotes(bob.ID, workflows.IdentifiedByChoice, c.Number)
 }
 
 func TestAddNewCaseKnownCustomerFoundBySearch(t *testing.T) {
@@ -212,6 +259,7 @@ func TestAddNewCaseKnownCustomerFoundBySearch(t *testing.T) {
 	require.Equal(t, c.Number, submit.ok(t).Case.Number)
 	require.Equal(t, workflows.IdentifiedBySearch, final.IdentifiedBy)
 	require.Equal(t, workflows.CaseStepDone, final.Step)
+	r.requireNotes(cleo.ID, workflows.IdentifiedBySearch, c.Number)
 }
 
 func TestAddNewCaseNewCustomer(t *testing.T) {
@@ -243,6 +291,7 @@ func TestAddNewCaseNewCustomer(t *testing.T) {
 	require.Equal(t, workflows.IdentifiedAsNewContact, final.IdentifiedBy)
 	require.Equal(t, workflows.CaseStepDone, final.Step)
 	require.Equal(t, workflows.CaseProcessAddNewCase, final.Flow)
+	r.requireNotes(dee.ID, workflows.IdentifiedAsNewContact, "CS-000124")
 }
 
 // ---- Advise on existing case: the seed's second table, one test per row. ----
@@ -271,6 +320,7 @@ func TestAdviseUniquelyIdentifiedByPhone(t *testing.T) {
 	require.Equal(t, ann.ID, final.Contact.ID)
 	require.Nil(t, final.Case, "advising creates no case")
 	require.Empty(t, r.keyword(workflows.SearchCaseNumber))
+	r.requireNotes(ann.ID, workflows.IdentifiedByPhone, "")
 }
 
 func TestAdviseSeveralContactsHaveTheNumber(t *testing.T) {

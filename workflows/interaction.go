@@ -96,6 +96,12 @@ func (w *interactionImpl) setup(ctx workflow.Context) error {
 		{UpdateClose, w.requestClose, w.validateClose},
 		{UpdateChooseChatContact, w.chooseContact, w.validateChooseContact},
 		{UpdateSendMessage, w.sendMessage, w.validateSendMessage},
+		{UpdateNoteFromProcess, w.noteFromProcess, func(n activities.CallNote) error {
+			if n.ContactID == nil && n.CaseNumber == "" {
+				return invalidField("contact_id", "or case_number is required")
+			}
+			return nil
+		}},
 	}
 	for _, h := range handlers {
 		if err := workflow.SetUpdateHandlerWithOptions(ctx, h.name, h.handler, workflow.UpdateHandlerOptions{Validator: h.validator}); err != nil {
@@ -889,6 +895,31 @@ func (w *interactionImpl) chooseContact(ctx workflow.Context, r ChatContactReque
 	w.st.ContactID = r.ContactID
 	_ = workflow.UpsertTypedSearchAttributes(ctx, SearchContactID.ValueSet(r.ContactID))
 	return w.st, nil
+}
+
+// noteFromProcess records what a case process started from this
+// interaction learnt (seed 000: the contact is added to the interaction
+// record; seed 001: Opened For): the contact, on the record with a history
+// line and as the call's ContactId; the case it created, as the call's
+// CaseNumber, so searching the Temporal UI by the case's number finds the
+// call as well as the process.
+func (w *interactionImpl) noteFromProcess(ctx workflow.Context, n activities.CallNote) error {
+	if n.ContactID != nil && n.ContactID.String() != w.st.ContactID {
+		_ = w.recMu.Lock(ctx)
+		defer w.recMu.Unlock()
+		w.version++
+		c := store.InteractionChange{Number: w.in.Number, Version: w.version, State: w.st.State, Actor: n.AgentID,
+			Reason: n.Reason(), ContactID: n.ContactID}
+		if err := workflow.ExecuteActivity(storageOptions(ctx), a.ChangeInteraction, c).Get(ctx, nil); err != nil {
+			return fmt.Errorf("record the contact identified in %s: %w", n.ProcessID, err)
+		}
+		w.st.ContactID = n.ContactID.String()
+		_ = workflow.UpsertTypedSearchAttributes(ctx, SearchContactID.ValueSet(w.st.ContactID))
+	}
+	if n.CaseNumber != "" {
+		_ = workflow.UpsertTypedSearchAttributes(ctx, SearchCaseNumber.ValueSet(n.CaseNumber))
+	}
+	return nil
 }
 
 func (w *interactionImpl) validateSendMessage(r MessageRequest) error {

@@ -176,6 +176,11 @@ const (
 	UpdateClose             = "close"
 	UpdateChooseChatContact = "choose-contact"
 	UpdateSendMessage       = "send-message"
+
+	// UpdateNoteFromProcess is sent by a case process started from the
+	// interaction (through the NoteOnCall activity): the contact it
+	// identified, or the case it created (an activities.CallNote).
+	UpdateNoteFromProcess = "note-from-case-process"
 )
 
 // Interaction channels and states (as stored).

@@ -33,4 +33,9 @@ const (
 	// started before its signal came; wrap-ups ended here are remembered by
 	// item (and carried over by continue-as-new).
 	changeAgentSettles = "agent-settles-before-updates"
+
+	// changeCaseProcessNotesCall: a case process tells the interaction it
+	// was started from the contact it identified and the case it created
+	// (NoteOnCall), so both land on the call.
+	changeCaseProcessNotesCall = "case-process-notes-call"
 )
