@@ -95,3 +95,8 @@ func (a *Activities) HangUp(ctx context.Context, r cti.HangUpRequest) error {
 func (a *Activities) SendChatMessage(ctx context.Context, r cti.ChatMessageRequest) error {
 	return ctiErr(a.CTI.SendChatMessage(ctx, r))
 }
+
+// EndChat ends the chat for the customer when the agent ends it.
+func (a *Activities) EndChat(ctx context.Context, r cti.EndChatRequest) error {
+	return ctiErr(a.CTI.EndChat(ctx, r))
+}

@@ -48,8 +48,10 @@ func (s *Server) startForEvent(c echo.Context, ev cti.Event) (string, string, er
 		if err != nil {
 			return "", "", err
 		}
-		if position, err = s.deps.Store.NextPosition(ctx); err != nil {
-			return "", "", err
+		if ev.Type != cti.EventIVRConnected { // a caller in the IVR takes a place in line when it is done
+			if position, err = s.deps.Store.NextPosition(ctx); err != nil {
+				return "", "", err
+			}
 		}
 		if workflowID, err = s.deps.Store.ClaimLeg(ctx, leg, workflows.InteractionWorkflowID(number)); err != nil {
 			return "", "", err
@@ -63,7 +65,7 @@ func (s *Server) startForEvent(c echo.Context, ev cti.Event) (string, string, er
 		CallerNumber: ev.CallerNumber, DialledNumber: ev.DialledNumber, IVR: ev.IVR, CaseNumber: ev.CaseNumber,
 		CustomerEmail: ev.CustomerEmail, CustomerName: ev.CustomerName, CreatedBy: "cti",
 		CloseOnEscalate: s.deps.Interactions.CloseOnEscalate, DefaultRegion: s.deps.DefaultRegion,
-		QueuePosition: position,
+		QueuePosition: position, InIVR: ev.Type == cti.EventIVRConnected,
 	}
 	_, err = s.deps.Temporal.SignalWithStartWorkflow(ctx, workflowID, workflows.SignalCTIEvent, ev,
 		s.interactionStartOptions(workflowID, in), workflows.Interaction, in)

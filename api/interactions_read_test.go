@@ -64,9 +64,13 @@ func newReadFixture(t *testing.T) readFixture {
 		return in
 	}
 
+	owner, err := st.CreateContact(ctx, store.NewContact{Name: "Case owner " + tag})
+	require.NoError(t, err)
+	named, err := st.CreateCase(ctx, store.NewCase{Subject: "Billing", ContactID: owner.ID})
+	require.NoError(t, err)
 	f.annCall = open(store.NewInteraction{Channel: store.InteractionPhone, Direction: store.DirectionInbound,
 		State: store.InteractionNew, CallID: "call-" + tag, ContactPhone: "+12025550143",
-		IVR: map[string]string{"menu": "billing"}, CaseNumber: "CS-000321", Actor: "cti"})
+		IVR: map[string]string{"menu": "billing"}, CaseNumber: named.Number, Actor: "cti"})
 	_, err = st.ChangeInteraction(ctx, store.InteractionChange{Number: f.annCall.Number, Version: 2,
 		State: store.InteractionPendingAcceptance, AgentID: &f.ann, Actor: "routing"})
 	require.NoError(t, err)

@@ -57,3 +57,29 @@ func TestPutQueueRefusesBadCallbackSettings(t *testing.T) {
 			"business_hours": {"time_zone": "America/New_York", "windows": [{"days": ["mon", "fri"], "open": "08:30", "close": "24:00"}]}}, "other": 1}`, string(q.Settings))
 	})
 }
+
+// What a rejected offer and one not picked up do are queue settings, both
+// reoffer unless set; another value is a 422 naming the field.
+func TestQueueOnRejectAndOnTimeout(t *testing.T) {
+	c := newClient(t, api.Deps{}).as(issue(t, auth.RoleSupervisor, ""))
+	name := "q-" + uuid.NewString()[:8]
+	var q store.Queue
+	r := c.do(http.MethodPut, "/v1/queues/"+name, `{}`)
+	require.Equal(t, http.StatusOK, r.Code, r.Body.String())
+	r.decode(t, &q)
+	require.Equal(t, store.OnRejectReoffer, q.OnReject)
+	require.Equal(t, store.OnRejectReoffer, q.OnTimeout)
+
+	r = c.do(http.MethodPut, "/v1/queues/"+name, `{"on_reject": "close", "on_timeout": "close"}`)
+	require.Equal(t, http.StatusOK, r.Code, r.Body.String())
+	r.decode(t, &q)
+	require.Equal(t, store.OnRejectClose, q.OnReject)
+	require.Equal(t, store.OnRejectClose, q.OnTimeout)
+
+	r = c.do(http.MethodPut, "/v1/queues/"+name, `{"on_timeout": "drop"}`)
+	require.Equal(t, http.StatusUnprocessableEntity, r.Code, r.Body.String())
+	require.Equal(t, "on_timeout", r.problem(t).Errors[0].Field)
+	got, err := st.GetQueue(context.Background(), name)
+	require.NoError(t, err)
+	require.Equal(t, store.OnRejectClose, got.OnTimeout, "a refused change writes nothing")
+}

@@ -20,6 +20,7 @@ type queueRequest struct {
 	AcceptanceTimeoutSeconds *int            `json:"acceptance_timeout_seconds" validate:"omitnil,min=1,max=3600"`
 	WrapUpTimeoutSeconds     *int            `json:"wrapup_timeout_seconds" validate:"omitnil,min=0,max=86400"`
 	OnReject                 string          `json:"on_reject" validate:"omitempty,oneof=close reoffer"`
+	OnTimeout                string          `json:"on_timeout" validate:"omitempty,oneof=close reoffer"`
 	OutboundNumber           string          `json:"outbound_number" validate:"omitempty,e164"`
 	DispositionRequired      *bool           `json:"disposition_required"`
 	Settings                 json.RawMessage `json:"settings"`
@@ -117,7 +118,7 @@ func (s *Server) putQueue(c echo.Context) error {
 		return err
 	}
 	q := store.Queue{Name: c.Param("name"), Description: req.Description, AcceptanceTimeoutS: 30, WrapUpTimeoutS: 60,
-		OnReject: store.OnRejectReoffer, OutboundNumber: req.OutboundNumber, Settings: req.Settings}
+		OnReject: store.OnRejectReoffer, OnTimeout: store.OnRejectReoffer, OutboundNumber: req.OutboundNumber, Settings: req.Settings}
 	if !validName(q.Name) {
 		return invalidField("name", "must be 1-63 lower-case letters, digits, - or _")
 	}
@@ -129,6 +130,9 @@ func (s *Server) putQueue(c echo.Context) error {
 	}
 	if req.OnReject != "" {
 		q.OnReject = req.OnReject
+	}
+	if req.OnTimeout != "" {
+		q.OnTimeout = req.OnTimeout
 	}
 	if req.DispositionRequired != nil {
 		q.DispositionRequired = *req.DispositionRequired

@@ -27,6 +27,7 @@ const (
 	OpTransfer        = "transfer"
 	OpHangUp          = "hang up"
 	OpSendChatMessage = "send chat message"
+	OpEndChat         = "end chat"
 	OpSendEvent       = "send event"
 )
 
@@ -123,6 +124,11 @@ func (a *HTTPAdapter) HangUp(ctx context.Context, r HangUpRequest) error {
 // SendChatMessage implements Platform: POST /v1/chats/{id}/messages.
 func (a *HTTPAdapter) SendChatMessage(ctx context.Context, r ChatMessageRequest) error {
 	return a.do(ctx, OpSendChatMessage, r.Validate(), "/v1/chats/"+url.PathEscape(r.ChatID)+"/messages", r.IdempotencyKey, r, nil)
+}
+
+// EndChat implements Platform: POST /v1/chats/{id}/end.
+func (a *HTTPAdapter) EndChat(ctx context.Context, r EndChatRequest) error {
+	return a.do(ctx, OpEndChat, r.Validate(), "/v1/chats/"+url.PathEscape(r.ChatID)+"/end", r.IdempotencyKey, r, nil)
 }
 
 // do sends one command. invalid is the result of the request's Validate; a

@@ -102,6 +102,14 @@ func TestHTTPAdapterSendsEachCommand(t *testing.T) {
 			path: "/v1/chats/chat_1/messages", key: "k6",
 			wantBody: map[string]any{"idempotency_key": "k6", "chat_id": "chat_1", "text": "hello", "from": "a1"},
 		},
+		{
+			name: "end chat",
+			call: func() (cti.Call, error) {
+				return cti.Call{}, a.EndChat(ctx, cti.EndChatRequest{IdempotencyKey: "k7", ChatID: "chat_1", Reason: "ended by a1"})
+			},
+			path: "/v1/chats/chat_1/end", key: "k7",
+			wantBody: map[string]any{"idempotency_key": "k7", "chat_id": "chat_1", "reason": "ended by a1"},
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -34,6 +34,8 @@ type Platform interface {
 	HangUp(ctx context.Context, r HangUpRequest) error
 	// SendChatMessage posts a message into a chat.
 	SendChatMessage(ctx context.Context, r ChatMessageRequest) error
+	// EndChat ends a chat for the customer too (the agent ended it).
+	EndChat(ctx context.Context, r EndChatRequest) error
 }
 
 // Channel is the medium of an interaction offered to an agent.
@@ -52,6 +54,9 @@ type CallState string
 const (
 	// CallStateRinging: an outbound call or an agent leg is being dialled.
 	CallStateRinging CallState = "ringing"
+	// CallStateIVR: an inbound caller is in the IVR (after ivr_connected,
+	// before incoming_call): not yet waiting for an agent.
+	CallStateIVR CallState = "ivr"
 	// CallStateQueued: an inbound call is held by the platform, waiting to be
 	// offered to an agent.
 	CallStateQueued CallState = "queued"
@@ -148,6 +153,14 @@ type ChatMessageRequest struct {
 	ChatID         string `json:"chat_id"`
 	Text           string `json:"text"`
 	From           string `json:"from"`
+}
+
+// EndChatRequest ends a chat on the platform: the customer is told it is
+// over and further messages are refused.
+type EndChatRequest struct {
+	IdempotencyKey string `json:"idempotency_key"`
+	ChatID         string `json:"chat_id"`
+	Reason         string `json:"reason,omitempty"`
 }
 
 var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
@@ -260,6 +273,11 @@ func (r ChatMessageRequest) Validate() error {
 		requireField("text", r.Text),
 		requireField("from", r.From),
 	)
+}
+
+// Validate checks the request; a failure is a *FieldError.
+func (r EndChatRequest) Validate() error {
+	return firstErr(requireKey(r.IdempotencyKey), requireField("chat_id", r.ChatID))
 }
 
 func firstErr(errs ...error) error {

@@ -64,6 +64,32 @@ func sim(t *testing.T, path string, body any, out any) {
 	}
 }
 
+// simPost sends a request to the simulator's admin API and returns the
+// status and body, whatever they are.
+func simPost(t *testing.T, path string, body any) (int, string) {
+	t.Helper()
+	b, err := json.Marshal(body)
+	require.NoError(t, err)
+	resp, err := http.Post(sys.simURL+path, "application/json", bytes.NewReader(b))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, string(raw)
+}
+
+// simGet reads from the simulator's admin API.
+func simGet(t *testing.T, path string, out any) {
+	t.Helper()
+	resp, err := http.Get(sys.simURL + path)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%s: %s", path, raw)
+	require.NoError(t, json.Unmarshal(raw, out))
+}
+
 // agentToken issues a token for an agent.
 func agentToken(t *testing.T, agentID string) string {
 	t.Helper()

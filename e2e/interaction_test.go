@@ -78,14 +78,15 @@ func historyStates(d interactionDetail) []string {
 func TestInboundCallAcceptedEndedWithPhoneLog(t *testing.T) {
 	queue, tokens := setupQueue(t, map[string]any{"wrapup_timeout_seconds": 30}, "ann")
 	agent := "ann-" + queue
-	_, n := ringIn(t, "+12025550111", queue, map[string]any{"ivr": map[string]string{"reason": "billing"}, "case_number": "CS-000042", "via_ivr": true})
+	k := seedCase(t, seedContact(t, "Ivy", nil).ID, "Invoice twice")
+	_, n := ringIn(t, "+12025550111", queue, map[string]any{"ivr": map[string]string{"reason": "billing"}, "case_number": k.Number, "via_ivr": true})
 
 	offeredTo(t, n, agent)
 	mustAPI(t, http.StatusOK, "POST", "/v1/interactions/"+n+"/accept", tokens[agent], map[string]any{}, nil)
 	var d interactionDetail
 	eventually(t, func() bool { d = getInteraction(t, n); return d.IVR["reason"] == "billing" && len(d.Related) == 1 }, "IVR selections on the record: "+fmt.Sprint(getInteraction(t, n).IVR))
 	require.Equal(t, "work_in_progress", d.State)
-	require.Contains(t, d.Related, store.RelatedRecord{Kind: "case", Ref: "CS-000042", CreatedAt: d.Related[0].CreatedAt}, "the case entered in the IVR is a related record")
+	require.Contains(t, d.Related, store.RelatedRecord{Kind: "case", Ref: k.Number, CreatedAt: d.Related[0].CreatedAt}, "the case entered in the IVR is a related record")
 
 	// Ops see the agent busy in the Temporal UI while on the call.
 	eventually(t, func() bool {
@@ -166,7 +167,27 @@ func TestInboundCallTransferredAndAccepted(t *testing.T) {
 	require.Equal(t, cat, d.Transfers[0].FromAgent)
 	require.Equal(t, dan, *d.Transfers[0].ToAgent)
 	mustAPI(t, http.StatusOK, "POST", "/v1/interactions/"+n+"/end", tokens[dan], map[string]any{}, nil)
-	waitState(t, n, "closed_complete")
+	d = waitState(t, n, "closed_complete")
+	// Seed 000: assigned to the new agent in Pending Acceptance, never New
+	// between the two agents.
+	require.Equal(t, []string{"new", "pending_acceptance", "work_in_progress", "pending_acceptance", "work_in_progress", "closed_complete"}, historyStates(d))
+	require.Equal(t, "transferred by "+cat+"; offered to "+dan, d.History[3].Reason)
+}
+
+// Seed 000: a call not picked up ends the record in Closed Complete, in a
+// queue set so; the history says who let it run out.
+func TestACallNotPickedUpIsClosedWhereTheQueueSaysSo(t *testing.T) {
+	queue, _ := setupQueue(t, map[string]any{"acceptance_timeout_seconds": 1, "on_timeout": "close"}, "gus")
+	gus := "gus-" + queue
+	_, n := ringIn(t, "+12025550115", queue, nil)
+	offeredTo(t, n, gus)
+	d := waitState(t, n, "closed_complete")
+	require.Equal(t, []string{"new", "pending_acceptance", "closed_complete"}, historyStates(d))
+	require.Equal(t, "offered to "+gus, d.History[1].Reason)
+	require.Equal(t, "not picked up by "+gus+" in 1s", d.History[2].Reason)
+	var agent struct{ Presence string }
+	mustAPI(t, http.StatusOK, "GET", "/v1/agents/"+gus, supervisor(), nil, &agent)
+	require.Equal(t, "on_break", agent.Presence, "the agent who let it run out goes on break")
 }
 
 func TestClickToCall(t *testing.T) {
@@ -275,6 +296,24 @@ func TestChatsMatchedByEmail(t *testing.T) {
 		for _, r := range d.Related {
 			require.NotEqual(t, "incident", r.Kind, "a matched customer gets no automatic incident")
 		}
+		// Ended by the agent is ended for the customer: the platform closed
+		// the chat, and a later message is refused with a clear status
+		// and kept, not taken into a chat nobody reads.
+		var c struct {
+			State   string                  `json:"state"`
+			EndedBy string                  `json:"ended_by"`
+			Refused []struct{ Text string } `json:"refused"`
+		}
+		eventually(t, func() bool { simGet(t, "/sim/chats/"+chatID, &c); return c.State == "ended" }, "the platform ends the chat")
+		require.Equal(t, "agent", c.EndedBy)
+		status, body := simPost(t, "/sim/chats/"+chatID+"/messages", map[string]any{"text": "one more thing"})
+		require.Equal(t, http.StatusConflict, status)
+		require.Contains(t, body, "chat_not_active")
+		require.Contains(t, body, "not delivered")
+		simGet(t, "/sim/chats/"+chatID, &c)
+		require.Len(t, c.Refused, 1)
+		require.Equal(t, "one more thing", c.Refused[0].Text)
+		require.Len(t, getInteraction(t, n).Transcript, 3, "nothing added to the closed record")
 	})
 
 	t.Run("several matches: the first by default, the agent may choose another", func(t *testing.T) {
@@ -366,4 +405,64 @@ func TestPresenceIsTheAgentsOwnOrASupervisors(t *testing.T) {
 	mustAPI(t, http.StatusOK, "GET", "/v1/agents/"+ida, tokens[hal], nil, &a)
 	require.Equal(t, "on_break", a.Presence)
 	require.Equal(t, http.StatusUnprocessableEntity, do(t, "PUT", "/v1/agents/"+hal+"/presence", tokens[hal], map[string]any{"presence": "busy"}, nil))
+}
+
+// Seed 000: the record exists from the moment the caller reaches the IVR,
+// but the call waits for an agent only once the IVR is done, with the
+// selections on the record. A case number that names no case is kept as
+// keyed, not related.
+func TestTheIVRComesFirst(t *testing.T) {
+	queue, tokens := setupQueue(t, map[string]any{"wrapup_timeout_seconds": 0, "acceptance_timeout_seconds": 120}, "ann")
+	agent := "ann-" + queue
+	var inIVR struct{ ID, State string }
+	sim(t, "/sim/inbound-calls", map[string]any{"from": "+12025550112", "to": "+12025550100", "queue": queue,
+		"via_ivr": true, "hold_in_ivr": true}, &inIVR)
+	require.Equal(t, "ivr", inIVR.State)
+	var owner string
+	eventually(t, func() bool {
+		wf, err := sys.store.LegOwner(t.Context(), inIVR.ID)
+		owner = wf
+		return err == nil
+	}, "the caller in the IVR has a record")
+	first := number(owner)
+	d := waitState(t, first, "new")
+	require.Nil(t, d.AgentID)
+	require.Empty(t, d.IVR)
+
+	// A later call, straight to the queue, reaches the free agent first:
+	// the caller still in the IVR is not waiting in line.
+	_, second := ringIn(t, "+12025550113", queue, nil)
+	offeredTo(t, second, agent)
+	require.Equal(t, "new", getInteraction(t, first).State)
+	mustAPI(t, http.StatusOK, "POST", "/v1/interactions/"+second+"/accept", tokens[agent], map[string]any{}, nil)
+	mustAPI(t, http.StatusOK, "POST", "/v1/interactions/"+second+"/end", tokens[agent], map[string]any{}, nil)
+
+	sim(t, "/sim/calls/"+inIVR.ID+"/ivr-done", map[string]any{"ivr": map[string]string{"reason": "billing"}, "case_number": "CS-424242"}, nil)
+	offeredTo(t, first, agent)
+	d = getInteraction(t, first)
+	require.Equal(t, map[string]string{"reason": "billing"}, d.IVR, "the selections are on the record when the agent sees it")
+	require.Equal(t, "CS-424242", *d.IVRCaseNumber, "kept as keyed")
+	require.Empty(t, d.Related, "no case has that number")
+}
+
+// A caller who hangs up in the IVR ends the record as abandoned; no agent
+// was ever offered the call.
+func TestACallerWhoHangsUpInTheIVRIsAbandoned(t *testing.T) {
+	queue, _ := setupQueue(t, map[string]any{"wrapup_timeout_seconds": 0}, "bo")
+	var inIVR struct{ ID string }
+	sim(t, "/sim/inbound-calls", map[string]any{"from": "+12025550114", "to": "+12025550100", "queue": queue,
+		"via_ivr": true, "hold_in_ivr": true}, &inIVR)
+	var owner string
+	eventually(t, func() bool {
+		wf, err := sys.store.LegOwner(t.Context(), inIVR.ID)
+		owner = wf
+		return err == nil
+	}, "the caller in the IVR has a record")
+	n := number(owner)
+	waitState(t, n, "new")
+	sim(t, "/sim/calls/"+inIVR.ID+"/hangup", map[string]any{}, nil)
+	d := waitState(t, n, "closed_complete")
+	require.Equal(t, []string{"new", "closed_complete"}, historyStates(d))
+	require.Equal(t, "caller hung up in the IVR", d.History[len(d.History)-1].Reason)
+	require.Nil(t, d.AgentID)
 }

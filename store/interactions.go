@@ -72,6 +72,7 @@ type Interaction struct {
 	ShortDescription string            `db:"short_description" json:"short_description"`
 	Description      string            `db:"description" json:"description"`
 	IVR              map[string]string `db:"-" json:"ivr"`
+	IVRCaseNumber    *string           `db:"ivr_case_number" json:"ivr_case_number"` // as the caller keyed it
 	CallID           *string           `db:"call_id" json:"call_id"`
 	ChatID           *string           `db:"chat_id" json:"chat_id"`
 	Disposition      *string           `db:"disposition" json:"disposition"`
@@ -283,8 +284,8 @@ ON CONFLICT (number) DO NOTHING`
 
 	interactionColumns = `
 SELECT number, channel, direction, state, version, contact_id, company_id, contact_email, contact_phone,
-       queue, agent_id, short_description, description, ivr, call_id, chat_id, disposition, workflow_id,
-       created_by, created_at, updated_at, accepted_at, closed_at
+       queue, agent_id, short_description, description, ivr, ivr_case_number, call_id, chat_id, disposition,
+       workflow_id, created_by, created_at, updated_at, accepted_at, closed_at
 FROM interactions`
 
 	selectInteraction = interactionColumns + ` WHERE number = :number`
@@ -542,10 +543,8 @@ func (s *Store) CreateInteraction(ctx context.Context, n NewInteraction) (Intera
 			}); err != nil {
 				return fmt.Errorf("record history: %w", interactionErr(err))
 			}
-			if n.CaseNumber != "" {
-				if err := tx.AddRelated(ctx, n.Number, RelatedCase, n.CaseNumber); err != nil {
-					return err
-				}
+			if err := tx.recordGivenCase(ctx, n.Number, n.CaseNumber); err != nil {
+				return err
 			}
 		}
 		out, err = tx.GetInteraction(ctx, n.Number)
@@ -978,9 +977,33 @@ func (s *Store) RecordIVR(ctx context.Context, number string, ivr map[string]str
 				return fmt.Errorf("record IVR selections of %s: %w", number, err)
 			}
 		}
-		if caseNumber != "" {
-			return tx.AddRelated(ctx, number, RelatedCase, caseNumber)
-		}
-		return nil
+		return tx.recordGivenCase(ctx, number, caseNumber)
 	})
+}
+
+const (
+	setIVRCaseNumber = `UPDATE interactions SET ivr_case_number = :given, updated_at = now() WHERE number = :number`
+	caseByNumber     = `SELECT number FROM cases WHERE number = upper(btrim(:given))`
+)
+
+// recordGivenCase keeps the case number a caller gave (in the IVR, or with
+// a callback request) on the interaction, and relates the case when one
+// has that number: a number that names no case is kept as given, never
+// related.
+func (s *Store) recordGivenCase(ctx context.Context, number, given string) error {
+	if given == "" {
+		return nil
+	}
+	if _, err := s.namedExec(ctx, setIVRCaseNumber, map[string]any{"number": number, "given": given}); err != nil {
+		return fmt.Errorf("record the case number given on %s: %w", number, interactionErr(err))
+	}
+	var ref string
+	err := s.namedGet(ctx, &ref, caseByNumber, map[string]any{"given": given})
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("find case %s: %w", given, err)
+	}
+	return s.AddRelated(ctx, number, RelatedCase, ref)
 }

@@ -82,10 +82,12 @@ func TestInteractionNumbers(t *testing.T) {
 func TestCreateInteractionIsIdempotent(t *testing.T) {
 	ctx := context.Background()
 	f := newInteractionFixture(t)
+	k, err := st.CreateCase(ctx, store.NewCase{Subject: "Invoice twice", ContactID: newCaseContact(t, nil).ID})
+	require.NoError(t, err)
 	in := f.open(t, func(n *store.NewInteraction) {
 		n.ContactPhone = "+12025550143"
 		n.IVR = map[string]string{"language": "en", "menu": "billing"}
-		n.CaseNumber = "CS-000123"
+		n.CaseNumber = strings.ToLower(k.Number) // as keyed
 		n.ShortDescription = "Billing question"
 	})
 	require.Equal(t, 1, in.Version)
@@ -97,7 +99,8 @@ func TestCreateInteractionIsIdempotent(t *testing.T) {
 	require.Nil(t, in.AcceptedAt)
 	require.Nil(t, in.ClosedAt)
 	require.Len(t, in.Related, 1)
-	require.Equal(t, store.RelatedRecord{Kind: store.RelatedCase, Ref: "CS-000123", CreatedAt: in.Related[0].CreatedAt}, in.Related[0])
+	require.Equal(t, store.RelatedRecord{Kind: store.RelatedCase, Ref: k.Number, CreatedAt: in.Related[0].CreatedAt}, in.Related[0])
+	require.Equal(t, strings.ToLower(k.Number), *in.IVRCaseNumber, "kept as given")
 
 	// A retried activity sends the same number again, perhaps with other data.
 	again, err := st.CreateInteraction(ctx, store.NewInteraction{
@@ -617,4 +620,29 @@ func TestIdentifyContactOnARecordWhoseProcessEnded(t *testing.T) {
 
 	_, err = st.IdentifyContact(ctx, "IMS-none-"+f.tag, c.ID, f.agent, "x")
 	require.ErrorIs(t, err, store.ErrNotFound)
+}
+
+// A case number the caller keys that names no case is kept as given and
+// never related; one that does is related, whenever the IVR gives it.
+func TestGivenCaseNumbersAreRelatedOnlyWhenTheCaseExists(t *testing.T) {
+	ctx := context.Background()
+	f := newInteractionFixture(t)
+	in := f.open(t, func(n *store.NewInteraction) { n.CaseNumber = "CS-999999x" })
+	require.Equal(t, "CS-999999x", *in.IVRCaseNumber)
+	require.Empty(t, in.Related, "no such case")
+
+	k, err := st.CreateCase(ctx, store.NewCase{Subject: "Late delivery", ContactID: newCaseContact(t, nil).ID})
+	require.NoError(t, err)
+	other := f.open(t, nil)
+	require.Nil(t, other.IVRCaseNumber)
+	require.NoError(t, st.RecordIVR(ctx, other.Number, map[string]string{"menu": "orders"}, "CS-424242x"))
+	got, err := st.GetInteraction(ctx, other.Number)
+	require.NoError(t, err)
+	require.Equal(t, "CS-424242x", *got.IVRCaseNumber)
+	require.Empty(t, got.Related)
+	require.NoError(t, st.RecordIVR(ctx, other.Number, nil, " "+k.Number+" "))
+	got, err = st.GetInteraction(ctx, other.Number)
+	require.NoError(t, err)
+	require.Len(t, got.Related, 1)
+	require.Equal(t, k.Number, got.Related[0].Ref)
 }

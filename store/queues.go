@@ -25,7 +25,8 @@ const (
 	ChannelChat  = "chat"
 )
 
-// What a rejected offer does to its item.
+// What a rejected offer (on_reject) or one left to run out (on_timeout)
+// does to its item: offer it again, or close it.
 const (
 	OnRejectClose   = "close"
 	OnRejectReoffer = "reoffer"
@@ -55,6 +56,7 @@ type Queue struct {
 	AcceptanceTimeoutS int    `db:"acceptance_timeout_s" json:"acceptance_timeout_seconds"`
 	WrapUpTimeoutS     int    `db:"wrapup_timeout_s" json:"wrapup_timeout_seconds"`
 	OnReject           string `db:"on_reject" json:"on_reject"`
+	OnTimeout          string `db:"on_timeout" json:"on_timeout"` // OnRejectClose or OnRejectReoffer
 	OutboundNumber     string `db:"outbound_number" json:"outbound_number"`
 	// DispositionRequired: calls and chats of this queue are ended, and its
 	// agents' wrap-ups ended by hand, only with a disposition code.
@@ -145,11 +147,13 @@ type FinishedItem struct {
 
 const (
 	upsertQueue = `
-INSERT INTO queues (name, description, acceptance_timeout_s, wrapup_timeout_s, on_reject, outbound_number, disposition_required, settings)
-VALUES (:name, :description, :acceptance_timeout_s, :wrapup_timeout_s, :on_reject, :outbound_number, :disposition_required, :settings)
+INSERT INTO queues (name, description, acceptance_timeout_s, wrapup_timeout_s, on_reject, on_timeout, outbound_number,
+    disposition_required, settings)
+VALUES (:name, :description, :acceptance_timeout_s, :wrapup_timeout_s, :on_reject, :on_timeout, :outbound_number,
+    :disposition_required, :settings)
 ON CONFLICT (name) DO UPDATE SET description = EXCLUDED.description, outbound_number = EXCLUDED.outbound_number,
     acceptance_timeout_s = EXCLUDED.acceptance_timeout_s, wrapup_timeout_s = EXCLUDED.wrapup_timeout_s,
-    on_reject = EXCLUDED.on_reject, disposition_required = EXCLUDED.disposition_required,
+    on_reject = EXCLUDED.on_reject, on_timeout = EXCLUDED.on_timeout, disposition_required = EXCLUDED.disposition_required,
     settings = EXCLUDED.settings, updated_at = now()
 RETURNING *`
 
@@ -206,6 +210,9 @@ var ItemFields = map[string]string{"work_items_queue_fkey": "queue", "work_items
 func (s *Store) UpsertQueue(ctx context.Context, q Queue) (Queue, error) {
 	if len(q.Settings) == 0 {
 		q.Settings = json.RawMessage(`{}`)
+	}
+	if q.OnTimeout == "" {
+		q.OnTimeout = OnRejectReoffer
 	}
 	var out Queue
 	if err := s.namedGet(ctx, &out, upsertQueue, q); err != nil {

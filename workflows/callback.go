@@ -304,6 +304,10 @@ func (w *callbackImpl) throughQueue(ctx workflow.Context) (bool, error) {
 		}
 		return true, nil // rescheduled, or the queue closed
 	case routeClosed:
+		if w.r.closedBy == outcomeTimedOut {
+			w.hangUpCustomer(ctx, "not-picked-up")
+			return false, w.closeAs(ctx, store.CallbackFailed, "not picked up by the agent")
+		}
 		w.hangUpCustomer(ctx, "rejected")
 		return false, w.closeAs(ctx, store.CallbackFailed, "rejected by the agent")
 	}

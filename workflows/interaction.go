@@ -51,6 +51,7 @@ type interactionImpl struct {
 	opened        bool            // the record exists
 	seen          map[string]bool // CTI event ids already handled
 	callerGone    bool            // caller hung up, chat ended by the customer
+	ivrDone       bool            // incoming_call came: the caller has left the IVR
 	replacedBy    string          // the callback that took the waiting call's place in the queue
 	callEnded     *cti.Event      // the customer leg's call_ended
 	outcome       string          // outbound: answered, no_answer, busy, voicemail, failed
@@ -215,6 +216,21 @@ func (w *interactionImpl) open(ctx workflow.Context) error {
 // runRouted is an inbound call or chat: through the queue to an agent, then
 // worked until the call or chat ends (seeds 000 and 003).
 func (w *interactionImpl) runRouted(ctx workflow.Context) error {
+	if w.in.InIVR {
+		// Seed 000: the record is created as the caller reaches the IVR and
+		// takes the selections; the call waits for an agent once the IVR is
+		// done, so no agent sees it before the selections are in.
+		workflow.SetCurrentDetails(ctx, w.summary()+" · in the IVR")
+		if err := workflow.Await(ctx, func() bool { return w.ivrDone || w.callerGone }); err != nil {
+			return err
+		}
+		if !w.ivrDone {
+			if w.in.Channel == ChannelPhone {
+				w.writePhoneLog(ctx, "")
+			}
+			return w.close(ctx, "", "caller hung up in the IVR", "abandoned")
+		}
+	}
 	if err := workflow.ExecuteActivity(storageOptions(ctx), a.QueueSettings, w.in.Queue).Get(ctx, &w.queue); err != nil {
 		return w.close(ctx, "system", "queue "+w.in.Queue+" is not configured", "unroutable")
 	}
@@ -244,6 +260,9 @@ func (w *interactionImpl) runRouted(ctx workflow.Context) error {
 		case routeStopped:
 			return w.closeAbandoned(ctx)
 		case routeClosed:
+			if w.r.closedBy == outcomeTimedOut {
+				return w.close(ctx, "", "not picked up by "+w.st.AgentID+" in "+w.queue.AcceptanceTimeout().String(), "not_picked_up")
+			}
 			return w.close(ctx, "", "rejected", "rejected")
 		}
 
@@ -298,6 +317,17 @@ func (w *interactionImpl) finishWorked(ctx workflow.Context) error {
 		if w.in.Channel == ChannelPhone && !w.callerGone {
 			_ = workflow.ExecuteActivity(ctiOptions(ctx), a.HangUp, cti.HangUpRequest{
 				IdempotencyKey: w.in.Number + "-hangup", CallID: w.in.CallID}).Get(ctx, nil)
+		}
+		if w.in.Channel == ChannelChat && !w.callerGone &&
+			workflow.GetVersion(ctx, changeAgentEndsChat, workflow.DefaultVersion, 1) >= 1 {
+			// Ended for the customer too: the platform closes the chat and
+			// refuses further messages, rather than taking them into a chat
+			// nobody reads.
+			err := workflow.ExecuteActivity(ctiOptions(ctx), a.EndChat, cti.EndChatRequest{
+				IdempotencyKey: w.in.Number + "-end-chat", ChatID: w.in.ChatID, Reason: reason}).Get(ctx, nil)
+			if err != nil {
+				workflow.GetLogger(ctx).Error("end the chat on the platform", "chat_id", w.in.ChatID, "error", err)
+			}
 		}
 	}
 	if w.in.Channel == ChannelPhone {
@@ -396,8 +426,12 @@ func (w *interactionImpl) present(ctx workflow.Context, o OfferSignal) (routing.
 	defer w.recMu.Unlock()
 	w.version++
 	agent := o.AgentID
+	reason := "offered to " + agent
+	if w.st.TransferTo != "" {
+		reason = "transferred by " + w.st.AgentID + "; offered to " + agent
+	}
 	c := store.InteractionChange{Number: w.in.Number, Version: w.version, State: StatePendingAcceptance,
-		Actor: "routing", Reason: "offered to " + agent, AgentID: &agent}
+		Actor: "routing", Reason: reason, AgentID: &agent}
 	var p routing.Presented
 	err := workflow.ExecuteActivity(routingOptions(ctx), a.PresentOffer, activities.PresentOfferRequest{
 		OfferID: o.OfferID, Record: routing.Record{Interaction: &c}}).Get(ctx, &p)
@@ -405,7 +439,7 @@ func (w *interactionImpl) present(ctx workflow.Context, o OfferSignal) (routing.
 		return p, fmt.Errorf("present offer %s: %w", o.OfferID, err)
 	}
 	if p.Presented {
-		w.st.OfferedTo = agent
+		w.st.OfferedTo, w.st.TransferTo = agent, ""
 		w.show(ctx, StatePendingAcceptance, agent)
 	}
 	return p, nil
@@ -460,18 +494,12 @@ func (w *interactionImpl) withdrawn(ctx workflow.Context, o OfferSignal, why str
 		_ = workflow.ExecuteActivity(ctiOptions(ctx), a.HangUp, cti.HangUpRequest{IdempotencyKey: o.OfferID + "-withdraw", CallID: w.agentLeg}).Get(ctx, nil)
 		w.agentLeg = ""
 	}
-	if w.rejectCloses() && workflow.GetVersion(ctx, changeRejectClosesDirectly, workflow.DefaultVersion, 1) >= 1 {
+	if w.r.closingItem() && workflow.GetVersion(ctx, changeRejectClosesDirectly, workflow.DefaultVersion, 1) >= 1 {
 		return // Pending Acceptance goes straight to Closed Complete
 	}
 	if err := w.change(ctx, StateNew, "", "routing", why); err != nil {
 		workflow.GetLogger(ctx).Error("record withdrawn offer", "error", err)
 	}
-}
-
-// rejectCloses says whether the offer just withdrawn was rejected in a
-// queue that closes rejected items.
-func (w *interactionImpl) rejectCloses() bool {
-	return w.r.rejecting() && w.r.queue.OnReject != store.OnRejectReoffer
 }
 
 // doTransfer hands the interaction to another agent or queue (seed 000:
@@ -508,6 +536,13 @@ func (w *interactionImpl) doTransfer(ctx workflow.Context) (string, error) {
 		_ = workflow.UpsertTypedSearchAttributes(ctx, SearchQueue.ValueSet(t.ToQueue))
 	}
 	w.agentLeg = ""
+	if t.ToAgentID != "" && workflow.GetVersion(ctx, changeTransferToAgentKeepsRecord, workflow.DefaultVersion, 1) >= 1 {
+		// Seed 000: the record goes to the new agent in Pending Acceptance
+		// when the offer shows; until then it stays as it was.
+		w.st.TransferTo = t.ToAgentID
+		workflow.SetCurrentDetails(ctx, w.summary()+" · transferring to "+t.ToAgentID)
+		return t.ToAgentID, nil
+	}
 	if err := w.changeQueue(ctx, "transferred by "+t.AgentID); err != nil {
 		return "", err
 	}
@@ -608,6 +643,9 @@ func (w *interactionImpl) onEvent(ctx workflow.Context, ev cti.Event) {
 				w.in.CaseNumber = ev.CaseNumber
 				_ = workflow.UpsertTypedSearchAttributes(ctx, SearchCaseNumber.ValueSet(ev.CaseNumber))
 			}
+		}
+		if ev.Type == cti.EventIncomingCall {
+			w.ivrDone = true // after the selections are on the record
 		}
 	case cti.EventChatMessage:
 		w.keepMessage(ctx, ev.From, ev.Text, ev.OccurredAt)
@@ -724,7 +762,7 @@ func (w *interactionImpl) validateTransfer(r TransferRequest) error {
 		return invalidField("to_agent_id", "give exactly one of to_agent_id and to_queue")
 	case r.ToAgentID == r.AgentID:
 		return invalidField("to_agent_id", "is the agent already handling it")
-	case w.transfer != nil || w.end != nil:
+	case w.transfer != nil || w.end != nil || w.st.TransferTo != "":
 		return wrongStep("the interaction is already being transferred or ended")
 	}
 	return nil
@@ -732,7 +770,9 @@ func (w *interactionImpl) validateTransfer(r TransferRequest) error {
 
 func (w *interactionImpl) requestTransfer(ctx workflow.Context, r TransferRequest) (InteractionState, error) {
 	w.transfer = &r
-	if err := workflow.Await(ctx, func() bool { return w.st.State != StateWorkInProgress || w.callerGone }); err != nil {
+	if err := workflow.Await(ctx, func() bool {
+		return w.st.State != StateWorkInProgress || w.callerGone || w.st.TransferTo != ""
+	}); err != nil {
 		return w.st, err
 	}
 	return w.st, nil
@@ -754,7 +794,7 @@ func (w *interactionImpl) validateEnd(r EndRequest) error {
 		return wrongStep("only an interaction in progress can be ended (it is %s)", w.st.State)
 	case r.AgentID != w.st.AgentID:
 		return wrongStep("only the assigned agent can end it")
-	case w.end != nil || w.transfer != nil:
+	case w.end != nil || w.transfer != nil || w.st.TransferTo != "":
 		return wrongStep("the interaction is already being ended or transferred")
 	case r.OpenIncident && w.in.Channel != ChannelChat:
 		return invalidField("open_incident", "is for chats; escalate a call to open an incident")
@@ -843,9 +883,8 @@ func (w *interactionImpl) openEscalation(ctx workflow.Context, r EscalateRequest
 	defer delete(w.escalating, requestID)
 	e := store.NewEscalation{Interaction: w.in.Number, Kind: r.Kind, RequestID: requestID, CaseNumber: r.CaseNumber,
 		ShortDescription: r.ShortDescription, Description: r.Description, Actor: r.AgentID}
-	if e.CaseNumber == "" {
-		e.CaseNumber = w.in.CaseNumber
-	}
+	// With no case named, the store links the interaction's related case
+	// (never a number the caller gave that names no case).
 	if w.st.ContactID != "" {
 		if id, err := uuid.Parse(w.st.ContactID); err == nil {
 			e.ContactID = &id
@@ -904,9 +943,12 @@ func (w *interactionImpl) chooseContact(ctx workflow.Context, r ChatContactReque
 // CaseNumber, so searching the Temporal UI by the case's number finds the
 // call as well as the process.
 func (w *interactionImpl) noteFromProcess(ctx workflow.Context, n activities.CallNote) error {
-	if n.ContactID != nil && n.ContactID.String() != w.st.ContactID {
+	if n.ContactID != nil {
 		_ = w.recMu.Lock(ctx)
 		defer w.recMu.Unlock()
+	}
+	// Checked with the record held: a retried note waits for the first.
+	if n.ContactID != nil && n.ContactID.String() != w.st.ContactID {
 		w.version++
 		c := store.InteractionChange{Number: w.in.Number, Version: w.version, State: w.st.State, Actor: n.AgentID,
 			Reason: n.Reason(), ContactID: n.ContactID}

@@ -32,7 +32,9 @@ type interactionEnv struct {
 	candidates []store.Contact
 
 	states      []string
-	offers      []string // agent each offer went to
+	changes     []store.InteractionChange // every ChangeInteraction, in order
+	chatsEnded  []cti.EndChatRequest
+	offers      []string                  // agent each offer went to
 	closed      []activities.CloseOfferRequest
 	finished    []activities.FinishWorkItemRequest
 	items       []store.NewWorkItem
@@ -77,7 +79,7 @@ func newInteractionEnv(t *testing.T, agents ...string) *interactionEnv {
 		func(_ context.Context, r activities.PresentOfferRequest) (routing.Presented, error) {
 			e.presented = append(e.presented, r.OfferID)
 			if c := r.Record.Interaction; c != nil {
-				e.states = append(e.states, c.State)
+				e.states, e.changes = append(e.states, c.State), append(e.changes, *c)
 			}
 			return routing.Presented{Presented: true, State: store.OfferPending}, nil
 		}).AfterFn(func() time.Duration { return e.slowPresent }).Maybe()
@@ -112,7 +114,7 @@ func newInteractionEnv(t *testing.T, agents ...string) *interactionEnv {
 		}).AfterFn(func() time.Duration { return e.slowFinish }).Maybe()
 	e.OnActivity(a.ChangeInteraction, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, c store.InteractionChange) (store.Interaction, error) {
-			e.states = append(e.states, c.State)
+			e.states, e.changes = append(e.states, c.State), append(e.changes, c)
 			return store.Interaction{Number: c.Number, State: c.State, Version: c.Version}, nil
 		}).Maybe()
 	e.OnActivity(a.OfferToAgent, mock.Anything, mock.Anything, mock.Anything).Return(
@@ -139,6 +141,8 @@ func newInteractionEnv(t *testing.T, agents ...string) *interactionEnv {
 	e.OnActivity(a.AddWorkNote, mock.Anything, mock.Anything, mock.Anything, mock.Anything, mock.Anything).Return(store.WorkNote{ID: 1}, nil).Maybe()
 	e.OnActivity(a.AppendChatMessage, mock.Anything, mock.Anything, mock.Anything).Return(nil).Maybe()
 	e.OnActivity(a.SendChatMessage, mock.Anything, mock.Anything).Return(nil).Maybe()
+	e.OnActivity(a.EndChat, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, r cti.EndChatRequest) error { e.chatsEnded = append(e.chatsEnded, r); return nil }).Maybe()
 	e.OnSignalExternalWorkflow(mock.Anything, mock.Anything, mock.Anything, mock.Anything, mock.Anything).Return(
 		func(_, workflowID, _, signal string, _ any) error {
 			e.signals = append(e.signals, workflowID+" "+signal)
@@ -297,17 +301,32 @@ func TestCallerHangsUpBeforePickup(t *testing.T) {
 
 func TestTransferToAnotherAgent(t *testing.T) {
 	e := newInteractionEnv(t, "ann")
+	e.slowPresent = 10 * time.Second // the offer to Bob shows 10 s after the transfer
 	e.at(5*time.Second, func() { e.ok(workflows.UpdateAccept, workflows.DecisionRequest{AgentID: "ann"}) })
 	e.at(time.Minute, func() {
 		e.refused(workflows.UpdateTransfer, workflows.TransferRequest{AgentID: "ann"}, "exactly one")
 		e.refused(workflows.UpdateTransfer, workflows.TransferRequest{AgentID: "bob", ToAgentID: "cat"}, "assigned agent")
-		e.ok(workflows.UpdateTransfer, workflows.TransferRequest{AgentID: "ann", ToAgentID: "bob"})
+		e.update(workflows.UpdateTransfer, workflows.TransferRequest{AgentID: "ann", ToAgentID: "bob"}, func(v any, err error) {
+			require.NoError(t, err)
+			require.Equal(t, "bob", v.(workflows.InteractionState).TransferTo, "the answer says who it goes to")
+		})
 	})
-	e.at(70*time.Second, func() { e.ok(workflows.UpdateAccept, workflows.DecisionRequest{AgentID: "bob"}) })
+	e.at(65*time.Second, func() {
+		e.refused(workflows.UpdateEnd, workflows.EndRequest{AgentID: "ann"}, "already being ended or transferred")
+		e.refused(workflows.UpdateTransfer, workflows.TransferRequest{AgentID: "ann", ToQueue: "other"}, "already being transferred")
+	})
+	e.at(75*time.Second, func() { e.ok(workflows.UpdateAccept, workflows.DecisionRequest{AgentID: "bob"}) })
 	e.at(2*time.Minute, func() { e.event(callEnded()) })
 	st := e.run(inboundCall())
 
-	require.Equal(t, []string{"new", "pending_acceptance", "work_in_progress", "new", "pending_acceptance", "work_in_progress", "closed_complete"}, e.states)
+	// Seed 000: assigned to the new agent in Pending Acceptance, with no
+	// New between the two agents.
+	require.Equal(t, []string{"new", "pending_acceptance", "work_in_progress", "pending_acceptance", "work_in_progress", "closed_complete"}, e.states)
+	var reasons []string
+	for _, c := range e.changes {
+		reasons = append(reasons, c.Reason)
+	}
+	require.Contains(t, reasons, "transferred by ann; offered to bob")
 	require.Len(t, e.transfers, 1)
 	require.Equal(t, "bob", *e.transfers[0].ToAgent)
 	require.Len(t, e.items, 2)
@@ -439,6 +458,7 @@ func TestChatWithSeveralMatchesLetsTheAgentChoose(t *testing.T) {
 	st := e.run(in)
 	require.Equal(t, second.ID.String(), st.ContactID)
 	require.Empty(t, e.escalations, "a matched customer gets no automatic incident")
+	require.Empty(t, e.chatsEnded, "the customer ended it: nothing to end on the platform")
 }
 
 func TestWalkInEscalatedTwiceMakesOneIncident(t *testing.T) {
@@ -491,6 +511,8 @@ func TestAgentEndsAChatWithAnIncident(t *testing.T) {
 	require.NotNil(t, inc.ChatTerminatedAt, "the chat's end time is on the incident")
 	require.Contains(t, inc.ShortDescription, "requested by ann")
 	require.Equal(t, "closed_complete", e.states[len(e.states)-1])
+	require.Equal(t, []cti.EndChatRequest{{IdempotencyKey: "IMS0000009-end-chat", ChatID: "chat-9", Reason: "ended by ann"}}, e.chatsEnded,
+		"the agent ended it: the customer's side is ended too")
 
 	call := newInteractionEnv(t, "ann")
 	call.at(5*time.Second, func() { call.ok(workflows.UpdateAccept, workflows.DecisionRequest{AgentID: "ann"}) })
@@ -500,4 +522,126 @@ func TestAgentEndsAChatWithAnIncident(t *testing.T) {
 	})
 	call.run(inboundCall())
 	require.Empty(t, call.escalations)
+}
+
+// A call that begins in the IVR is queued only when the IVR is done, with
+// the selections recorded first.
+func TestACallInTheIVRIsQueuedWhenTheIVRIsDone(t *testing.T) {
+	e := newInteractionEnv(t, "ann")
+	var order []string
+	e.OnActivity(a.RecordIVR, mock.Anything, "IMS0000001", map[string]string{"reason": "billing"}, "CS-000123").Return(
+		func(context.Context, string, map[string]string, string) error {
+			order = append(order, "ivr")
+			return nil
+		}).Once()
+	in := inboundCall()
+	in.InIVR, in.IVR, in.CaseNumber = true, nil, ""
+	e.at(time.Second, func() { e.event(cti.Event{Type: cti.EventIVRConnected, CallID: "call-1"}) })
+	e.at(2*time.Minute, func() {
+		require.Empty(t, e.items, "nothing queued while the caller is in the IVR")
+		e.event(cti.Event{Type: cti.EventIncomingCall, CallID: "call-1", IVR: map[string]string{"reason": "billing"}, CaseNumber: "CS-000123"})
+	})
+	e.at(2*time.Minute+5*time.Second, func() {
+		require.Len(t, e.items, 1, "queued once the IVR is done")
+		order = append(order, "queued")
+		e.ok(workflows.UpdateAccept, workflows.DecisionRequest{AgentID: "ann"})
+	})
+	e.at(5*time.Minute, func() { e.event(callEnded()) })
+	st := e.run(in)
+	require.Equal(t, "completed", st.Outcome)
+	require.Equal(t, []string{"ivr", "queued"}, order)
+	require.Zero(t, e.items[0].Position, "its place in line is drawn as it joins the queue")
+}
+
+func TestACallerWhoHangsUpInTheIVRIsNeverQueued(t *testing.T) {
+	e := newInteractionEnv(t, "ann")
+	in := inboundCall()
+	in.InIVR = true
+	e.at(30*time.Second, func() { e.event(cti.Event{Type: cti.EventCallerHungUp, CallID: "call-1"}) })
+	e.at(31*time.Second, func() { e.event(callEnded()) })
+	st := e.run(in)
+	require.Equal(t, "abandoned", st.Outcome)
+	require.Equal(t, []string{"new", "closed_complete"}, e.states)
+	require.Empty(t, e.items)
+	require.Empty(t, e.offers)
+	require.Len(t, e.phoneLogs, 1)
+}
+
+// A case process started from the call puts the contact it identified on
+// the record (one versioned write, in line with the process's own) and the
+// case it created in the call's search attributes.
+func TestACaseProcessNotesTheContactAndCaseOnTheCall(t *testing.T) {
+	e := newInteractionEnv(t, "ann")
+	var upserts []temporal.SearchAttributes
+	e.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
+		upserts = append(upserts, args.Get(0).(temporal.SearchAttributes))
+	}).Return(nil)
+	contact := uuid.New()
+	note := activities.CallNote{Interaction: "IMS0000001", ContactID: &contact, By: workflows.IdentifiedBySearch,
+		AgentID: "ann", ProcessID: "add-new-case-IMS0000001"}
+	e.at(5*time.Second, func() { e.ok(workflows.UpdateAccept, workflows.DecisionRequest{AgentID: "ann"}) })
+	e.at(time.Minute, func() {
+		e.ok(workflows.UpdateNoteFromProcess, note)
+		e.ok(workflows.UpdateNoteFromProcess, note) // a retry with another update id: nothing written twice
+		e.ok(workflows.UpdateNoteFromProcess, activities.CallNote{CaseNumber: "CS-000777", AgentID: "ann"})
+		e.refused(workflows.UpdateNoteFromProcess, activities.CallNote{AgentID: "ann"}, "contact_id")
+	})
+	e.at(3*time.Minute, func() { e.event(callEnded()) })
+	e.run(inboundCall())
+
+	var contactWrites []store.InteractionChange
+	changes := e.changes
+	for _, c := range changes {
+		if c.ContactID != nil {
+			contactWrites = append(contactWrites, c)
+		}
+	}
+	require.Len(t, contactWrites, 1)
+	w := contactWrites[0]
+	require.Equal(t, contact, *w.ContactID)
+	require.Equal(t, workflows.StateWorkInProgress, w.State, "the state stays")
+	require.Equal(t, "contact identified (search) in add-new-case-IMS0000001", w.Reason)
+	for i := 1; i < len(changes); i++ {
+		require.Greater(t, changes[i].Version, changes[i-1].Version, "versions in order")
+	}
+	last := map[string]string{}
+	for _, sa := range upserts {
+		for _, k := range []temporal.SearchAttributeKeyKeyword{workflows.SearchContactID, workflows.SearchCaseNumber} {
+			if v, ok := sa.GetKeyword(k); ok {
+				last[k.GetName()] = v
+			}
+		}
+	}
+	require.Equal(t, contact.String(), last[workflows.SearchContactID.GetName()])
+	require.Equal(t, "CS-000777", last[workflows.SearchCaseNumber.GetName()])
+}
+
+// Seed 000: a call not picked up ends the record in Closed Complete, in a
+// queue set so (on_timeout: close); by default it goes to the next agent.
+func TestACallNotPickedUp(t *testing.T) {
+	for _, tc := range []struct {
+		onTimeout string
+		states    []string
+		outcome   string
+		reason    string
+	}{
+		{store.OnRejectClose, []string{"new", "pending_acceptance", "closed_complete"}, "not_picked_up", "not picked up by ann in 30s"},
+		{store.OnRejectReoffer, []string{"new", "pending_acceptance", "new", "pending_acceptance", "work_in_progress", "closed_complete"},
+			"completed", "not accepted by ann in 30s; back in the queue"},
+	} {
+		t.Run(tc.onTimeout, func(t *testing.T) {
+			e := newInteractionEnv(t, "ann", "bob")
+			e.queue.OnTimeout = tc.onTimeout
+			if tc.onTimeout == store.OnRejectReoffer {
+				e.at(40*time.Second, func() { e.ok(workflows.UpdateAccept, workflows.DecisionRequest{AgentID: "bob"}) })
+				e.at(time.Minute, func() { e.event(callEnded()) })
+			}
+			st := e.run(inboundCall())
+			require.Equal(t, tc.states, e.states)
+			require.Equal(t, tc.outcome, st.Outcome)
+			require.Equal(t, store.OfferTimedOut, e.closed[0].State)
+			require.Equal(t, tc.onTimeout == store.OnRejectReoffer, e.closed[0].Requeue)
+			require.Equal(t, tc.reason, e.changes[1].Reason, "the history says what happened")
+		})
+	}
 }

@@ -223,16 +223,24 @@ type InteractionInput struct {
 	// QueuePosition is the place in line drawn when the contact arrived, so
 	// that contacts are offered in arrival order (0: at the end on enqueue).
 	QueuePosition int64 `json:"queue_position,omitempty"`
+	// InIVR: the call began with ivr_connected. The record exists from
+	// then, but the call is queued only once the IVR is done (its
+	// incoming_call), with the caller's selections on the record.
+	InIVR bool `json:"in_ivr,omitempty"`
 }
 
 // InteractionState answers the state query and every interaction update.
 type InteractionState struct {
-	Number            string          `json:"number"`
-	Channel           string          `json:"channel"`
-	State             string          `json:"state"`
-	Queue             string          `json:"queue,omitempty"`
-	AgentID           string          `json:"agent_id,omitempty"`
-	OfferedTo         string          `json:"offered_to,omitempty"`
+	Number    string `json:"number"`
+	Channel   string `json:"channel"`
+	State     string `json:"state"`
+	Queue     string `json:"queue,omitempty"`
+	AgentID   string `json:"agent_id,omitempty"`
+	OfferedTo string `json:"offered_to,omitempty"`
+	// TransferTo: the agent a transfer hands the interaction to, until it
+	// is offered to that agent; the record stays with the transferring
+	// agent meanwhile (no New between two agents).
+	TransferTo        string          `json:"transfer_to,omitempty"`
 	ContactID         string          `json:"contact_id,omitempty"`
 	ContactCandidates []ContactChoice `json:"contact_candidates,omitempty"`
 	Escalations       []EscalationRef `json:"escalations,omitempty"`

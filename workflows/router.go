@@ -33,7 +33,8 @@ type router struct {
 	agentID  string // the agent that accepted the item
 	queued   bool
 	finished bool
-	position int64 // the item's place in line, known once it is finished
+	position int64  // the item's place in line, known once it is finished
+	closedBy string // routeClosed: outcomeRejected or outcomeTimedOut
 
 	protocol int                 // the offer protocol this process started with (GetVersion)
 	current  *liveOffer          // the offer shown to its agent
@@ -78,7 +79,7 @@ type routeOutcome int
 
 const (
 	routeAccepted routeOutcome = iota + 1 // an agent accepted; router.agentID has it
-	routeClosed                           // rejected, and the queue closes rejected items
+	routeClosed                           // rejected or left to run out, in a queue that closes such items (router.closedBy)
 	routeStopped                          // the process stopped waiting (caller hung up)
 )
 
@@ -239,6 +240,16 @@ func (r *router) rejecting() bool {
 	return r.current != nil && r.current.decision != nil && !r.current.decision.accept
 }
 
+// closingItem says whether the offer being withdrawn now also ends the
+// item: rejected in a queue that closes rejected items, or run out in one
+// that closes items not picked up.
+func (r *router) closingItem() bool {
+	if r.rejecting() {
+		return r.queue.OnReject != store.OnRejectReoffer
+	}
+	return r.protocol >= 1 && r.current != nil && r.current.closing == outcomeTimedOut && r.queue.OnTimeout == store.OnRejectClose
+}
+
 // end closes the current offer with an outcome, for the answer waiting on
 // it and for any later one.
 func (r *router) end(o *liveOffer, outcome string) {
@@ -346,10 +357,14 @@ func (r *router) offer1(ctx workflow.Context, o OfferSignal, h routeHooks) (rout
 		if err := r.closeOffer(ctx, o, store.OfferRejected, reoffer); err != nil {
 			return 0, err
 		}
-		h.withdrawn(ctx, o, "rejected by "+o.AgentID)
+		why := "rejected by " + o.AgentID
+		if reoffer {
+			why += "; back in the queue"
+		}
+		h.withdrawn(ctx, o, why)
 		r.end(cur, outcomeRejected)
 		if !reoffer {
-			r.finished = true
+			r.finished, r.closedBy = true, outcomeRejected
 			return routeClosed, nil
 		}
 		return 0, nil
@@ -364,12 +379,23 @@ func (r *router) offer1(ctx workflow.Context, o OfferSignal, h routeHooks) (rout
 		// Seed 003: an offer not accepted in time puts the agent on break;
 		// the item goes to the next agent without losing its place. Late
 		// answers are refused from this moment.
+		// A queue that closes items left to run out (on_timeout: close, seed
+		// 000's "not picked up") ends it instead.
 		cur.open, cur.closing = false, outcomeTimedOut
-		if err := r.closeOffer(ctx, o, store.OfferTimedOut, true); err != nil {
+		reoffer := r.queue.OnTimeout != store.OnRejectClose
+		if err := r.closeOffer(ctx, o, store.OfferTimedOut, reoffer); err != nil {
 			return 0, err
 		}
-		h.withdrawn(ctx, o, "not accepted in "+r.queue.AcceptanceTimeout().String())
+		why := "not accepted by " + o.AgentID + " in " + r.queue.AcceptanceTimeout().String()
+		if reoffer {
+			why += "; back in the queue"
+		}
+		h.withdrawn(ctx, o, why)
 		r.end(cur, outcomeTimedOut)
+		if !reoffer {
+			r.finished, r.closedBy = true, outcomeTimedOut
+			return routeClosed, nil
+		}
 	}
 	return 0, nil
 }

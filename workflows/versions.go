@@ -38,4 +38,14 @@ const (
 	// was started from the contact it identified and the case it created
 	// (NoteOnCall), so both land on the call.
 	changeCaseProcessNotesCall = "case-process-notes-call"
+
+	// changeTransferToAgentKeepsRecord: a transfer to an agent no longer
+	// writes New between the two agents; the record stays with the
+	// transferring agent until the offer to the new one shows (Pending
+	// Acceptance, assigned to it).
+	changeTransferToAgentKeepsRecord = "transfer-to-agent-keeps-record"
+
+	// changeAgentEndsChat: a chat the agent ends is ended on the platform
+	// too (EndChat), so the customer's next message is refused, not lost.
+	changeAgentEndsChat = "agent-ends-chat-on-platform"
 )

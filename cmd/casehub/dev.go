@@ -156,7 +156,7 @@ const devQueue = "support"
 func seedDev(ctx context.Context, st *store.Store, cl client.Client) error {
 	if _, err := st.GetQueue(ctx, devQueue); errors.Is(err, store.ErrNotFound) {
 		if _, err := st.UpsertQueue(ctx, store.Queue{Name: devQueue, Description: "created by casehub dev",
-			AcceptanceTimeoutS: 30, WrapUpTimeoutS: 60, OnReject: store.OnRejectReoffer}); err != nil {
+			AcceptanceTimeoutS: 30, WrapUpTimeoutS: 60, OnReject: store.OnRejectReoffer, OnTimeout: store.OnRejectReoffer}); err != nil {
 			return fmt.Errorf("create dev queue: %w", err)
 		}
 	} else if err != nil {

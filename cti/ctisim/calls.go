@@ -298,6 +298,28 @@ func (s *Simulator) hangUp(r cti.HangUpRequest) (int, any) {
 	return http.StatusOK, c.call()
 }
 
+// endChat ends a chat on casehub's request (the agent ended it): the
+// customer's side closes and chat_ended follows. Ending a chat that has
+// already ended changes nothing and emits nothing.
+func (s *Simulator) endChat(r cti.EndChatRequest) (int, any) {
+	chat, ok := s.chats[r.ChatID]
+	if !ok {
+		return errorResult(http.StatusNotFound, codeChatNotFound, "no chat "+r.ChatID)
+	}
+	if chat.State != ChatEnded {
+		now := s.now()
+		chat.State, chat.EndedAt, chat.EndedBy = ChatEnded, &now, EndedByAgent
+		s.emitChat(chat, cti.Event{Type: cti.EventChatEnded})
+	}
+	return http.StatusOK, endChatResponse{ChatID: chat.ID, State: chat.State}
+}
+
+// endChatResponse is the body of a successful end of chat.
+type endChatResponse struct {
+	ChatID string `json:"chat_id"`
+	State  string `json:"state"`
+}
+
 // messageResponse is the body of a successful chat message.
 type messageResponse struct {
 	ID     string `json:"id"`

@@ -273,6 +273,35 @@ func TestContractChat(t *testing.T) {
 	requireCTIError(t, err, http.StatusNotFound, "chat_not_found", false)
 }
 
+// The agent ends a chat: the platform ends it for the customer (chat_ended
+// once), refuses the customer's next message with 409 and keeps it.
+func TestContractAgentEndsAChat(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	chat := admin[ctisim.ChatRecord](t, e, http.MethodPost, "/sim/chats",
+		ctisim.StartChat{Email: "bo@example.com", Name: "Bo", Queue: "support", Text: "hello"}, http.StatusCreated)
+	e.rc.await(t, onChat(chat.ID), cti.EventChatOffered, cti.EventChatMessage)
+
+	end := cti.EndChatRequest{IdempotencyKey: key(), ChatID: chat.ID, Reason: "ended by agent_4"}
+	require.NoError(t, e.adapter.EndChat(ctx, end))
+	require.NoError(t, e.adapter.EndChat(ctx, end), "a repeated end with the same key succeeds")
+	require.NoError(t, e.adapter.EndChat(ctx, cti.EndChatRequest{IdempotencyKey: key(), ChatID: chat.ID}), "an ended chat ends again quietly")
+	e.rc.await(t, onChat(chat.ID), cti.EventChatOffered, cti.EventChatMessage, cti.EventChatEnded)
+	got := admin[ctisim.ChatRecord](t, e, http.MethodGet, "/sim/chats/"+chat.ID, nil, http.StatusOK)
+	require.Equal(t, ctisim.ChatEnded, got.State)
+	require.Equal(t, ctisim.EndedByAgent, got.EndedBy)
+
+	admin[ctisim.MessageRecord](t, e, http.MethodPost, "/sim/chats/"+chat.ID+"/messages", ctisim.ChatText{Text: "wait"}, http.StatusConflict)
+	got = admin[ctisim.ChatRecord](t, e, http.MethodGet, "/sim/chats/"+chat.ID, nil, http.StatusOK)
+	require.Len(t, got.Refused, 1, "the refused message is kept")
+	require.Equal(t, "wait", got.Refused[0].Text)
+	require.Len(t, got.Messages, 1, "and not delivered")
+
+	require.Error(t, e.adapter.EndChat(ctx, cti.EndChatRequest{IdempotencyKey: key()}), "chat_id is required")
+	err := e.adapter.EndChat(ctx, cti.EndChatRequest{IdempotencyKey: key(), ChatID: "chat_missing"})
+	requireCTIError(t, err, http.StatusNotFound, "chat_not_found", false)
+}
+
 func TestContractIdempotentDial(t *testing.T) {
 	e := newEnv(t, nil)
 	ctx := context.Background()

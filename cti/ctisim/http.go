@@ -144,10 +144,20 @@ func (s *Simulator) Handler() http.Handler {
 		},
 		func(key string, req cti.ChatMessageRequest) (int, any) { return s.sendChatMessage(key, req) }))
 
+	mux.HandleFunc("POST /v1/chats/{id}/end", command(s, "end_chat",
+		func(r *http.Request, key string, req *cti.EndChatRequest) error {
+			if err := bindKey(&req.IdempotencyKey, key); err != nil {
+				return err
+			}
+			return bindPath(&req.ChatID, "chat_id", r.PathValue("id"))
+		},
+		func(_ string, req cti.EndChatRequest) (int, any) { return s.endChat(req) }))
+
 	mux.HandleFunc("POST /sim/inbound-calls", s.admin(s.simInboundCall))
 	mux.HandleFunc("GET /sim/calls", s.admin(s.simListCalls))
 	mux.HandleFunc("GET /sim/calls/{id}", s.admin(s.simGetCall))
 	mux.HandleFunc("POST /sim/calls/{id}/hangup", s.admin(s.simCallerHangUp))
+	mux.HandleFunc("POST /sim/calls/{id}/ivr-done", s.admin(s.simIVRDone))
 	mux.HandleFunc("POST /sim/chats", s.admin(s.simStartChat))
 	mux.HandleFunc("GET /sim/chats", s.admin(s.simListChats))
 	mux.HandleFunc("GET /sim/chats/{id}", s.admin(s.simGetChat))
@@ -194,7 +204,7 @@ func bindPath(dst *string, name, path string) error {
 // request is a command request type.
 type request interface {
 	cti.PlaceCallRequest | cti.OfferRequest | cti.BridgeRequest |
-		cti.TransferRequest | cti.HangUpRequest | cti.ChatMessageRequest
+		cti.TransferRequest | cti.HangUpRequest | cti.ChatMessageRequest | cti.EndChatRequest
 	Validate() error
 }
 
@@ -312,8 +322,12 @@ type InboundCall struct {
 	CaseNumber string            `json:"case_number,omitempty"`
 	// ViaIVR sends ivr_connected (caller entered the IVR) before
 	// incoming_call.
-	ViaIVR  bool              `json:"via_ivr,omitempty"`
-	Context map[string]string `json:"context,omitempty"`
+	ViaIVR bool `json:"via_ivr,omitempty"`
+	// HoldInIVR (with ViaIVR) keeps the caller in the IVR: only
+	// ivr_connected is sent, and POST /sim/calls/{id}/ivr-done later sends
+	// incoming_call with the selections.
+	HoldInIVR bool              `json:"hold_in_ivr,omitempty"`
+	Context   map[string]string `json:"context,omitempty"`
 }
 
 func (s *Simulator) simInboundCall(r *http.Request) (int, any) {
@@ -330,6 +344,9 @@ func (s *Simulator) simInboundCall(r *http.Request) (int, any) {
 	if in.Queue == "" {
 		return 0, &cti.FieldError{Field: "queue", Detail: "is required"}
 	}
+	if in.HoldInIVR && !in.ViaIVR {
+		return 0, &cti.FieldError{Field: "hold_in_ivr", Detail: "needs via_ivr"}
+	}
 	return s.locked(func() (int, any) {
 		now := s.now()
 		c := &CallRecord{
@@ -343,6 +360,10 @@ func (s *Simulator) simInboundCall(r *http.Request) (int, any) {
 			ev := base
 			ev.Type = cti.EventIVRConnected
 			s.emitCall(c, ev)
+		}
+		if in.HoldInIVR {
+			c.State, c.IVR, c.CaseNumber = cti.CallStateIVR, nil, ""
+			return http.StatusCreated, snapshot(*c)
 		}
 		ev := base
 		ev.Type, ev.IVR, ev.CaseNumber = cti.EventIncomingCall, maps.Clone(in.IVR), in.CaseNumber
@@ -371,6 +392,35 @@ func (s *Simulator) simGetCall(r *http.Request) (int, any) {
 		if !ok {
 			return errorResult(http.StatusNotFound, codeCallNotFound, "no call "+id)
 		}
+		return http.StatusOK, snapshot(*c)
+	})
+}
+
+// IVRDone is the body of POST /sim/calls/{id}/ivr-done.
+type IVRDone struct {
+	IVR        map[string]string `json:"ivr,omitempty"`
+	CaseNumber string            `json:"case_number,omitempty"`
+}
+
+// simIVRDone plays the caller finishing the IVR: incoming_call with the
+// selections, and the call waits for an agent.
+func (s *Simulator) simIVRDone(r *http.Request) (int, any) {
+	var in IVRDone
+	if err := decodeStrict(r, &in); err != nil {
+		return http.StatusBadRequest, err
+	}
+	id := r.PathValue("id")
+	return s.locked(func() (int, any) {
+		c, ok := s.calls[id]
+		if !ok {
+			return errorResult(http.StatusNotFound, codeCallNotFound, "no call "+id)
+		}
+		if c.State != cti.CallStateIVR {
+			return errorResult(http.StatusConflict, codeCallNotActive, "call "+id+" is not in the IVR")
+		}
+		c.State, c.IVR, c.CaseNumber = cti.CallStateQueued, maps.Clone(in.IVR), in.CaseNumber
+		s.emitCall(c, cti.Event{Type: cti.EventIncomingCall, CallerNumber: c.From, DialledNumber: c.To, Queue: c.Queue,
+			IVR: maps.Clone(in.IVR), CaseNumber: in.CaseNumber})
 		return http.StatusOK, snapshot(*c)
 	})
 }
@@ -473,7 +523,9 @@ func (s *Simulator) simChatMessage(r *http.Request) (int, any) {
 			return errorResult(http.StatusNotFound, codeChatNotFound, "no chat "+id)
 		}
 		if chat.State == ChatEnded {
-			return errorResult(http.StatusConflict, codeChatNotActive, "chat "+id+" has ended")
+			// The customer is told, and the platform keeps what it refused.
+			chat.Refused = append(chat.Refused, MessageRecord{ID: newID("msg_"), Sender: in.From, Text: in.Text, At: s.now()})
+			return errorResult(http.StatusConflict, codeChatNotActive, "chat "+id+" has ended ("+chat.EndedBy+"); the message was not delivered")
 		}
 		return http.StatusCreated, s.customerMessage(chat, in.From, in.Text)
 	})
@@ -490,7 +542,7 @@ func (s *Simulator) simEndChat(r *http.Request) (int, any) {
 			return errorResult(http.StatusConflict, codeChatNotActive, "chat "+id+" has ended")
 		}
 		now := s.now()
-		chat.State, chat.EndedAt = ChatEnded, &now
+		chat.State, chat.EndedAt, chat.EndedBy = ChatEnded, &now, EndedByCustomer
 		s.emitChat(chat, cti.Event{Type: cti.EventChatEnded})
 		return http.StatusOK, snapshot(*chat)
 	})

@@ -124,17 +124,27 @@ const (
 	ChatEnded = "ended"
 )
 
+// Who ended a chat.
+const (
+	EndedByCustomer = "customer"
+	EndedByAgent    = "agent"
+)
+
 // ChatRecord is a chat as the simulator knows it (GET /sim/chats).
 type ChatRecord struct {
-	ID        string          `json:"id"`
-	State     string          `json:"state"`
-	Email     string          `json:"email"`
-	Name      string          `json:"name,omitempty"`
-	Queue     string          `json:"queue"`
-	AgentID   string          `json:"agent_id,omitempty"`
-	Messages  []MessageRecord `json:"messages"`
+	ID       string          `json:"id"`
+	State    string          `json:"state"`
+	Email    string          `json:"email"`
+	Name     string          `json:"name,omitempty"`
+	Queue    string          `json:"queue"`
+	AgentID  string          `json:"agent_id,omitempty"`
+	Messages []MessageRecord `json:"messages"`
+	// Refused are the customer's messages sent after the chat ended: they
+	// were answered 409 chat_not_active and not delivered.
+	Refused   []MessageRecord `json:"refused,omitempty"`
 	CreatedAt time.Time       `json:"created_at"`
 	EndedAt   *time.Time      `json:"ended_at,omitempty"`
+	EndedBy   string          `json:"ended_by,omitempty"` // EndedByCustomer or EndedByAgent
 	Events    []*EventRecord  `json:"events"`
 }
 
