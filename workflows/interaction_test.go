@@ -34,7 +34,7 @@ type interactionEnv struct {
 	states      []string
 	changes     []store.InteractionChange // every ChangeInteraction, in order
 	chatsEnded  []cti.EndChatRequest
-	offers      []string                  // agent each offer went to
+	offers      []string // agent each offer went to
 	closed      []activities.CloseOfferRequest
 	finished    []activities.FinishWorkItemRequest
 	items       []store.NewWorkItem
@@ -142,7 +142,10 @@ func newInteractionEnv(t *testing.T, agents ...string) *interactionEnv {
 	e.OnActivity(a.AppendChatMessage, mock.Anything, mock.Anything, mock.Anything).Return(nil).Maybe()
 	e.OnActivity(a.SendChatMessage, mock.Anything, mock.Anything).Return(nil).Maybe()
 	e.OnActivity(a.EndChat, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, r cti.EndChatRequest) error { e.chatsEnded = append(e.chatsEnded, r); return nil }).Maybe()
+		func(_ context.Context, r cti.EndChatRequest) error {
+			e.chatsEnded = append(e.chatsEnded, r)
+			return nil
+		}).Maybe()
 	e.OnSignalExternalWorkflow(mock.Anything, mock.Anything, mock.Anything, mock.Anything, mock.Anything).Return(
 		func(_, workflowID, _, signal string, _ any) error {
 			e.signals = append(e.signals, workflowID+" "+signal)
