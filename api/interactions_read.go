@@ -190,42 +190,6 @@ func queryTime(c echo.Context, name string) (*time.Time, error) {
 	return &t, nil
 }
 
-func (s *Server) getIncident(c echo.Context) error {
-	return s.getEscalation(c, "incident", incidentNumber, s.deps.Store.GetIncident)
-}
-
-func (s *Server) getServiceRequest(c echo.Context) error {
-	return s.getEscalation(c, "request", requestNumber, s.deps.Store.GetServiceRequest)
-}
-
-// getEscalation answers an incident or request. An agent reads those it
-// created and those of the interactions it may read.
-func (s *Server) getEscalation(c echo.Context, what string, pattern *regexp.Regexp,
-	get func(context.Context, string) (store.Escalation, error)) error {
-	ctx := c.Request().Context()
-	number := c.Param("number")
-	if !pattern.MatchString(number) {
-		return notFound(what)
-	}
-	e, err := get(ctx, number)
-	if errors.Is(err, store.ErrNotFound) {
-		return notFound(what)
-	}
-	if err != nil {
-		return err
-	}
-	if p := principal(c); p.Role == auth.RoleAgent && e.CreatedBy != p.AgentID {
-		in, err := s.deps.Store.GetInteraction(ctx, e.Interaction)
-		if err != nil {
-			return err
-		}
-		if mayReadInteraction(c, in) != nil {
-			return forbidden("an agent may read only the " + what + "s of its own interactions")
-		}
-	}
-	return c.JSON(http.StatusOK, e)
-}
-
 // caseProcessesOf asks each case process that may have run on the
 // interaction (one per kind) for its state; one that never ran is absent.
 // Without a process engine (some API tests) there are none to list.

@@ -93,8 +93,14 @@ func (s *Server) routes(e *echo.Echo) {
 
 	v1.GET("/interactions", s.listInteractions, anyone)
 	v1.GET("/interactions/:number", s.getInteraction, anyone)
-	v1.GET("/incidents/:number", s.getIncident, anyone)
-	v1.GET("/requests/:number", s.getServiceRequest, anyone)
+	v1.GET("/incidents", s.listEscalations(incidents), anyone)
+	v1.GET("/incidents/:number", s.getEscalationDetail(incidents), anyone)
+	v1.PATCH("/incidents/:number", s.changeEscalation(incidents), worker)
+	v1.POST("/incidents/:number/notes", s.addEscalationNote(incidents), worker)
+	v1.GET("/requests", s.listEscalations(requests), anyone)
+	v1.GET("/requests/:number", s.getEscalationDetail(requests), anyone)
+	v1.PATCH("/requests/:number", s.changeEscalation(requests), worker)
+	v1.POST("/requests/:number/notes", s.addEscalationNote(requests), worker)
 }
 
 // guarded registers routes with authentication and idempotency first, then

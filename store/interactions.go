@@ -255,8 +255,11 @@ type Escalation struct {
 	ChatAcceptedAt   *time.Time `db:"chat_accepted_at" json:"chat_accepted_at"`
 	ChatTerminatedAt *time.Time `db:"chat_terminated_at" json:"chat_terminated_at"`
 	Transcript       string     `db:"transcript" json:"transcript"`
+	State            string     `db:"state" json:"state"`
+	AssignedTo       *string    `db:"assigned_to" json:"assigned_to"`
 	CreatedBy        string     `db:"created_by" json:"created_by"`
 	CreatedAt        time.Time  `db:"created_at" json:"created_at"`
+	UpdatedAt        time.Time  `db:"updated_at" json:"updated_at"`
 }
 
 const (
@@ -400,13 +403,14 @@ RETURNING number`
 
 	incidentColumns = `
 SELECT 'incident' AS kind, number, interaction, case_number, short_description, description, contact_id,
-       chat_initiated_at, chat_accepted_at, chat_terminated_at, transcript, created_by, created_at
+       chat_initiated_at, chat_accepted_at, chat_terminated_at, transcript, state, assigned_to, created_by,
+       created_at, updated_at
 FROM incidents`
 
 	serviceRequestColumns = `
 SELECT 'request' AS kind, number, interaction, case_number, short_description, description, contact_id,
        chat_initiated_at, chat_accepted_at, CAST(NULL AS timestamptz) AS chat_terminated_at, '' AS transcript,
-       created_by, created_at
+       state, assigned_to, created_by, created_at, updated_at
 FROM service_requests`
 
 	selectIncident                = incidentColumns + ` WHERE number = :number`
@@ -909,6 +913,11 @@ func (s *Store) Escalate(ctx context.Context, e NewEscalation) (Escalation, erro
 		}
 		var number string
 		err := tx.namedGet(ctx, &number, insert, args)
+		if err == nil {
+			if err := tx.recordOpened(ctx, e.Kind, number, e.Actor); err != nil {
+				return err
+			}
+		}
 		if errors.Is(err, ErrNotFound) { // the request id was used before
 			if err := tx.namedGet(ctx, &out, byRequest, args); err != nil {
 				return err
