@@ -228,6 +228,47 @@ func TestRecordHistories(t *testing.T) {
 		rec.closed("chat-without-contact-incident", workflows.InteractionWorkflowID(n))
 	})
 
+	t.Run("chat ended by the agent", func(t *testing.T) {
+		queue, tokens := setupQueue(t, map[string]any{"wrapup_timeout_seconds": 0}, "hana")
+		agent := "hana-" + queue
+		email := "known-" + strings.ToLower(uuid.NewString()[:6]) + "@example.com"
+		mustAPI(t, http.StatusCreated, "POST", "/v1/contacts", supervisor(), map[string]any{"name": "Known Customer",
+			"communication_options": []map[string]any{{"kind": "email", "value": email}}}, nil)
+		var c struct{ ID string }
+		sim(t, "/sim/chats", map[string]any{"email": email, "name": "Customer", "queue": queue, "text": "hello"}, &c)
+		var owner string
+		eventually(t, func() bool {
+			wf, err := sys.store.LegOwner(t.Context(), c.ID)
+			owner = wf
+			return err == nil
+		}, "the chat opens an interaction")
+		n := number(owner)
+		offeredTo(t, n, agent)
+		mustAPI(t, http.StatusOK, "POST", "/v1/interactions/"+n+"/accept", tokens[agent], map[string]any{}, nil)
+		mustAPI(t, http.StatusOK, "POST", "/v1/interactions/"+n+"/end", tokens[agent], map[string]any{"disposition": "answered"}, nil)
+		waitState(t, n, "closed_complete")
+		rec.closed("chat-ended-by-agent", workflows.InteractionWorkflowID(n))
+	})
+
+	t.Run("call through the IVR, not picked up, closed", func(t *testing.T) {
+		queue, _ := setupQueue(t, map[string]any{"acceptance_timeout_seconds": 1, "on_timeout": "close"}, "ivo")
+		var call struct{ ID string }
+		sim(t, "/sim/inbound-calls", map[string]any{"from": "+12025550116", "to": "+12025550100", "queue": queue,
+			"via_ivr": true, "hold_in_ivr": true}, &call)
+		var owner string
+		eventually(t, func() bool {
+			wf, err := sys.store.LegOwner(t.Context(), call.ID)
+			owner = wf
+			return err == nil
+		}, "the caller in the IVR has a record")
+		n := number(owner)
+		waitState(t, n, "new")
+		sim(t, "/sim/calls/"+call.ID+"/ivr-done", map[string]any{"ivr": map[string]string{"reason": "sales"}}, nil)
+		offeredTo(t, n, "ivo-"+queue)
+		waitState(t, n, "closed_complete")
+		rec.closed("ivr-then-not-picked-up", workflows.InteractionWorkflowID(n))
+	})
+
 	t.Run("walk-in escalated and closed", func(t *testing.T) {
 		queue, tokens := setupQueue(t, nil, "gus")
 		tok := tokens["gus-"+queue]
@@ -279,12 +320,12 @@ func TestRecordHistories(t *testing.T) {
 	})
 
 	t.Run("add new case: several contacts, one chosen", func(t *testing.T) {
-		agentID := "agent-" + uuid.NewString()[:8]
-		ui := newAgentUI(t, agentID)
-		e164, national := callerNumber(t)
+		desk := newCallDesk(t)
+		ui := desk.agentUI
+		e164, _ := callerNumber(t)
 		seedContact(t, "Ann", nil, e164)
 		bob := seedContact(t, "Bob", nil, e164)
-		id, _ := startCaseProcess(t, workflows.CaseProcessAddNewCase, national, agentID)
+		id, _ := desk.startCaseProcess(workflows.CaseProcessAddNewCase, e164)
 		ui.refused(id, "choose-contact", map[string]any{"contact_id": uuid.NewString()}, http.StatusUnprocessableEntity, "contact_id")
 		ui.step(id, "choose-contact", map[string]any{"contact_id": bob.ID})
 		ui.step(id, "submit-case", submitted)
@@ -292,44 +333,44 @@ func TestRecordHistories(t *testing.T) {
 	})
 
 	t.Run("add new case and contact for a new customer", func(t *testing.T) {
-		agentID := "agent-" + uuid.NewString()[:8]
-		ui := newAgentUI(t, agentID)
-		_, national := callerNumber(t)
-		id, _ := startCaseProcess(t, workflows.CaseProcessAddNewCase, national, agentID)
+		desk := newCallDesk(t)
+		ui := desk.agentUI
+		e164, _ := callerNumber(t)
+		id, _ := desk.startCaseProcess(workflows.CaseProcessAddNewCase, e164)
 		ui.step(id, "new-contact", map[string]any{"name": "Dee Dee", "email": "dee." + uuid.NewString()[:8] + "@example.com"})
 		ui.step(id, "submit-case", submitted)
 		rec.closed("new-contact-submitted", id)
 	})
 
 	t.Run("add new case cancelled", func(t *testing.T) {
-		agentID := "agent-" + uuid.NewString()[:8]
-		ui := newAgentUI(t, agentID)
-		_, national := callerNumber(t)
-		id, _ := startCaseProcess(t, workflows.CaseProcessAddNewCase, national, agentID)
+		desk := newCallDesk(t)
+		ui := desk.agentUI
+		e164, _ := callerNumber(t)
+		id, _ := desk.startCaseProcess(workflows.CaseProcessAddNewCase, e164)
 		ui.step(id, "cancel", map[string]any{"reason": "caller hung up"})
 		rec.closed("cancelled", id)
 	})
 
 	t.Run("advise a contact identified by phone", func(t *testing.T) {
-		agentID := "agent-" + uuid.NewString()[:8]
-		ui := newAgentUI(t, agentID)
-		e164, national := callerNumber(t)
+		desk := newCallDesk(t)
+		ui := desk.agentUI
+		e164, _ := callerNumber(t)
 		ann := seedContact(t, "Ann", nil, e164)
 		older := seedCase(t, ann.ID, "Older")
 		seedCase(t, ann.ID, "Newer")
-		id, _ := startCaseProcess(t, workflows.CaseProcessAdvise, national, agentID)
+		id, _ := desk.startCaseProcess(workflows.CaseProcessAdvise, e164)
 		ui.step(id, "record-consultation", map[string]any{"case_number": older.Number, "note": "Replacement ships Friday"})
 		ui.step(id, "finish", nil)
 		rec.closed("identified-by-phone-consulted", id)
 	})
 
 	t.Run("advise a customer found by case number", func(t *testing.T) {
-		agentID := "agent-" + uuid.NewString()[:8]
-		ui := newAgentUI(t, agentID)
-		_, national := callerNumber(t)
+		desk := newCallDesk(t)
+		ui := desk.agentUI
+		e164, _ := callerNumber(t)
 		cleo := seedContact(t, "Cleo", nil)
 		k := seedCase(t, cleo.ID, "Cleo's case")
-		id, _ := startCaseProcess(t, workflows.CaseProcessAdvise, national, agentID)
+		id, _ := desk.startCaseProcess(workflows.CaseProcessAdvise, e164)
 		ui.step(id, "search-contacts", map[string]any{"case_number": k.Number})
 		ui.step(id, "select-contact", map[string]any{"contact_id": cleo.ID})
 		ui.step(id, "finish", nil)
@@ -337,10 +378,10 @@ func TestRecordHistories(t *testing.T) {
 	})
 
 	t.Run("advise a new customer goes on to add a case", func(t *testing.T) {
-		agentID := "agent-" + uuid.NewString()[:8]
-		ui := newAgentUI(t, agentID)
-		_, national := callerNumber(t)
-		id, _ := startCaseProcess(t, workflows.CaseProcessAdvise, national, agentID)
+		desk := newCallDesk(t)
+		ui := desk.agentUI
+		e164, _ := callerNumber(t)
+		id, _ := desk.startCaseProcess(workflows.CaseProcessAdvise, e164)
 		ui.step(id, "new-contact", map[string]any{"name": "Eve"})
 		ui.step(id, "submit-case", submitted)
 		rec.closed("new-customer-adds-case", id)
