@@ -16,12 +16,12 @@ import (
 
 // CallNote is what a case process learnt that belongs on the interaction it
 // was started from: the contact the agent identified, or the case it
-// created. The interaction's process records it (it owns the record's
-// versions and the call's search attributes); once that process has ended,
+// created. The process that owns the record (the interaction's, or a
+// callback's for a callback's call) records it: it owns the record's
+// versions and the call's search attributes. Once that process has ended,
 // the note goes on the record directly.
 type CallNote struct {
 	Interaction string `json:"interaction"` // the interaction's number
-	WorkflowID  string `json:"workflow_id"` // the interaction's process
 	UpdateName  string `json:"update_name"`
 	UpdateID    string `json:"update_id"` // the same for every retry of one note
 
@@ -46,8 +46,16 @@ func (n CallNote) Reason() string {
 // written directly (the case is already related by CreateCase); one with no
 // record at all (a process started on its own) has nothing to note.
 func (a *Activities) NoteOnCall(ctx context.Context, n CallNote) error {
+	it, err := a.Store.GetInteraction(ctx, n.Interaction)
+	if errors.Is(err, store.ErrNotFound) {
+		activity.GetLogger(ctx).Info("no interaction record to note on", "interaction", n.Interaction)
+		return nil
+	}
+	if err != nil {
+		return classify(err)
+	}
 	h, err := a.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID: n.WorkflowID, UpdateID: n.UpdateID, UpdateName: n.UpdateName,
+		WorkflowID: it.WorkflowID, UpdateID: n.UpdateID, UpdateName: n.UpdateName,
 		Args: []any{n}, WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
 	if err == nil {
@@ -69,9 +77,5 @@ func (a *Activities) NoteOnCall(ctx context.Context, n CallNote) error {
 		return nil
 	}
 	_, err = a.Store.IdentifyContact(ctx, n.Interaction, *n.ContactID, n.AgentID, n.Reason())
-	if errors.Is(err, store.ErrNotFound) {
-		activity.GetLogger(ctx).Info("no interaction record to note the contact on", "interaction", n.Interaction)
-		return nil
-	}
 	return classify(err)
 }

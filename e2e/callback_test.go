@@ -211,6 +211,15 @@ func TestCallbackAgentFirstEndToEnd(t *testing.T) {
 	mustAPI(t, http.StatusOK, "POST", "/v1/callbacks/"+cb.ID+"/dial", tokens[bea], nil, nil)
 	d := waitCallback(t, cb.ID, step(workflows.CallbackStepConnected), "connected")
 
+	// Add new case from the callback's call: the new contact goes on the
+	// call's record, in line with the callback's own writes to it.
+	var ps workflows.CaseProcessState
+	mustAPI(t, http.StatusCreated, "POST", "/v1/interactions/"+*d.Interaction+"/processes", tokens[bea], map[string]any{"kind": "add_new_case"}, &ps)
+	require.Equal(t, workflows.CaseStepIdentifyContact, ps.Step)
+	mustAPI(t, http.StatusOK, "POST", "/v1/processes/"+ps.WorkflowID+"/new-contact", tokens[bea], map[string]any{"name": "Callback Customer"}, &ps)
+	t.Cleanup(func() { _ = sys.client.TerminateWorkflow(context.Background(), ps.WorkflowID, "", "test over") })
+	require.Equal(t, ps.Contact.ID, *getInteraction(t, *d.Interaction).ContactID, "the contact is on the callback's call")
+
 	var st workflows.CallbackState
 	mustAPI(t, http.StatusOK, "POST", "/v1/callbacks/"+cb.ID+"/close", tokens[bea], map[string]any{"outcome": "completed", "disposition": "retained"}, &st)
 	require.Equal(t, store.CallbackCompleted, st.State)
@@ -218,6 +227,7 @@ func TestCallbackAgentFirstEndToEnd(t *testing.T) {
 	require.Equal(t, []string{store.AttemptBusy, store.AttemptConnected}, []string{d.Dials[0].Outcome, d.Dials[1].Outcome})
 	it := waitState(t, *d.Interaction, "closed_complete")
 	require.Equal(t, "retained", *it.Disposition)
+	require.Equal(t, ps.Contact.ID, *it.ContactID)
 	eventually(t, func() bool { return len(getInteraction(t, it.Number).PhoneLogs) == 1 }, "phone log written")
 }
 

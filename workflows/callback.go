@@ -93,7 +93,8 @@ type callbackImpl struct {
 	dialedAt      time.Time
 	connectedAt   *time.Time
 	seen          map[string]bool
-	itVersion     int // the callback voice interaction's version
+	itVersion     int            // the callback voice interaction's version
+	itMu          workflow.Mutex // one write to that interaction at a time, in version order
 }
 
 func (w *callbackImpl) workflowID(ctx workflow.Context) string {
@@ -101,6 +102,7 @@ func (w *callbackImpl) workflowID(ctx workflow.Context) string {
 }
 
 func (w *callbackImpl) setup(ctx workflow.Context) error {
+	w.itMu = workflow.NewMutex(ctx)
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (CallbackState, error) { return w.st, nil }); err != nil {
 		return err
 	}
@@ -115,6 +117,12 @@ func (w *callbackImpl) setup(ctx workflow.Context) error {
 		{UpdateCloseCallback, w.closeUpdate, w.validateClose},
 		{UpdateCancelCallback, w.cancelUpdate, w.validateCancel},
 		{UpdateRescheduleCallback, w.rescheduleUpdate, w.validateReschedule},
+		{UpdateNoteFromProcess, w.noteFromProcess, func(n activities.CallNote) error {
+			if n.Interaction == "" || n.Interaction != w.st.Interaction {
+				return invalidField("interaction", "is not this callback's call")
+			}
+			return nil
+		}},
 	}
 	for _, h := range handlers {
 		if err := workflow.SetUpdateHandlerWithOptions(ctx, h.name, h.handler, workflow.UpdateHandlerOptions{Validator: h.validator}); err != nil {
@@ -735,6 +743,25 @@ func (w *callbackImpl) connect(ctx workflow.Context) error {
 	return w.step(ctx, CallbackStepConnected)
 }
 
+// noteFromProcess records the contact a case process started on the
+// callback's call identified, in line with the callback's own writes to
+// that record (the process owns its versions).
+func (w *callbackImpl) noteFromProcess(ctx workflow.Context, n activities.CallNote) error {
+	if n.ContactID == nil {
+		return nil
+	}
+	_ = w.itMu.Lock(ctx)
+	defer w.itMu.Unlock()
+	w.itVersion++
+	err := workflow.ExecuteActivity(storageOptions(ctx), a.ChangeInteraction, store.InteractionChange{
+		Number: w.st.Interaction, Version: w.itVersion, Actor: n.AgentID, Reason: n.Reason(), ContactID: n.ContactID,
+	}).Get(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("record the contact identified in %s: %w", n.ProcessID, err)
+	}
+	return nil
+}
+
 func (w *callbackImpl) shortDescription() string {
 	s := "Callback " + w.in.ID
 	if w.in.Reason != "" {
@@ -769,11 +796,14 @@ func (w *callbackImpl) workTheCall(ctx workflow.Context) error {
 	}
 	w.call = ""
 	if w.st.Interaction != "" {
+		_ = w.itMu.Lock(ctx)
 		w.itVersion++
-		if err := workflow.ExecuteActivity(storageOptions(ctx), a.ChangeInteraction, store.InteractionChange{
+		err := workflow.ExecuteActivity(storageOptions(ctx), a.ChangeInteraction, store.InteractionChange{
 			Number: w.st.Interaction, Version: w.itVersion, State: store.InteractionClosedComplete, Actor: agent,
 			Reason: reason, AgentID: &agent, Disposition: disposition,
-		}).Get(ctx, nil); err != nil {
+		}).Get(ctx, nil)
+		w.itMu.Unlock()
+		if err != nil {
 			return fmt.Errorf("close the callback's interaction: %w", err)
 		}
 	}

@@ -170,7 +170,7 @@ func (p *caseProcess) noteOnCall(ctx workflow.Context, what string, n activities
 	if !p.notesCall {
 		return
 	}
-	n.Interaction, n.WorkflowID, n.UpdateName = p.in.InteractionID, InteractionWorkflowID(p.in.InteractionID), UpdateNoteFromProcess
+	n.Interaction, n.UpdateName = p.in.InteractionID, UpdateNoteFromProcess
 	n.ProcessID, n.AgentID = p.state.WorkflowID, p.in.AgentID
 	n.UpdateID = p.state.WorkflowID + "-" + what
 	if err := workflow.ExecuteActivity(storageOptions(ctx), a.NoteOnCall, n).Get(ctx, nil); err != nil {

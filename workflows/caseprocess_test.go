@@ -131,7 +131,6 @@ func (r *caseRun) requireNotes(contactID uuid.UUID, by, caseNumber string) {
 	require.Len(r.t, r.notes, want, "one note per fact")
 	for _, n := range r.notes {
 		require.Equal(r.t, interaction, n.Interaction)
-		require.Equal(r.t, workflows.InteractionWorkflowID(interaction), n.WorkflowID)
 		require.Equal(r.t, workflows.UpdateNoteFromProcess, n.UpdateName)
 		require.Equal(r.t, processAgent, n.AgentID)
 		require.NotEmpty(r.t, n.UpdateID)
