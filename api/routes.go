@@ -14,6 +14,7 @@ func (s *Server) routes(e *echo.Echo) {
 	e.GET("/readyz", s.readyz)
 	e.GET("/openapi.yaml", s.openapi)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.deps.Metrics, promhttp.HandlerOpts{})))
+	s.codecRoutes(e)
 
 	// Middleware goes on each route rather than on the group, so that Echo
 	// answers 404 and 405 for what is not here instead of a group catch-all.

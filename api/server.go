@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.temporal.io/sdk/client"
 
+	"github.com/casehub/casehub/codec"
 	"github.com/casehub/casehub/cti"
 	"github.com/casehub/casehub/store"
 )
@@ -42,6 +43,12 @@ type Deps struct {
 	// CaseStepTimeout bounds each wait of a case process for the agent
 	// (zero: workflows.DefaultCaseStepTimeout).
 	CaseStepTimeout time.Duration
+	// Codec opens and seals Temporal payloads for the Temporal Web UI and
+	// CLI (/codec/decode, /codec/encode); nil turns the endpoint off.
+	Codec *codec.Codec
+	// CodecOrigins are the browser origins (the Temporal Web UI) allowed to
+	// call the codec endpoint.
+	CodecOrigins []string
 }
 
 // after is a timer channel of ms milliseconds (for short waits on a new

@@ -34,6 +34,9 @@ type Options struct {
 	// WorkerCommand runs the casehub worker as a child process (the binary
 	// and its "worker" argument); empty runs it in this process.
 	WorkerCommand []string `json:"-"`
+	// NoCodec runs casehub with its payloads in clear (to measure what the
+	// payload codec costs); by default they are sealed as in production.
+	NoCodec bool `json:"no_codec"`
 
 	Concurrency        int           `json:"concurrency"`         // calls in flight, and agents (default 10)
 	Calls              int           `json:"calls"`               // calls per throughput arm (default 200)

@@ -95,6 +95,11 @@ func WriteTable(w io.Writer, r Results) {
 	fmt.Fprintf(w, "machine: %d CPUs (%s), %.1f GiB memory, %s, %s/%s\n", m.NumCPU, m.CPUModel, m.MemoryGiB, m.GoVersion, m.OS, m.Arch)
 	fmt.Fprintf(w, "temporal: %s\n", r.Server.Describe())
 	fmt.Fprintf(w, "worker: %s\n", r.WorkerMode)
+	if r.Options.NoCodec {
+		fmt.Fprintln(w, "payloads: casehub's in clear (--no-codec); the bare side's always are")
+	} else {
+		fmt.Fprintln(w, "payloads: casehub's sealed with AES-256-GCM (package codec), as in production; the bare side's in clear")
+	}
 	fmt.Fprintf(w, "sizes: concurrency %d, %d calls/block, %d blocks, %d step samples/block, %d dispatch samples, %d each of calls, chats and agent-first callbacks answered at once, %d customer-first callbacks answered, %d scheduled callbacks, scale %d callbacks + %d interactions, GETs %d/s for %s\n\n",
 		r.Options.Concurrency, r.Options.Calls, r.Options.Blocks, r.Options.StepSamples, r.Options.DispatchSamples,
 		r.Options.AnswerSamples, r.Options.ReservedCallbacks,

@@ -94,7 +94,7 @@ func (b *bencher) stepBare(ctx context.Context, tag string, samples int, check b
 	lats := make([]time.Duration, 0, samples)
 	for i := range samples {
 		t0 := time.Now()
-		h, err := s.client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		h, err := s.bareClient.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 			WorkflowID: ids[i%len(ids)], UpdateName: bareNoteUpdate, Args: []any{fmt.Sprintf("%s/note-%d", ids[i%len(ids)], i)},
 			WaitForStage: client.WorkflowUpdateStageCompleted,
 		})
@@ -107,7 +107,7 @@ func (b *bencher) stepBare(ctx context.Context, tag string, samples int, check b
 		lats = append(lats, time.Since(t0))
 	}
 	for _, id := range ids {
-		if err := s.client.SignalWorkflow(ctx, id, "", bareFinish, nil); err != nil {
+		if err := s.bareClient.SignalWorkflow(ctx, id, "", bareFinish, nil); err != nil {
 			return summarize(lats), err
 		}
 	}
@@ -128,7 +128,7 @@ func (b *bencher) stepBare(ctx context.Context, tag string, samples int, check b
 			func(ctx context.Context) (int, error) {
 				total := 0
 				for _, id := range ids {
-					c, err := updatesNamed(ctx, s.client, id, bareNoteUpdate)
+					c, err := updatesNamed(ctx, s.bareClient, id, bareNoteUpdate)
 					if err != nil {
 						return 0, err
 					}

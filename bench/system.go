@@ -32,6 +32,7 @@ import (
 	"github.com/casehub/casehub/activities"
 	"github.com/casehub/casehub/api"
 	"github.com/casehub/casehub/auth"
+	"github.com/casehub/casehub/codec"
 	"github.com/casehub/casehub/cti"
 	"github.com/casehub/casehub/cti/ctisim"
 	"github.com/casehub/casehub/devserver"
@@ -51,8 +52,10 @@ type system struct {
 	tmp    string
 	server ServerInfo
 
-	temporal *devserver.Server // nil when reusing a server
-	client   client.Client
+	temporal   *devserver.Server // nil when reusing a server
+	client     client.Client     // casehub's side: payloads sealed unless Options.NoCodec
+	bareClient client.Client     // the bare side: plain Temporal
+	codecKeys  string            // the worker's CASEHUB_CODEC_KEYS ("off" without the codec)
 
 	adminURL string
 	dbName   string
@@ -130,8 +133,26 @@ func (s *system) start(ctx context.Context) error {
 		return err
 	}
 	quiet := slog.New(slog.NewTextHandler(s.opts.LogOutput, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	s.client, err = client.DialContext(ctx, client.Options{HostPort: s.server.Address, Namespace: s.opts.Namespace,
-		Logger: log.NewStructuredLogger(quiet.With("component", "temporal"))})
+	// casehub's side seals its payloads as in production (unless the
+	// options turn the codec off); the bare side is plain Temporal.
+	copts := client.Options{HostPort: s.server.Address, Namespace: s.opts.Namespace,
+		Logger: log.NewStructuredLogger(quiet.With("component", "temporal"))}
+	s.bareClient, err = client.DialContext(ctx, copts)
+	if err != nil {
+		return fmt.Errorf("connect to Temporal at %s: %w", s.server.Address, err)
+	}
+	s.codecKeys = "off"
+	if !s.opts.NoCodec {
+		if s.codecKeys, err = codec.NewKeyLine("bench"); err != nil {
+			return err
+		}
+		keys, err := codec.ParseKeys(s.codecKeys)
+		if err != nil {
+			return err
+		}
+		copts.DataConverter = codec.DataConverter(keys)
+	}
+	s.client, err = client.NewClientFromExisting(s.bareClient, copts)
 	if err != nil {
 		return fmt.Errorf("connect to Temporal at %s: %w", s.server.Address, err)
 	}
@@ -174,7 +195,7 @@ func (s *system) start(ctx context.Context) error {
 	if err := s.startWorker(ctx, quiet); err != nil {
 		return err
 	}
-	s.bare = newBareWorker(s.client, s.db)
+	s.bare = newBareWorker(s.bareClient, s.db)
 	if err := s.bare.Start(); err != nil {
 		s.bare = nil
 		return fmt.Errorf("start bare worker: %w", err)
@@ -273,7 +294,7 @@ func (s *system) startWorker(ctx context.Context, quiet *slog.Logger) error {
 	ln.Close()
 	args := append(append([]string{}, s.opts.WorkerCommand[1:]...),
 		"--database-url", s.adminURL, "--temporal-address", s.server.Address, "--temporal-namespace", s.opts.Namespace,
-		"--cti-url", s.simURL, "--metrics-addr", metricsAddr, "--log-level", "warn")
+		"--cti-url", s.simURL, "--metrics-addr", metricsAddr, "--log-level", "warn", "--codec-keys", s.codecKeys)
 	cmd := exec.Command(s.opts.WorkerCommand[0], args...)
 	cmd.Stdout, cmd.Stderr = s.opts.LogOutput, s.opts.LogOutput
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM, Setpgid: true}
@@ -331,6 +352,9 @@ func (s *system) stop() {
 	}
 	if s.client != nil {
 		s.client.Close()
+	}
+	if s.bareClient != nil {
+		s.bareClient.Close()
 	}
 	if s.db != nil {
 		s.db.Close()

@@ -287,7 +287,7 @@ func (b *bencher) throughputBare(ctx context.Context, tag string, calls, conc in
 // startBare starts a bare workflow tagged with the run tag (in the Queue
 // search attribute, which the count check queries).
 func (s *system) startBare(ctx context.Context, id, tag, workflowType string, arg any) (client.WorkflowRun, error) {
-	return s.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+	return s.bareClient.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID: id, TaskQueue: bareTaskQueue,
 		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.SearchQueue.ValueSet(tag)),
 	}, workflowType, arg)

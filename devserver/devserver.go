@@ -26,15 +26,18 @@ const CLIVersion = "v1.5.1"
 
 // Options says how to start the server.
 type Options struct {
-	CLIPath   string // the temporal binary; see FindCLI
-	IP        string // default 127.0.0.1
-	Port      int    // frontend gRPC port; 0 picks a free one
-	UIPort    int    // Web UI port; 0 with Headless=false picks a free one
-	Headless  bool   // no Web UI
-	DBFile    string // SQLite file to keep state in; "" keeps it in memory
-	Namespace string // default "default"
-	LogLevel  string // default "warn"
-	Output    io.Writer
+	CLIPath  string // the temporal binary; see FindCLI
+	IP       string // default 127.0.0.1
+	Port     int    // frontend gRPC port; 0 picks a free one
+	UIPort   int    // Web UI port; 0 with Headless=false picks a free one
+	Headless bool   // no Web UI
+	// UICodecEndpoint is where the Web UI sends payloads to be decoded
+	// (casehub's /codec); "" shows them as stored.
+	UICodecEndpoint string
+	DBFile          string // SQLite file to keep state in; "" keeps it in memory
+	Namespace       string // default "default"
+	LogLevel        string // default "warn"
+	Output          io.Writer
 }
 
 // Server is a running dev server process.
@@ -73,6 +76,9 @@ func (o Options) Args() []string {
 		args = append(args, "--headless")
 	} else {
 		args = append(args, "--ui-port", strconv.Itoa(o.UIPort))
+		if o.UICodecEndpoint != "" {
+			args = append(args, "--ui-codec-endpoint", o.UICodecEndpoint)
+		}
 	}
 	if o.DBFile != "" {
 		args = append(args, "--db-filename", o.DBFile)

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/casehub/casehub/activities"
 	"github.com/casehub/casehub/api"
 	"github.com/casehub/casehub/auth"
+	"github.com/casehub/casehub/codec"
 	"github.com/casehub/casehub/cti"
 	"github.com/casehub/casehub/cti/ctisim"
 	"github.com/casehub/casehub/devserver"
@@ -37,6 +39,7 @@ type system struct {
 	sim      *ctisim.Simulator
 	simURL   string
 	tokens   map[auth.Role]string
+	keys     *codec.Keyring // the payload keys
 }
 
 // ctiSecret signs the simulator's events in the tests.
@@ -55,7 +58,19 @@ func run(m *testing.M) int {
 	defer srv.Stop()
 
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	cl, err := client.Dial(client.Options{HostPort: srv.HostPort, Logger: log.NewStructuredLogger(logger)})
+	// Payloads are sealed as in production, with the key the committed
+	// histories use (so that `make histories` records what replays).
+	keys, err := codec.LoadFile(filepath.Join("..", "workflows", "testdata", "histories", "codec-keys"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 2
+	}
+	copts := client.Options{HostPort: srv.HostPort, Logger: log.NewStructuredLogger(logger), DataConverter: codec.DataConverter(keys)}
+	if os.Getenv("CASEHUB_TEST_CODEC") == "off" {
+		// To see the personal-data test fail, as it must without the codec.
+		copts.DataConverter = nil
+	}
+	cl, err := client.Dial(copts)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: dial temporal:", err)
 		return 2
@@ -92,6 +107,7 @@ func run(m *testing.M) int {
 	simSrv := httptest.NewServer(sim.Handler())
 	defer simSrv.Close()
 	handler = api.NewServer(api.Deps{Store: db.Store, Temporal: cl, Logger: logger, CTISecret: []byte(ctiSecret),
+		Codec: codec.New(keys), CodecOrigins: []string{"http://localhost:8233"},
 		CTI:          cti.NewHTTPAdapter(simSrv.URL, ""),
 		Interactions: api.InteractionSettings{CreateInteraction: true, CallerID: "+12025550100"}})
 
@@ -107,6 +123,6 @@ func run(m *testing.M) int {
 		return 2
 	}
 
-	sys = system{temporal: srv, client: cl, db: db, store: db.Store, api: httpSrv, sim: sim, simURL: simSrv.URL, tokens: tokens}
+	sys = system{temporal: srv, client: cl, db: db, store: db.Store, api: httpSrv, sim: sim, simURL: simSrv.URL, tokens: tokens, keys: keys}
 	return m.Run()
 }

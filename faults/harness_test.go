@@ -38,6 +38,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/casehub/casehub/auth"
+	"github.com/casehub/casehub/codec"
 	"github.com/casehub/casehub/devserver"
 	"github.com/casehub/casehub/store"
 	"github.com/casehub/casehub/workflows"
@@ -270,6 +271,7 @@ type system struct {
 	temporalOpts devserver.Options
 	temporal     *devserver.Server
 	client       client.Client
+	codecKeys    string // CASEHUB_CODEC_KEYS of every process
 
 	dbName string
 	dbURL  string
@@ -313,7 +315,12 @@ func newSystem(t *testing.T) *system {
 	s.temporalOpts = devserver.Options{CLIPath: pkg.temporalCLI, Port: port, Headless: true,
 		DBFile: filepath.Join(s.dir, "temporal.db"), LogLevel: "warn", Output: tlog}
 	s.startTemporal()
-	s.client, err = client.Dial(client.Options{HostPort: s.temporal.HostPort, Logger: quietLogger{}})
+	line, err := codec.NewKeyLine("faults")
+	require.NoError(t, err)
+	s.codecKeys = line
+	keys, err := codec.ParseKeys(line)
+	require.NoError(t, err)
+	s.client, err = client.Dial(client.Options{HostPort: s.temporal.HostPort, Logger: quietLogger{}, DataConverter: codec.DataConverter(keys)})
 	require.NoError(t, err)
 
 	s.dbName = "casehub_faults_" + strings.ReplaceAll(uuid.NewString()[:8], "-", "")
@@ -341,6 +348,7 @@ func (s *system) baseEnv() []string {
 		"TEMPORAL_ADDRESS=" + s.temporalOpts.IP + ":" + strconv.Itoa(s.temporalOpts.Port),
 		"TEMPORAL_NAMESPACE=default",
 		"CASEHUB_LOG_LEVEL=info",
+		"CASEHUB_CODEC_KEYS=" + s.codecKeys,
 		"CASEHUB_CTI_URL=" + s.simURL,
 		"CASEHUB_CTI_WEBHOOK_SECRET=" + ctiSecret,
 		"CASEHUB_CTI_API_KEY=",

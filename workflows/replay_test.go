@@ -11,6 +11,7 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/casehub/casehub/codec"
 	"github.com/casehub/casehub/worker"
 )
 
@@ -25,7 +26,12 @@ func TestReplayRecordedHistories(t *testing.T) {
 	require.NotEmpty(t, files, "no histories in testdata/histories: record them with `make histories`")
 
 	ids := workflowIDs(t)
-	replayer := sdkworker.NewWorkflowReplayer()
+	// Histories recorded since payloads are sealed need their key; older
+	// ones are in clear and pass through the codec unchanged.
+	keys, err := codec.LoadFile(filepath.Join("testdata", "histories", "codec-keys"))
+	require.NoError(t, err)
+	replayer, err := sdkworker.NewWorkflowReplayerWithOptions(sdkworker.WorkflowReplayerOptions{DataConverter: codec.DataConverter(keys)})
+	require.NoError(t, err)
 	worker.RegisterWorkflows(replayer)
 	types := map[string]int{}
 	for _, file := range files {

@@ -37,6 +37,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	f.int(&o.OpenInteractions, "open-interactions", "CASEHUB_BENCH_OPEN_INTERACTIONS", 1_000, "calls left waiting in a queue without agents")
 	f.int(&o.GetRate, "get-rate", "CASEHUB_BENCH_GET_RATE", 50, "API GETs per second while all that waits")
 	f.dur(&o.GetDuration, "get-duration", "CASEHUB_BENCH_GET_DURATION", 10*time.Second, "for how long")
+	f.bool(&o.NoCodec, "no-codec", "CASEHUB_BENCH_NO_CODEC", false, "run casehub with its Temporal payloads in clear (to measure what sealing them costs)")
 	f.bool(&inProcess, "in-process-worker", "CASEHUB_BENCH_IN_PROCESS_WORKER", false, "run the casehub worker in this process instead of as a child process")
 	f.str(&out, "out", "CASEHUB_BENCH_OUT", filepath.Join(".data", "bench-results.json"), "where to write the results as JSON")
 	f.str(&logLevel, "log-level", "CASEHUB_LOG_LEVEL", "info", "log level: debug, info, warn, error")

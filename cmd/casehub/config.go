@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -8,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/casehub/casehub/codec"
 	"github.com/casehub/casehub/workflows"
 )
 
@@ -36,6 +38,12 @@ type config struct {
 	CTIURL           string
 	CTIAPIKey        string
 	CTIWebhookSecret string
+
+	CodecKeyFile string // payload keys, one "<id> <base64>" per line
+	CodecKeys    string // or the keys themselves, comma-separated
+	CodecOrigins string // browser origins allowed to call /codec (the Temporal UI)
+	keys         *codec.Keyring
+	codecOff     bool // CASEHUB_CODEC_KEYS=off
 
 	// dev only
 	DataDir     string
@@ -87,6 +95,43 @@ func newFlags(name string, getenv func(string) string) (envFlags, *config) {
 	e.dur(&c.QueryTimeout, "query-timeout", "CASEHUB_QUERY_TIMEOUT", 5*time.Second, "deadline of every PostgreSQL query")
 	e.dur(&c.ShutdownTimeout, "shutdown-timeout", "CASEHUB_SHUTDOWN_TIMEOUT", 15*time.Second, "how long a graceful stop may take")
 	return e, c
+}
+
+// codecFlags are the payload encryption settings of every command that
+// talks to Temporal (README, "Personal data").
+func (e envFlags) codecFlags(c *config, defaultKeyFile string) {
+	e.str(&c.CodecKeyFile, "codec-key-file", "CASEHUB_CODEC_KEY_FILE", defaultKeyFile,
+		`file of payload encryption keys, "<id> <base64 32 bytes>" per line, the last one sealing new payloads`)
+	e.str(&c.CodecKeys, "codec-keys", "CASEHUB_CODEC_KEYS", "", `payload encryption keys as "<id>:<base64>,..." (instead of a file); "off" leaves payloads in clear (measurements only)`)
+	e.str(&c.CodecOrigins, "codec-cors-origins", "CASEHUB_CODEC_CORS_ORIGINS", "http://localhost:8233,http://127.0.0.1:8233",
+		"browser origins (the Temporal Web UI) allowed to call the codec endpoint, comma-separated")
+}
+
+// keyring loads the payload keys the settings name (once).
+func (c *config) keyring() (*codec.Keyring, error) {
+	if c.keys != nil || c.codecOff {
+		return c.keys, nil
+	}
+	k, err := c.loadKeyring()
+	c.keys, c.codecOff = k, err == nil && k == nil
+	return k, err
+}
+
+func (c *config) loadKeyring() (*codec.Keyring, error) {
+	switch {
+	case c.CodecKeys == "off":
+		return nil, nil
+	case c.CodecKeys != "":
+		k, err := codec.ParseKeys(c.CodecKeys)
+		if err != nil {
+			return nil, fmt.Errorf("CASEHUB_CODEC_KEYS: %w", err)
+		}
+		return k, nil
+	case c.CodecKeyFile != "":
+		return codec.LoadFile(c.CodecKeyFile)
+	}
+	return nil, errors.New("payloads in Temporal are encrypted: set CASEHUB_CODEC_KEY_FILE or CASEHUB_CODEC_KEYS " +
+		"(`casehub codec-key` prints a new key)")
 }
 
 func (e envFlags) httpFlags(c *config) {

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/casehub/casehub/auth"
+	"github.com/casehub/casehub/codec"
 	"github.com/casehub/casehub/cti/ctisim"
 	"github.com/casehub/casehub/devserver"
 	"github.com/casehub/casehub/store"
@@ -37,6 +38,7 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	f.str(&c.TemporalBin, "temporal-bin", "CASEHUB_TEMPORAL_BIN", "", "Temporal CLI binary (default .bin/temporal, built from tools/go.mod)")
 	f.int(&c.TemporalUI, "temporal-ui-port", "CASEHUB_TEMPORAL_UI_PORT", 8233, "Temporal Web UI port")
 	f.ctiFlags(c, ctisim.DefaultSecret)
+	f.codecFlags(c, "")
 	f.interactionFlags(c)
 	f.workerFlags(c)
 	simAddr := ""
@@ -65,6 +67,15 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	if err := os.MkdirAll(c.DataDir, 0o755); err != nil {
 		return fmt.Errorf("create %s: %w", c.DataDir, err)
 	}
+	if c.CodecKeys == "" && c.CodecKeyFile == "" {
+		// The dev setup's own payload key, made on the first start.
+		c.CodecKeyFile = filepath.Join(c.DataDir, "codec-keys")
+		if _, created, err := codec.EnsureFile(c.CodecKeyFile); err != nil {
+			return err
+		} else if created {
+			logger.Info("created a payload encryption key for dev", "file", c.CodecKeyFile)
+		}
+	}
 	logPath := filepath.Join(c.DataDir, "temporal.log")
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
@@ -73,7 +84,7 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	defer logFile.Close()
 	logger.Info("starting Temporal dev server", "cli", cli, "db", filepath.Join(c.DataDir, "temporal.db"), "log", logPath)
 	srv, err := devserver.Start(ctx, devserver.Options{
-		CLIPath: cli, IP: host, Port: port, UIPort: c.TemporalUI,
+		CLIPath: cli, IP: host, Port: port, UIPort: c.TemporalUI, UICodecEndpoint: "http://" + c.HTTPAddr + "/codec",
 		DBFile: filepath.Join(c.DataDir, "temporal.db"), Namespace: c.TemporalNamespace, Output: logFile,
 	})
 	if err != nil {

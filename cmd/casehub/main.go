@@ -45,6 +45,7 @@ commands:
   cti-sim    the telephony platform simulator: cti-sim [serve] | call | chat | hangup
   healthcheck  GET a URL and fail unless it answers 200 (container health checks)
   bench      measure casehub against bare Temporal on this machine (throughput, latency, memory)
+  codec-key  print a new payload encryption key line: codec-key [ID] (add it last to the key file to rotate)
 
 Run "casehub <command> -h" for the command's flags.
 `
@@ -74,6 +75,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return runHealthcheck(ctx, rest, getenv, stdout)
 	case "bench":
 		return runBench(ctx, rest, getenv, stdout)
+	case "codec-key":
+		return runCodecKey(rest, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -14,6 +14,7 @@ import (
 
 func runSelfCheck(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	f, c := newFlags("selfcheck", getenv)
+	f.codecFlags(c, "")
 	if err := f.fs.Parse(args); err != nil {
 		return err
 	}

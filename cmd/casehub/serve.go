@@ -12,6 +12,7 @@ import (
 func runAPI(ctx context.Context, args []string, getenv func(string) string) error {
 	f, c := newFlags("api", getenv)
 	f.httpFlags(c)
+	f.codecFlags(c, "")
 	f.ctiFlags(c, "")
 	f.interactionFlags(c)
 	if err := f.fs.Parse(args); err != nil {
@@ -37,6 +38,7 @@ func runAPI(ctx context.Context, args []string, getenv func(string) string) erro
 
 func runWorker(ctx context.Context, args []string, getenv func(string) string) error {
 	f, c := newFlags("worker", getenv)
+	f.codecFlags(c, "")
 	f.metricsFlags(c)
 	f.workerFlags(c)
 	f.ctiFlags(c, "")

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/casehub/casehub/activities"
 	"github.com/casehub/casehub/api"
+	"github.com/casehub/casehub/codec"
 	"github.com/casehub/casehub/cti"
 	"github.com/casehub/casehub/store"
 	"github.com/casehub/casehub/worker"
@@ -56,10 +58,19 @@ func openStore(ctx context.Context, c *config) (*store.Store, error) {
 }
 
 func dialTemporal(ctx context.Context, c *config, logger *slog.Logger, m *metrics) (client.Client, error) {
+	keys, err := c.keyring()
+	if err != nil {
+		return nil, err
+	}
 	opts := client.Options{
 		HostPort:  c.TemporalAddress,
 		Namespace: c.TemporalNamespace,
 		Logger:    log.NewStructuredLogger(logger.With("component", "temporal")),
+	}
+	if keys != nil {
+		opts.DataConverter = codec.DataConverter(keys)
+	} else {
+		logger.Warn("CASEHUB_CODEC_KEYS=off: payloads go to Temporal in clear")
 	}
 	if m != nil {
 		opts.MetricsHandler = m.temporal
@@ -106,7 +117,28 @@ func apiDeps(c *config, st *store.Store, cl client.Client, logger *slog.Logger, 
 		DefaultRegion: c.DefaultRegion, CTISecret: []byte(c.CTIWebhookSecret),
 		CTI:             cti.NewHTTPAdapter(c.CTIURL, c.CTIAPIKey, cti.WithLogger(logger)),
 		Interactions:    api.InteractionSettings{CreateInteraction: c.CreateInteraction, CloseOnEscalate: c.CloseOnEscalate, CallerID: c.CallerID},
-		CallbackHorizon: c.CallbackHorizon, CaseStepTimeout: c.CaseStepTimeout}
+		CallbackHorizon: c.CallbackHorizon, CaseStepTimeout: c.CaseStepTimeout,
+		Codec: c.payloadCodec(), CodecOrigins: splitList(c.CodecOrigins)}
+}
+
+// payloadCodec is the codec over the configured keys (nil without keys:
+// the API then has no codec endpoint).
+func (c *config) payloadCodec() *codec.Codec {
+	keys, err := c.keyring()
+	if err != nil || keys == nil {
+		return nil
+	}
+	return codec.New(keys)
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // newActivities wires the activities' dependencies from the configuration.
