@@ -318,3 +318,25 @@ func isFieldError(err error) bool {
 	var fe *store.FieldError
 	return errors.As(err, &fe)
 }
+
+// eraseContact removes a contact's personal data from every record on
+// request (README, "Personal data"): the answer counts what changed. A
+// contact with open interactions or pending callbacks is a 409.
+func (s *Server) eraseContact(c echo.Context) error {
+	id, err := pathUUID(c, "contact")
+	if err != nil {
+		return err
+	}
+	e, err := s.deps.Store.EraseContact(c.Request().Context(), id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return notFound("contact")
+	case errors.Is(err, store.ErrStillActive):
+		return &Problem{Type: typeConflict, Title: "Conflict", Status: http.StatusConflict,
+			Detail: "the contact has open interactions or pending callbacks: end or cancel them, then erase it"}
+	case err != nil:
+		return err
+	}
+	s.deps.Logger.InfoContext(c.Request().Context(), "contact erased", "contact_id", id, "by", principal(c).TokenID)
+	return c.JSON(http.StatusOK, e)
+}

@@ -60,6 +60,7 @@ func (s *Server) routes(e *echo.Echo) {
 	v1.GET("/contacts/:id", s.getContact, anyone)
 	v1.PATCH("/contacts/:id", s.updateContact, anyone)
 	v1.POST("/contacts/:id/communication-options", s.addCommunicationOption, anyone)
+	v1.POST("/contacts/:id/erase", s.eraseContact, supervisor)
 
 	caseWork := allow(auth.RoleAgent, auth.RoleSupervisor)
 	v1.GET("/cases", s.listCases, anyone)

@@ -44,8 +44,6 @@ WHERE principal = :principal AND key = :key AND completed_at IS NULL`
 
 	releaseIdempotencyKey = `
 DELETE FROM idempotency_keys WHERE principal = :principal AND key = :key AND completed_at IS NULL`
-
-	expireIdempotencyKeys = `DELETE FROM idempotency_keys WHERE created_at < :before`
 )
 
 // ClaimIdempotencyKey records that principal started a request with key.
@@ -87,13 +85,4 @@ func (s *Store) ReleaseIdempotencyKey(ctx context.Context, principal, key string
 		return fmt.Errorf("release idempotency key: %w", err)
 	}
 	return nil
-}
-
-// ExpireIdempotencyKeys deletes records created before before.
-func (s *Store) ExpireIdempotencyKeys(ctx context.Context, before time.Time) (int64, error) {
-	n, err := s.namedExec(ctx, expireIdempotencyKeys, map[string]any{"before": before})
-	if err != nil {
-		return 0, fmt.Errorf("expire idempotency keys: %w", err)
-	}
-	return n, nil
 }

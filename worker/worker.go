@@ -86,6 +86,7 @@ func RegisterWorkflows(r sdkworker.WorkflowRegistry) {
 	r.RegisterWorkflow(workflows.AddNewCase)
 	r.RegisterWorkflow(workflows.AdviseOnExistingCase)
 	r.RegisterWorkflow(workflows.RoutingSweeper)
+	r.RegisterWorkflow(workflows.Retention)
 }
 
 // RegisterSearchAttributes adds casehub's search attributes to namespace,

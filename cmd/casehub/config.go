@@ -17,6 +17,8 @@ import (
 // fallbacks. The README's configuration table lists them.
 type config struct {
 	WorkflowCacheSize int
+	CTIEventRetention time.Duration
+	IdemKeyRetention  time.Duration
 
 	DatabaseURL       string
 	TemporalAddress   string
@@ -170,6 +172,10 @@ func (e envFlags) interactionFlags(c *config) {
 func (e envFlags) workerFlags(c *config) {
 	e.int(&c.WorkflowCacheSize, "workflow-cache-size", "CASEHUB_WORKFLOW_CACHE_SIZE", 2000,
 		"workflows kept in the worker's memory between tasks (the SDK's sticky cache; bounds the worker's memory)")
+	e.dur(&c.CTIEventRetention, "cti-event-retention", "CASEHUB_CTI_EVENT_RETENTION", workflows.DefaultCTIEventRetention,
+		"how long raw platform events (callers' numbers, chat text) are kept")
+	e.dur(&c.IdemKeyRetention, "idempotency-key-retention", "CASEHUB_IDEMPOTENCY_KEY_RETENTION", workflows.DefaultIdempotencyKeyRetention,
+		"how long Idempotency-Key records (and the answers they replay) are kept")
 }
 
 func (e envFlags) metricsFlags(c *config) {

@@ -95,7 +95,6 @@ func serveAPI(ctx context.Context, c *config, deps api.Deps) error {
 	srv := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	go expireIdempotencyKeys(ctx, deps.Store, deps.Logger)
 	deps.Logger.Info("API listening", "addr", "http://"+ln.Addr().String())
 	select {
 	case err := <-errc:
@@ -163,6 +162,11 @@ func runWorkerUntil(ctx context.Context, c *config, cl client.Client, st *store.
 		w.Stop()
 		return err
 	}
+	retention := activities.RetentionRequest{CTIEvents: c.CTIEventRetention, IdempotencyKeys: c.IdemKeyRetention}
+	if err := worker.StartRetention(ctx, cl, retention); err != nil {
+		w.Stop()
+		return err
+	}
 	logger.Info("worker polling", "task_queue", "casehub")
 	<-ctx.Done()
 	w.Stop()
@@ -187,28 +191,4 @@ func serveMetrics(ctx context.Context, addr string, reg *prometheus.Registry, lo
 		return fmt.Errorf("serve metrics: %w", err)
 	}
 	return nil
-}
-
-// Idempotency-Key records are kept this long: a client retrying later than
-// that is making a new request.
-const idempotencyKeyTTL = 24 * time.Hour
-
-// expireIdempotencyKeys deletes old Idempotency-Key records every hour until
-// ctx is done (every API replica does; the delete is idempotent).
-func expireIdempotencyKeys(ctx context.Context, st *store.Store, logger *slog.Logger) {
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
-	for {
-		n, err := st.ExpireIdempotencyKeys(ctx, time.Now().Add(-idempotencyKeyTTL))
-		if err != nil && ctx.Err() == nil {
-			logger.Warn("expire idempotency keys", "err", err)
-		} else if n > 0 {
-			logger.Info("expired idempotency keys", "count", n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
 }

@@ -1,0 +1,40 @@
+package store_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/lib/pq"
+	"github.com/stretchr/testify/require"
+
+	"github.com/casehub/casehub/store"
+)
+
+// Raw platform events and Idempotency-Key records past their time go; newer
+// ones stay; a second sweep deletes nothing more.
+func TestExpireRecordsDeletesOnlyWhatIsPastItsTime(t *testing.T) {
+	ctx := context.Background()
+	old, fresh := "evt-old-"+uuid.NewString(), "evt-new-"+uuid.NewString()
+	for _, id := range []string{old, fresh} {
+		_, err := st.RecordCTIEvent(ctx, store.CTIEvent{ID: id, Type: "incoming_call", CallID: "call-" + id, Outcome: "started",
+			Payload: json.RawMessage(`{"caller_number": "+12025550143"}`)})
+		require.NoError(t, err)
+	}
+	_, err := st.DB().ExecContext(ctx, `UPDATE cti_events SET received_at = now() - interval '40 days' WHERE id = $1`, old)
+	require.NoError(t, err)
+
+	cutoff := time.Now().Add(-30 * 24 * time.Hour)
+	got, err := st.ExpireRecords(ctx, cutoff, time.Time{})
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, got.CTIEvents, int64(1))
+	var left []string
+	require.NoError(t, st.DB().SelectContext(ctx, &left, `SELECT id FROM cti_events WHERE id = ANY($1)`, pq.Array([]string{old, fresh})))
+	require.Equal(t, []string{fresh}, left)
+
+	again, err := st.ExpireRecords(ctx, cutoff, time.Time{})
+	require.NoError(t, err)
+	require.Zero(t, again.CTIEvents)
+}
