@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"go.temporal.io/sdk/activity"
@@ -161,10 +162,33 @@ func (a *Activities) relateToInteraction(ctx context.Context, interaction, caseN
 	return nil
 }
 
-// ContactCases lists a contact's cases, newest first.
-func (a *Activities) ContactCases(ctx context.Context, contactID uuid.UUID) ([]store.Case, error) {
+// CaseSummary is a line of a contact's case history, what an agent picks a
+// case by. Descriptions stay in PostgreSQL (GET /v1/cases/{number}): a
+// process's history carries summaries only, so a long case history cannot
+// swell it.
+type CaseSummary struct {
+	ID        uuid.UUID `json:"id"`
+	Number    string    `json:"number"`
+	Subject   string    `json:"subject"`
+	Status    string    `json:"status"`
+	Priority  string    `json:"priority"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// ContactCases lists a contact's cases, newest first (at most
+// historyLimit), as summaries.
+func (a *Activities) ContactCases(ctx context.Context, contactID uuid.UUID) ([]CaseSummary, error) {
 	cs, err := a.Store.ListCases(ctx, store.CaseQuery{ContactID: &contactID, Limit: historyLimit})
-	return cs, classify(err)
+	if err != nil {
+		return nil, classify(err)
+	}
+	out := make([]CaseSummary, len(cs))
+	for i, c := range cs {
+		out[i] = CaseSummary{ID: c.ID, Number: c.Number, Subject: c.Subject, Status: c.Status, Priority: c.Priority,
+			CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+	}
+	return out, nil
 }
 
 // RecordConsultation notes advice given on a case; nc.ID makes a retry

@@ -126,11 +126,11 @@ func (a *Activities) AppendChatMessage(ctx context.Context, number string, l Cha
 // Escalate opens an incident or request linked to the interaction (and its
 // case); for an incident from a chat the transcript goes in. Once per
 // request id.
-func (a *Activities) Escalate(ctx context.Context, e store.NewEscalation) (store.Escalation, error) {
+func (a *Activities) Escalate(ctx context.Context, e store.NewEscalation) (Escalated, error) {
 	if e.Kind == "incident" && e.Transcript == "" {
 		lines, err := a.Store.ChatTranscript(ctx, e.Interaction)
 		if err != nil {
-			return store.Escalation{}, classify(err)
+			return Escalated{}, classify(err)
 		}
 		var b strings.Builder
 		for _, l := range lines {
@@ -140,10 +140,17 @@ func (a *Activities) Escalate(ctx context.Context, e store.NewEscalation) (store
 	}
 	esc, err := a.Store.Escalate(ctx, e)
 	if err != nil {
-		return store.Escalation{}, classify(err)
+		return Escalated{}, classify(err)
 	}
 	activity.GetLogger(ctx).Info("interaction escalated", "interaction", e.Interaction, "kind", e.Kind, "number", esc.Number)
-	return esc, nil
+	return Escalated{Kind: esc.Kind, Number: esc.Number}, nil
+}
+
+// Escalated names the incident or request an escalation opened; its body
+// and transcript stay in PostgreSQL (GET /v1/incidents/{number}).
+type Escalated struct {
+	Kind   string `json:"kind"`
+	Number string `json:"number"`
 }
 
 // RecordIVR adds what the caller chose and entered in the IVR to the record.

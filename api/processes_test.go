@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/mocks"
 
+	"github.com/casehub/casehub/activities"
 	"github.com/casehub/casehub/api"
 	"github.com/casehub/casehub/auth"
 	"github.com/casehub/casehub/store"
@@ -51,7 +52,7 @@ func TestStartProcessPassesTheStepTimeout(t *testing.T) {
 			p, err := converter.GetDefaultDataConverter().ToPayloads(workflows.CaseProcessState{
 				WorkflowID: "case-process-x", Kind: workflows.CaseProcessAddNewCase, Flow: workflows.CaseProcessAddNewCase,
 				Step: workflows.CaseStepIdentifyContact, Candidates: []store.Contact{}, SearchResults: []store.Contact{},
-				History: []store.Case{}, Consultations: []store.Consultation{}})
+				History: []activities.CaseSummary{}, Consultations: []store.Consultation{}})
 			return &encoded{p: p}, err
 		})
 	it := openInteraction(t, "agent-steps", "")

@@ -23,6 +23,7 @@ import (
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 
+	"github.com/casehub/casehub/activities"
 	"github.com/casehub/casehub/api"
 	"github.com/casehub/casehub/auth"
 	"github.com/casehub/casehub/phone"
@@ -521,10 +522,15 @@ func phones(c store.Contact) []string {
 	return out
 }
 
-func caseNumbers(cs []store.Case) []string {
+func caseNumbers[C store.Case | activities.CaseSummary](cs []C) []string {
 	out := make([]string, len(cs))
 	for i, c := range cs {
-		out[i] = c.Number
+		switch c := any(c).(type) {
+		case store.Case:
+			out[i] = c.Number
+		case activities.CaseSummary:
+			out[i] = c.Number
+		}
 	}
 	return out
 }

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/casehub/casehub/codec"
+	"github.com/casehub/casehub/store"
 	"github.com/casehub/casehub/workflows"
 )
 
@@ -136,5 +137,66 @@ func TestHistoriesHoldNoPersonalDataInClear(t *testing.T) {
 	}
 	for _, s := range []string{e164, email, name} {
 		require.True(t, strings.Contains(all.String(), s), "a signed-in supervisor reads %q", s)
+	}
+}
+
+// A contact with 200 cases of 10,000-character descriptions and a chat of
+// 2,000 messages: what the processes carry stays small, since descriptions
+// and transcripts stay in PostgreSQL.
+func TestPayloadsStaySmall(t *testing.T) {
+	const (
+		maxPayload = 64 << 10 // bytes, sealed
+		cases      = 200
+		messages   = 2000
+	)
+	desk := newCallDesk(t)
+	e164, _ := callerNumber(t)
+	email := "long." + strings.ToLower(uuid.NewString()[:8]) + "@example.com"
+	var c store.Contact
+	mustAPI(t, http.StatusCreated, "POST", "/v1/contacts", supervisor(), map[string]any{"name": "Long History",
+		"communication_options": []map[string]any{{"kind": "phone", "value": e164}, {"kind": "email", "value": email}}}, &c)
+	long := strings.Repeat("The router reboots every night. ", 10000/32)
+	for i := range cases {
+		_, err := sys.store.CreateCase(context.Background(), store.NewCase{Subject: "Case " + strings.Repeat("x", i%50), Description: long, ContactID: c.ID})
+		require.NoError(t, err)
+	}
+
+	// Advise on existing case: the contact page with all 200 cases.
+	id, n := desk.startCaseProcess(workflows.CaseProcessAdvise, e164)
+	st := desk.state(id)
+	require.Len(t, st.History, cases)
+	desk.step(id, "finish", nil)
+	requireCompleted(t, id)
+	mustAPI(t, http.StatusOK, "POST", "/v1/interactions/"+n+"/end", desk.token, map[string]any{}, nil)
+	waitState(t, n, "closed_complete")
+
+	// A chat of 2,000 messages, escalated to an incident with its transcript.
+	var chat struct{ ID string }
+	sim(t, "/sim/chats", map[string]any{"email": email, "name": "Long History", "queue": desk.queue, "text": "hello"}, &chat)
+	var owner string
+	eventually(t, func() bool {
+		wf, err := sys.store.LegOwner(t.Context(), chat.ID)
+		owner = wf
+		return err == nil
+	}, "the chat opens an interaction")
+	cn := number(owner)
+	offeredTo(t, cn, desk.agentID)
+	mustAPI(t, http.StatusOK, "POST", "/v1/interactions/"+cn+"/accept", desk.token, map[string]any{}, nil)
+	for i := 1; i < messages; i++ {
+		sim(t, "/sim/chats/"+chat.ID+"/messages", map[string]any{"text": "line " + strings.Repeat("y", 40)}, nil)
+	}
+	eventually(t, func() bool { return len(getInteraction(t, cn).Transcript) == messages }, "every message kept")
+	mustAPI(t, http.StatusCreated, "POST", "/v1/interactions/"+cn+"/escalate", desk.token,
+		map[string]any{"kind": "incident", "short_description": "Long chat"}, nil)
+	mustAPI(t, http.StatusOK, "POST", "/v1/interactions/"+cn+"/end", desk.token, map[string]any{}, nil)
+	waitState(t, cn, "closed_complete")
+
+	for _, wf := range []string{id, workflows.InteractionWorkflowID(cn)} {
+		largest := 0
+		for _, p := range payloadsIn(rawHistory(t, wf).ProtoReflect()) {
+			largest = max(largest, proto.Size(p))
+		}
+		require.Less(t, largest, maxPayload, "%s: largest payload %d bytes", wf, largest)
+		t.Logf("%s: largest payload %d bytes", wf, largest)
 	}
 }

@@ -70,7 +70,7 @@ func (p *caseProcess) setup(ctx workflow.Context, kind string) error {
 	p.state = CaseProcessState{
 		WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID, Kind: kind, Flow: kind, Step: CaseStepIdentifying,
 		InteractionID: p.in.InteractionID, AgentID: p.in.AgentID,
-		Candidates: []store.Contact{}, SearchResults: []store.Contact{}, History: []store.Case{},
+		Candidates: []store.Contact{}, SearchResults: []store.Contact{}, History: []activities.CaseSummary{},
 		Consultations: []store.Consultation{},
 	}
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (CaseProcessState, error) { return p.state, nil }); err != nil {
@@ -131,7 +131,7 @@ func (p *caseProcess) run(ctx workflow.Context) (CaseProcessState, error) {
 
 	if p.state.Flow == CaseProcessAdvise {
 		// The contact page with its history.
-		var history []store.Case
+		var history []activities.CaseSummary
 		err := workflow.ExecuteActivity(storageOptions(ctx), a.ContactCases, p.state.Contact.ID).Get(ctx, &history)
 		if err != nil {
 			return p.state, fmt.Errorf("load case history: %w", err)

@@ -165,10 +165,10 @@ func expectCase(env *testsuite.TestWorkflowEnvironment, contactID uuid.UUID) sto
 	return c
 }
 
-func history(contactID uuid.UUID) []store.Case {
-	return []store.Case{
-		{ID: uuid.New(), Number: "CS-000042", Subject: "Second", Status: store.CaseInProgress, ContactID: contactID},
-		{ID: uuid.New(), Number: "CS-000007", Subject: "First", Status: store.CaseClosed, ContactID: contactID},
+func history(uuid.UUID) []activities.CaseSummary {
+	return []activities.CaseSummary{
+		{ID: uuid.New(), Number: "CS-000042", Subject: "Second", Status: store.CaseInProgress},
+		{ID: uuid.New(), Number: "CS-000007", Subject: "First", Status: store.CaseClosed},
 	}
 }
 
@@ -373,7 +373,7 @@ func TestAdviseNewCustomerGoesOnToAddNewCase(t *testing.T) {
 		eve = store.Contact{ID: in.ID, Name: in.Name, CommunicationOptions: []store.CommunicationOption{{Kind: store.OptionPhone, Value: in.CallerNumber}}}
 		return eve, nil
 	}).Once()
-	r.env.OnActivity(a.ContactCases, mock.Anything, mock.Anything).Return([]store.Case{}, nil).Once()
+	r.env.OnActivity(a.ContactCases, mock.Anything, mock.Anything).Return([]activities.CaseSummary{}, nil).Once()
 	r.env.OnActivity(a.CreateCase, mock.Anything, mock.Anything).Return(func(_ context.Context, nc store.NewCase) (store.Case, error) {
 		require.Equal(t, eve.ID, nc.ContactID)
 		return store.Case{Number: "CS-000125", ContactID: nc.ContactID}, nil

@@ -894,7 +894,7 @@ func (w *interactionImpl) openEscalation(ctx workflow.Context, r EscalateRequest
 		initiated := w.initiatedAt
 		e.ChatInitiatedAt, e.ChatAcceptedAt, e.ChatTerminatedAt = &initiated, w.acceptedAt, terminated
 	}
-	var esc store.Escalation
+	var esc activities.Escalated
 	if err := workflow.ExecuteActivity(storageOptions(ctx), a.Escalate, e).Get(ctx, &esc); err != nil {
 		return EscalationRef{}, err
 	}

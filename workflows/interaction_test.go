@@ -134,9 +134,9 @@ func newInteractionEnv(t *testing.T, agents ...string) *interactionEnv {
 			return nil
 		}).Maybe()
 	e.OnActivity(a.Escalate, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, n store.NewEscalation) (store.Escalation, error) {
+		func(_ context.Context, n store.NewEscalation) (activities.Escalated, error) {
 			e.escalations = append(e.escalations, n)
-			return store.Escalation{Kind: n.Kind, Number: "INC0000001", Interaction: n.Interaction}, nil
+			return activities.Escalated{Kind: n.Kind, Number: "INC0000001"}, nil
 		}).Maybe()
 	e.OnActivity(a.AddWorkNote, mock.Anything, mock.Anything, mock.Anything, mock.Anything, mock.Anything).Return(store.WorkNote{ID: 1}, nil).Maybe()
 	e.OnActivity(a.AppendChatMessage, mock.Anything, mock.Anything, mock.Anything).Return(nil).Maybe()

@@ -11,6 +11,7 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/casehub/casehub/activities"
 	"github.com/casehub/casehub/routing"
 	"github.com/casehub/casehub/store"
 )
@@ -597,15 +598,15 @@ type CaseProcessState struct {
 	AgentID       string `json:"agent_id"`
 	// CallerNumber is the calling number in E.164, or "" when it was
 	// withheld or is no valid number.
-	CallerNumber      string               `json:"caller_number"`
-	IdentifiedBy      string               `json:"identified_by"`
-	Candidates        []store.Contact      `json:"candidates"`     // at choose_contact
-	SearchResults     []store.Contact      `json:"search_results"` // at identify_contact, after a search
-	Contact           *store.Contact       `json:"contact"`
-	CallerNumberAdded bool                 `json:"caller_number_added"` // the number was added to Contact's options
-	History           []store.Case         `json:"history"`             // Contact's cases, newest first (advise)
-	Case              *store.Case          `json:"case"`                // the case created (add_new_case)
-	Consultations     []store.Consultation `json:"consultations"`       // recorded in this process (advise)
+	CallerNumber      string                   `json:"caller_number"`
+	IdentifiedBy      string                   `json:"identified_by"`
+	Candidates        []store.Contact          `json:"candidates"`     // at choose_contact
+	SearchResults     []store.Contact          `json:"search_results"` // at identify_contact, after a search
+	Contact           *store.Contact           `json:"contact"`
+	CallerNumberAdded bool                     `json:"caller_number_added"` // the number was added to Contact's options
+	History           []activities.CaseSummary `json:"history"`             // Contact's cases, newest first (advise)
+	Case              *store.Case              `json:"case"`                // the case created (add_new_case)
+	Consultations     []store.Consultation     `json:"consultations"`       // recorded in this process (advise)
 	// StepDeadline is when the current step gives up if the agent does
 	// nothing; null once the process has ended.
 	StepDeadline *time.Time `json:"step_deadline"`
