@@ -119,8 +119,11 @@ type ChatLine struct {
 }
 
 // AppendChatMessage keeps one chat message in the transcript.
+// The process numbers the messages it keeps (l.Seq); the store places
+// each at the transcript's end, once.
 func (a *Activities) AppendChatMessage(ctx context.Context, number string, l ChatLine) error {
-	return classify(a.Store.AppendChatMessage(ctx, number, l.Seq, l.Sender, l.Text, l.At))
+	key := fmt.Sprintf("process-%s-%d", l.Sender, l.Seq)
+	return classify(a.Store.AddChatMessage(ctx, number, key, l.Sender, l.Text, l.At))
 }
 
 // Escalate opens an incident or request linked to the interaction (and its

@@ -1,10 +1,12 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -21,6 +23,7 @@ const (
 	eventStarted       = "started"        // started (or joined) the process for a new contact
 	eventUnknownCall   = "unknown_call"   // no process owns the call or chat
 	eventProcessClosed = "process_closed" // the owning process has already ended
+	eventRecorded      = "recorded"       // a chat message, kept on its interaction's transcript
 )
 
 type eventAnswer struct {
@@ -122,6 +125,9 @@ func (s *Server) routeEvent(c echo.Context, ev cti.Event) (outcome, workflowID s
 		s.deps.Logger.WarnContext(ctx, "CTI event for an unknown call", "event_id", ev.ID, "type", ev.Type, "call_id", ev.CallID, "chat_id", ev.ChatID)
 		return eventUnknownCall, "", nil
 	}
+	if outcome, ok, err := s.recordChatMessage(ctx, ev, workflowID); ok || err != nil {
+		return outcome, workflowID, err
+	}
 	err = s.deps.Temporal.SignalWorkflow(ctx, workflowID, "", workflows.SignalCTIEvent, ev)
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
@@ -131,6 +137,35 @@ func (s *Server) routeEvent(c echo.Context, ev cti.Event) (outcome, workflowID s
 		return "", "", err
 	}
 	return eventSignalled, workflowID, nil
+}
+
+// recordChatMessage keeps a customer's chat message on its interaction's
+// transcript directly: a chat's words stay in PostgreSQL rather than
+// passing through its process's history. ok is false when the message is
+// for the process after all: its record is not written yet (the chat's
+// first moments), or it is not an interaction's chat.
+func (s *Server) recordChatMessage(ctx context.Context, ev cti.Event, workflowID string) (outcome string, ok bool, err error) {
+	number, isInteraction := strings.CutPrefix(workflowID, workflows.InteractionWorkflowID(""))
+	if ev.Type != cti.EventChatMessage || !isInteraction {
+		return "", false, nil
+	}
+	it, err := s.deps.Store.GetInteraction(ctx, number)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return "", false, nil
+	case err != nil:
+		return "", false, err
+	case it.State == store.InteractionClosedComplete:
+		return eventProcessClosed, true, nil
+	}
+	sender := ev.From
+	if sender == "" {
+		sender = cti.SenderCustomer
+	}
+	if err := s.deps.Store.AddChatMessage(ctx, number, ev.ID, sender, ev.Text, ev.OccurredAt); err != nil {
+		return "", false, err
+	}
+	return eventRecorded, true, nil
 }
 
 // starts reports whether an event opens a new contact rather than

@@ -96,8 +96,8 @@ func newReadFixture(t *testing.T) readFixture {
 
 	f.bobChat = open(store.NewInteraction{Channel: store.InteractionChat, Direction: store.DirectionInbound,
 		State: store.InteractionPendingAcceptance, AgentID: f.bob, ChatID: "chat-" + tag, Actor: "cti"})
-	require.NoError(t, st.AppendChatMessage(ctx, f.bobChat.Number, 1, store.SenderAgent, "how can I help?", start.Add(time.Second)))
-	require.NoError(t, st.AppendChatMessage(ctx, f.bobChat.Number, 0, store.SenderCustomer, "hello", start))
+	require.NoError(t, st.AddChatMessage(ctx, f.bobChat.Number, "m-1", store.SenderCustomer, "hello", start))
+	require.NoError(t, st.AddChatMessage(ctx, f.bobChat.Number, "m-2", store.SenderAgent, "how can I help?", start.Add(time.Second)))
 	f.incident, err = st.Escalate(ctx, store.NewEscalation{Interaction: f.bobChat.Number, Kind: store.RelatedIncident,
 		RequestID: "i-" + tag, ShortDescription: "Chat about a broken printer", Actor: f.bob,
 		ChatInitiatedAt: &start, Transcript: "customer: hello"})

@@ -191,6 +191,8 @@ func TestPayloadsStaySmall(t *testing.T) {
 	mustAPI(t, http.StatusOK, "POST", "/v1/interactions/"+cn+"/end", desk.token, map[string]any{}, nil)
 	waitState(t, cn, "closed_complete")
 
+	events := len(rawHistory(t, workflows.InteractionWorkflowID(cn)).Events)
+	require.Less(t, events, 150, "a chat's messages are kept by the API, not passed through its process (%d events)", events)
 	for _, wf := range []string{id, workflows.InteractionWorkflowID(cn)} {
 		largest := 0
 		for _, p := range payloadsIn(rawHistory(t, wf).ProtoReflect()) {

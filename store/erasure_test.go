@@ -67,7 +67,7 @@ func TestEraseContactLeavesNoTrace(t *testing.T) {
 	})
 	_, err = st.AddWorkNote(ctx, in.Number, f.agent, "Called back "+name+" on "+phone, "n-"+tag)
 	require.NoError(t, err)
-	require.NoError(t, st.AppendChatMessage(ctx, in.Number, 1, store.SenderCustomer, "I am "+name+", write to "+email, time.Now()))
+	require.NoError(t, st.AddChatMessage(ctx, in.Number, "evt-"+tag, store.SenderCustomer, "I am "+name+", write to "+email, time.Now()))
 	require.NoError(t, st.RecordPhoneLog(ctx, store.PhoneLog{CallID: "call-" + tag, Interaction: in.Number, FromNumber: phone,
 		ToNumber: "+12025550100", StartedAt: time.Now().Add(-time.Minute), EndedAt: time.Now(), DurationSeconds: 60}))
 	inc, err := st.Escalate(ctx, store.NewEscalation{Interaction: in.Number, Kind: store.RelatedIncident, RequestID: "i-" + tag,

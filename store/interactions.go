@@ -379,9 +379,15 @@ ON CONFLICT (request_id) DO NOTHING`
 	selectTransferByRequest = transferColumns + ` WHERE request_id = :request_id`
 	selectTransfers         = transferColumns + ` WHERE interaction = :interaction ORDER BY at, id`
 
+	// The interaction's row is locked first (its own statement, so the
+	// insert's snapshot sees every message committed before the lock), so
+	// two messages never take the same place.
+	lockChat          = `SELECT number FROM interactions WHERE number = :interaction FOR UPDATE`
 	insertChatMessage = `
-INSERT INTO chat_messages (interaction, seq, sender, text, at) VALUES (:interaction, :seq, :sender, :text, :at)
-ON CONFLICT (interaction, seq) DO NOTHING`
+INSERT INTO chat_messages (interaction, seq, sender, text, at, message_key)
+SELECT :interaction, coalesce((SELECT max(seq) + 1 FROM chat_messages WHERE interaction = :interaction), 0),
+       :sender, :text, :at, :key
+ON CONFLICT (interaction, message_key) DO NOTHING`
 
 	selectChatMessages = `SELECT seq, sender, text, at FROM chat_messages WHERE interaction = :interaction ORDER BY seq`
 
@@ -852,16 +858,23 @@ func (s *Store) Transfers(ctx context.Context, number string) ([]Transfer, error
 	return out, nil
 }
 
-// AppendChatMessage adds a message to a chat's transcript at seq; writing
-// the same seq again changes nothing.
-func (s *Store) AppendChatMessage(ctx context.Context, number string, seq int, sender, text string, at time.Time) error {
-	_, err := s.namedExec(ctx, insertChatMessage, map[string]any{
-		"interaction": number, "seq": seq, "sender": sender, "text": text, "at": at,
+// AddChatMessage adds a message at the end of a chat's transcript, once
+// per key: adding the same key again (a redelivered event, a retried
+// activity) changes nothing. An unknown interaction is ErrNotFound.
+func (s *Store) AddChatMessage(ctx context.Context, number, key, sender, text string, at time.Time) error {
+	return s.InTx(ctx, func(tx *Store) error {
+		var locked string
+		if err := tx.namedGet(ctx, &locked, lockChat, map[string]any{"interaction": number}); err != nil {
+			return fmt.Errorf("add chat message to %s: %w", number, err)
+		}
+		_, err := tx.namedExec(ctx, insertChatMessage, map[string]any{
+			"interaction": number, "key": key, "sender": sender, "text": text, "at": at,
+		})
+		if err != nil {
+			return fmt.Errorf("add chat message %s to %s: %w", key, number, interactionErr(err))
+		}
+		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("append chat message %d to %s: %w", seq, number, interactionErr(err))
-	}
-	return nil
 }
 
 // ChatTranscript lists a chat's messages in order.

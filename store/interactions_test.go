@@ -399,12 +399,14 @@ func TestChatTranscriptIsInOrder(t *testing.T) {
 	f := newInteractionFixture(t)
 	in := f.open(t, func(n *store.NewInteraction) { n.Channel = store.InteractionChat; n.ChatID = "chat-" + f.tag })
 	at := time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
-	// Activities may land out of order and be retried.
-	require.NoError(t, st.AppendChatMessage(ctx, in.Number, 2, store.SenderCustomer, "thanks", at.Add(2*time.Second)))
-	require.NoError(t, st.AppendChatMessage(ctx, in.Number, 0, store.SenderCustomer, "hello", at))
-	require.NoError(t, st.AppendChatMessage(ctx, in.Number, 1, store.SenderAgent, "how can I help?", at.Add(time.Second)))
-	require.NoError(t, st.AppendChatMessage(ctx, in.Number, 1, store.SenderAgent, "retried with other text", at))
-	requireField(t, st.AppendChatMessage(ctx, in.Number, 3, "bot", "beep", at), store.ErrInvalid, "sender")
+	// Each message takes the next place as it arrives; a redelivered one
+	// (same key) changes nothing.
+	require.NoError(t, st.AddChatMessage(ctx, in.Number, "evt-1", store.SenderCustomer, "hello", at))
+	require.NoError(t, st.AddChatMessage(ctx, in.Number, "process-agent-1", store.SenderAgent, "how can I help?", at.Add(time.Second)))
+	require.NoError(t, st.AddChatMessage(ctx, in.Number, "process-agent-1", store.SenderAgent, "retried with other text", at))
+	require.NoError(t, st.AddChatMessage(ctx, in.Number, "evt-2", store.SenderCustomer, "thanks", at.Add(2*time.Second)))
+	requireField(t, st.AddChatMessage(ctx, in.Number, "evt-3", "bot", "beep", at), store.ErrInvalid, "sender")
+	require.ErrorIs(t, st.AddChatMessage(ctx, "IMS9999999999", "evt-4", store.SenderCustomer, "x", at), store.ErrNotFound)
 
 	msgs, err := st.ChatTranscript(ctx, in.Number)
 	require.NoError(t, err)
@@ -645,4 +647,27 @@ func TestGivenCaseNumbersAreRelatedOnlyWhenTheCaseExists(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, got.Related, 1)
 	require.Equal(t, k.Number, got.Related[0].Ref)
+}
+
+// Messages arriving at once each take their own place.
+func TestChatMessagesAddedAtOnceTakeTheirOwnPlaces(t *testing.T) {
+	ctx := context.Background()
+	f := newInteractionFixture(t)
+	in := f.open(t, func(n *store.NewInteraction) { n.Channel = store.InteractionChat; n.ChatID = "chat-" + f.tag })
+	const n = 20
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			errs <- st.AddChatMessage(ctx, in.Number, fmt.Sprintf("evt-%d", i), store.SenderCustomer, fmt.Sprintf("m%d", i), time.Now())
+		}()
+	}
+	for range n {
+		require.NoError(t, <-errs)
+	}
+	msgs, err := st.ChatTranscript(ctx, in.Number)
+	require.NoError(t, err)
+	require.Len(t, msgs, n)
+	for i, m := range msgs {
+		require.Equal(t, i, m.Seq)
+	}
 }
