@@ -113,6 +113,7 @@ func (a *Activities) AddWorkNote(ctx context.Context, number, author, body, requ
 // ChatLine is one transcript line.
 type ChatLine struct {
 	Seq    int
+	Key    string `json:",omitempty"` // the platform's event id, for a message the platform sent
 	Sender string
 	Text   string
 	At     time.Time
@@ -122,7 +123,10 @@ type ChatLine struct {
 // The process numbers the messages it keeps (l.Seq); the store places
 // each at the transcript's end, once.
 func (a *Activities) AppendChatMessage(ctx context.Context, number string, l ChatLine) error {
-	key := fmt.Sprintf("process-%s-%d", l.Sender, l.Seq)
+	key := l.Key
+	if key == "" {
+		key = fmt.Sprintf("process-%s-%d", l.Sender, l.Seq)
+	}
 	return classify(a.Store.AddChatMessage(ctx, number, key, l.Sender, l.Text, l.At))
 }
 

@@ -158,7 +158,7 @@ func (s *Server) codecSignIn(c echo.Context) error {
 	case p.Role != auth.RoleSupervisor:
 		return s.renderSignIn(c, http.StatusForbidden, "Reading payloads needs a supervisor's token.")
 	}
-	c.SetCookie(&http.Cookie{Name: codecCookie, Value: token, Path: "/codec", HttpOnly: true,
+	c.SetCookie(&http.Cookie{Name: codecCookie, Value: token, Path: "/codec", HttpOnly: true, Secure: c.Scheme() == "https",
 		SameSite: http.SameSiteLaxMode, Expires: time.Now().Add(8 * time.Hour)})
 	return s.renderSignIn(c, http.StatusOK, "Signed in: the Temporal Web UI now shows casehub's payloads in clear.")
 }

@@ -216,6 +216,9 @@ var eventSpecs = map[EventType]eventSpec{
 // MaxEventBytes is the largest event body ParseEvent accepts.
 const MaxEventBytes = 1 << 20
 
+// MaxEventIDBytes is the longest event id: it is a key in casehub's tables.
+const MaxEventIDBytes = 200
+
 // ParseEvent decodes and validates an event body. It is strict: unknown
 // fields, trailing data, fields that do not belong to the event's type and
 // missing required fields are rejected. Every failure is a *FieldError
@@ -274,6 +277,9 @@ func ParseEvent(body []byte) (Event, error) {
 	}
 	if ev.ID == "" {
 		return Event{}, &FieldError{Field: "id", Detail: "is required"}
+	}
+	if len(ev.ID) > MaxEventIDBytes {
+		return Event{}, &FieldError{Field: "id", Detail: fmt.Sprintf("must be at most %d bytes", MaxEventIDBytes)}
 	}
 	if ev.Type == "" {
 		return Event{}, &FieldError{Field: "type", Detail: "is required"}

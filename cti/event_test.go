@@ -123,6 +123,7 @@ func TestParseEventInvalid(t *testing.T) {
 		{"wrong JSON type", event("call_ended", `"call_id":"c","started_at":"2026-03-01T09:58:00Z","ended_at":"2026-03-01T10:00:00Z","duration_seconds":"120"`), "duration_seconds"},
 		{"ivr value not a string", event("incoming_call", `"call_id":"call_1","caller_number":"+15551234567","dialled_number":"+15550000000","queue":"q","ivr":{"lang":1}`), "ivr"},
 		{"missing id", `{"type":"chat_ended","occurred_at":"2026-03-01T10:00:00Z","chat_id":"c"}`, "id"},
+		{"id too long", `{"id":"` + strings.Repeat("e", 201) + `","type":"chat_ended","occurred_at":"2026-03-01T10:00:00Z","chat_id":"c"}`, "id"},
 		{"missing type", `{"id":"e","occurred_at":"2026-03-01T10:00:00Z","chat_id":"c"}`, "type"},
 		{"unknown type", event("call_exploded", `"call_id":"c"`), "type"},
 		{"missing occurred_at", `{"id":"e","type":"chat_ended","chat_id":"c"}`, "occurred_at"},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -48,27 +49,33 @@ var ErrStillActive = errors.New("the contact has open interactions or pending ca
 // The erasure's statements. :pattern matches any of the contact's personal
 // values (its name, phones and emails), case-insensitively.
 const (
+	lockContact = `SELECT id FROM contacts WHERE id = :id FOR UPDATE`
+	// A number or email another contact also holds (a switchboard) is
+	// erased only from this contact's own records.
+	eraseShared = `
+SELECT DISTINCT value FROM contact_communication_options WHERE value = ANY(:values) AND contact_id <> :id`
 	eraseScope = `
 SELECT number FROM interactions
-WHERE contact_id = :id OR contact_phone = ANY(:phones) OR lower(contact_email) = ANY(:emails)`
+WHERE contact_id = :id
+   OR (contact_id IS NULL AND (contact_phone = ANY(:own_phones) OR lower(contact_email) = ANY(:own_emails)))`
 	eraseOpen = `
 SELECT (SELECT count(*) FROM interactions WHERE number = ANY(:ixs) AND state <> 'closed_complete')
-     + (SELECT count(*) FROM callbacks WHERE (number = ANY(:phones) OR origin_interaction = ANY(:ixs))
+     + (SELECT count(*) FROM callbacks WHERE (number = ANY(:own_phones) OR origin_interaction = ANY(:ixs))
             AND state IN ('scheduled', 'queued', 'in_progress'))`
 	eraseContact = `UPDATE contacts SET name = :erased, erased_at = :at, updated_at = :at WHERE id = :id`
 	eraseOptions = `DELETE FROM contact_communication_options WHERE contact_id = :id`
 
 	eraseInteractions = `
 UPDATE interactions SET contact_email = NULL, contact_phone = NULL,
-    short_description = regexp_replace(short_description, :pattern, :erased, 'gi'),
-    description = regexp_replace(description, :pattern, :erased, 'gi'),
+    short_description = left(regexp_replace(short_description, :pattern, :erased, 'gi'), 500),
+    description = left(regexp_replace(description, :pattern, :erased, 'gi'), 10000),
     ivr = CAST(regexp_replace(CAST(ivr AS text), :pattern, :erased, 'gi') AS jsonb), updated_at = :at
 WHERE number = ANY(:ixs)`
 	eraseChat = `
-UPDATE chat_messages SET text = CASE WHEN sender = 'customer' THEN :erased ELSE regexp_replace(text, :pattern, :erased, 'gi') END
+UPDATE chat_messages SET text = CASE WHEN sender = 'customer' THEN :erased ELSE left(regexp_replace(text, :pattern, :erased, 'gi'), 20000) END
 WHERE interaction = ANY(:ixs) AND ((sender = 'customer' AND text <> :erased) OR text ~* :pattern)`
 	eraseNotes = `
-UPDATE interaction_notes SET body = regexp_replace(body, :pattern, :erased, 'gi')
+UPDATE interaction_notes SET body = left(regexp_replace(body, :pattern, :erased, 'gi'), 10000)
 WHERE interaction = ANY(:ixs) AND body ~* :pattern`
 	erasePhoneLogs = `
 UPDATE phone_logs SET from_number = CASE WHEN from_number = ANY(:phones) THEN '' ELSE from_number END,
@@ -78,17 +85,17 @@ WHERE interaction = ANY(:ixs) AND (from_number = ANY(:phones) OR to_number = ANY
 UPDATE interaction_history SET reason = regexp_replace(reason, :pattern, :erased, 'gi')
 WHERE interaction = ANY(:ixs) AND reason ~* :pattern`
 	eraseIncidents = `
-UPDATE incidents SET transcript = '', short_description = regexp_replace(short_description, :pattern, :erased, 'gi'),
-    description = regexp_replace(description, :pattern, :erased, 'gi'), updated_at = :at
+UPDATE incidents SET transcript = '', short_description = left(regexp_replace(short_description, :pattern, :erased, 'gi'), 500),
+    description = left(regexp_replace(description, :pattern, :erased, 'gi'), 10000), updated_at = :at
 WHERE contact_id = :id OR interaction = ANY(:ixs)
 RETURNING number`
 	eraseRequests = `
-UPDATE service_requests SET short_description = regexp_replace(short_description, :pattern, :erased, 'gi'),
-    description = regexp_replace(description, :pattern, :erased, 'gi'), updated_at = :at
+UPDATE service_requests SET short_description = left(regexp_replace(short_description, :pattern, :erased, 'gi'), 500),
+    description = left(regexp_replace(description, :pattern, :erased, 'gi'), 10000), updated_at = :at
 WHERE contact_id = :id OR interaction = ANY(:ixs)
 RETURNING number`
 	eraseActivity = `
-UPDATE escalation_activity SET body = regexp_replace(body, :pattern, :erased, 'gi')
+UPDATE escalation_activity SET body = left(regexp_replace(body, :pattern, :erased, 'gi'), 5000)
 WHERE ((kind = 'incident' AND number = ANY(:incidents)) OR (kind = 'request' AND number = ANY(:requests))) AND body ~* :pattern`
 	eraseCases = `
 UPDATE cases SET subject = regexp_replace(subject, :pattern, :erased, 'gi'),
@@ -100,14 +107,18 @@ UPDATE case_consultations SET note = regexp_replace(note, :pattern, :erased, 'gi
 WHERE (case_id = ANY(CAST(:cases AS uuid[])) OR interaction_id = ANY(:ixs)) AND note ~* :pattern`
 	eraseCallbacks = `
 UPDATE callbacks SET number = CASE WHEN number = ANY(:phones) THEN :erased_number ELSE number END,
-    reason = regexp_replace(reason, :pattern, :erased, 'gi'),
+    reason = left(regexp_replace(reason, :pattern, :erased, 'gi'), 500),
     ivr = CAST(regexp_replace(CAST(ivr AS text), :pattern, :erased, 'gi') AS jsonb)
-WHERE number = ANY(:phones) OR origin_interaction = ANY(:ixs)
+WHERE number = ANY(:own_phones) OR origin_interaction = ANY(:ixs)
 RETURNING id`
 	eraseCallbackDials = `
 UPDATE callback_attempts SET number = :erased WHERE callback = ANY(:callbacks) AND number = ANY(:phones)`
-	eraseCTIEvents      = `DELETE FROM cti_events WHERE CAST(payload AS text) ~* :pattern`
-	eraseIdempotentKeys = `DELETE FROM idempotency_keys WHERE body IS NOT NULL AND encode(body, 'escape') ~* :pattern`
+	// Raw events and stored answers anywhere are deleted only for values
+	// that are this contact's alone (a name alone could be anyone's).
+	eraseCTIEvents      = `DELETE FROM cti_events WHERE CAST(payload AS text) ~* :own_pattern`
+	eraseIdempotentKeys = `
+DELETE FROM idempotency_keys WHERE body IS NOT NULL
+  AND EXISTS (SELECT 1 FROM unnest(CAST(:own_values AS text[])) v WHERE position(convert_to(v, 'UTF8') in body) > 0)`
 )
 
 // EraseContact removes a contact's personal data from every record, in one
@@ -123,36 +134,60 @@ UPDATE callback_attempts SET number = :erased WHERE callback = ANY(:callbacks) A
 func (s *Store) EraseContact(ctx context.Context, id uuid.UUID) (Erasure, error) {
 	out := Erasure{ContactID: id}
 	err := s.InTx(ctx, func(tx *Store) error {
+		var locked uuid.UUID
+		if err := tx.namedGet(ctx, &locked, lockContact, map[string]any{"id": id}); err != nil {
+			return err // a change to the contact waits for the erasure
+		}
 		c, err := tx.GetContact(ctx, id)
 		if err != nil {
 			return err
 		}
-		var phones, emails, secrets []string
-		if c.Name != Erased {
-			secrets = append(secrets, c.Name)
-		}
+		var phones, emails, values []string
 		for _, o := range c.CommunicationOptions {
-			secrets = append(secrets, o.Value)
+			values = append(values, o.Value)
 			if o.Kind == OptionPhone {
 				phones = append(phones, o.Value)
 			} else {
 				emails = append(emails, strings.ToLower(o.Value))
 			}
 		}
+		var shared []string
+		if err := tx.namedSelect(ctx, &shared, eraseShared, map[string]any{"id": id, "values": pq.Array(values)}); err != nil {
+			return err
+		}
+		own := func(vs []string) []string {
+			var out []string
+			for _, v := range vs {
+				if !slices.Contains(shared, v) {
+					out = append(out, v)
+				}
+			}
+			return out
+		}
+		ownPhones, ownEmails := own(phones), own(emails)
+		scope := map[string]any{"id": id, "own_phones": pq.Array(ownPhones), "own_emails": pq.Array(ownEmails)}
 		var ixs []string
-		if err := tx.namedSelect(ctx, &ixs, eraseScope, map[string]any{"id": id, "phones": pq.Array(phones), "emails": pq.Array(emails)}); err != nil {
+		if err := tx.namedSelect(ctx, &ixs, eraseScope, scope); err != nil {
 			return fmt.Errorf("find the contact's interactions: %w", err)
 		}
+		scope["ixs"] = pq.Array(ixs)
 		var open int
-		if err := tx.namedGet(ctx, &open, eraseOpen, map[string]any{"ixs": pq.Array(ixs), "phones": pq.Array(phones)}); err != nil {
+		if err := tx.namedGet(ctx, &open, eraseOpen, scope); err != nil {
 			return err
 		}
 		if open > 0 {
 			return ErrStillActive
 		}
 		out.ErasedAt = time.Now().UTC()
+		name := ""
+		if c.Name != Erased {
+			name = c.Name
+		}
+		ownValues := append(append([]string{}, ownPhones...), ownEmails...)
 		args := map[string]any{"id": id, "phones": pq.Array(phones), "emails": pq.Array(emails), "ixs": pq.Array(ixs),
-			"pattern": erasePattern(secrets), "erased": Erased, "erased_number": ErasedNumber, "at": out.ErasedAt}
+			"own_phones": pq.Array(ownPhones), "own_values": pq.Array(ownValues),
+			"pattern": erasePattern(name, values), "own_pattern": erasePattern("", ownValues),
+			"erased": Erased, "erased_number": ErasedNumber, "at": out.ErasedAt}
 		exec := func(n *int64, q string) error {
 			if err == nil {
 				*n, err = tx.namedExec(ctx, q, args)
@@ -194,13 +229,16 @@ func (s *Store) EraseContact(ctx context.Context, id uuid.UUID) (Erasure, error)
 	return out, nil
 }
 
-// erasePattern matches any of secrets (a pattern that matches nothing when
-// there are none, for a contact erased before).
-func erasePattern(secrets []string) string {
+// erasePattern matches the name as whole words, or any of values (a
+// pattern that matches nothing when there is neither).
+func erasePattern(name string, values []string) string {
 	var alts []string
-	for _, s := range secrets {
-		if s = strings.TrimSpace(s); s != "" {
-			alts = append(alts, regexp.QuoteMeta(s))
+	if name = strings.TrimSpace(name); name != "" {
+		alts = append(alts, `\m`+regexp.QuoteMeta(name)+`\M`)
+	}
+	for _, v := range values {
+		if v = strings.TrimSpace(v); v != "" {
+			alts = append(alts, regexp.QuoteMeta(v))
 		}
 	}
 	if len(alts) == 0 {

@@ -90,7 +90,7 @@ func TestEraseContactLeavesNoTrace(t *testing.T) {
 		Payload: json.RawMessage(`{"caller_number": "` + phone + `"}`)})
 	require.NoError(t, err)
 	_, err = st.DB().ExecContext(ctx, `INSERT INTO idempotency_keys (principal, key, method, path, request_hash, status, body)
-		VALUES ('tok', $1, 'POST', '/v1/contacts', '\x00', 201, $2)`, "k-"+tag, []byte(`{"name": "`+name+`"}`))
+		VALUES ('tok', $1, 'POST', '/v1/contacts', '\x00', 201, $2)`, "k-"+tag, []byte(`{"name": "`+name+`", "communication_options": [{"kind": "email", "value": "`+email+`"}]}`))
 	require.NoError(t, err)
 
 	// Open work is not erased from under its process.
@@ -134,4 +134,51 @@ func TestEraseContactLeavesNoTrace(t *testing.T) {
 	again, err := st.EraseContact(ctx, c.ID)
 	require.NoError(t, err)
 	require.Zero(t, again.Options+again.ChatMessages+again.CTIEvents, "erasing twice changes nothing more")
+}
+
+// Erasing one contact leaves other people's data alone: a number another
+// contact also holds stays on that contact's records, a short name is
+// erased as a whole word in the contact's own texts only, and raw events
+// and stored answers go only for values that are the contact's alone.
+func TestEraseContactSparesOthers(t *testing.T) {
+	ctx := context.Background()
+	f := newInteractionFixture(t)
+	tag := uuid.NewString()[:8]
+	switchboard := fmt.Sprintf("+1202555%04d", rand.IntN(10000))
+	al, err := st.CreateContact(ctx, store.NewContact{Name: "Al", CommunicationOptions: []store.CommunicationOption{
+		{Kind: store.OptionPhone, Value: switchboard}, {Kind: store.OptionEmail, Value: "al." + tag + "@example.com"}}})
+	require.NoError(t, err)
+	bea, err := st.CreateContact(ctx, store.NewContact{Name: "Bea " + tag, CommunicationOptions: []store.CommunicationOption{
+		{Kind: store.OptionPhone, Value: switchboard}}})
+	require.NoError(t, err)
+
+	alsCall := f.open(t, func(n *store.NewInteraction) {
+		n.ContactID, n.ContactPhone, n.ShortDescription = &al.ID, switchboard, "Al asked about normal billing"
+	})
+	beasCall := f.open(t, func(n *store.NewInteraction) {
+		n.ContactID, n.ContactPhone, n.ShortDescription = &bea.ID, switchboard, "Bea asked Al and Albert"
+	})
+	for _, in := range []store.Interaction{alsCall, beasCall} {
+		_, err := st.ChangeInteraction(ctx, store.InteractionChange{Number: in.Number, Version: 2, State: store.InteractionClosedComplete})
+		require.NoError(t, err)
+	}
+	_, err = st.RecordCTIEvent(ctx, store.CTIEvent{ID: "evt-sw-" + tag, Type: "incoming_call", CallID: "call-sw-" + tag,
+		Outcome: "started", Payload: json.RawMessage(`{"caller_number": "` + switchboard + `", "note": "Al"}`)})
+	require.NoError(t, err)
+
+	_, err = st.EraseContact(ctx, al.ID)
+	require.NoError(t, err)
+	got, err := st.GetInteraction(ctx, alsCall.Number)
+	require.NoError(t, err)
+	require.Equal(t, "[erased] asked about normal billing", got.ShortDescription, "the name as a word, not inside others")
+	require.Nil(t, got.ContactPhone)
+	other, err := st.GetInteraction(ctx, beasCall.Number)
+	require.NoError(t, err)
+	require.Equal(t, "Bea asked Al and Albert", other.ShortDescription, "another contact's record is not touched")
+	require.Equal(t, switchboard, *other.ContactPhone)
+	_, err = st.GetCTIEvent(ctx, "evt-sw-"+tag)
+	require.NoError(t, err, "an event with a number others hold stays")
+	b, err := st.GetContact(ctx, bea.ID)
+	require.NoError(t, err)
+	require.Equal(t, switchboard, b.Phone())
 }

@@ -118,7 +118,9 @@ func (w *callbackImpl) setup(ctx workflow.Context) error {
 		{UpdateCancelCallback, w.cancelUpdate, w.validateCancel},
 		{UpdateRescheduleCallback, w.rescheduleUpdate, w.validateReschedule},
 		{UpdateNoteFromProcess, w.noteFromProcess, func(n activities.CallNote) error {
-			if n.Interaction == "" || n.Interaction != w.st.Interaction {
+			// The record may be visible before this process has taken in
+			// that it opened it: the handler waits for that.
+			if n.Interaction == "" || (w.st.Interaction != "" && n.Interaction != w.st.Interaction) {
 				return invalidField("interaction", "is not this callback's call")
 			}
 			return nil
@@ -749,6 +751,12 @@ func (w *callbackImpl) connect(ctx workflow.Context) error {
 func (w *callbackImpl) noteFromProcess(ctx workflow.Context, n activities.CallNote) error {
 	if n.ContactID == nil {
 		return nil
+	}
+	if err := workflow.Await(ctx, func() bool { return w.st.Interaction != "" }); err != nil {
+		return err
+	}
+	if n.Interaction != w.st.Interaction {
+		return invalidField("interaction", "is not this callback's call")
 	}
 	_ = w.itMu.Lock(ctx)
 	defer w.itMu.Unlock()

@@ -172,7 +172,9 @@ func (p *caseProcess) noteOnCall(ctx workflow.Context, what string, n activities
 	}
 	n.Interaction, n.UpdateName = p.in.InteractionID, UpdateNoteFromProcess
 	n.ProcessID, n.AgentID = p.state.WorkflowID, p.in.AgentID
-	n.UpdateID = p.state.WorkflowID + "-" + what
+	// The run is part of the id: another run of this kind on the same call
+	// (after a cancel) notes its own facts.
+	n.UpdateID = p.state.WorkflowID + "-" + workflow.GetInfo(ctx).WorkflowExecution.RunID + "-" + what
 	if err := workflow.ExecuteActivity(storageOptions(ctx), a.NoteOnCall, n).Get(ctx, nil); err != nil {
 		workflow.GetLogger(ctx).Error("note on the call", "what", what, "interaction", p.in.InteractionID, "error", err)
 	}

@@ -648,15 +648,18 @@ func (w *interactionImpl) onEvent(ctx workflow.Context, ev cti.Event) {
 			w.ivrDone = true // after the selections are on the record
 		}
 	case cti.EventChatMessage:
-		w.keepMessage(ctx, ev.From, ev.Text, ev.OccurredAt)
+		w.keepMessage(ctx, ev.ID, ev.From, ev.Text, ev.OccurredAt)
 	case cti.EventChatEnded:
 		w.callerGone = true
 	}
 }
 
-func (w *interactionImpl) keepMessage(ctx workflow.Context, sender, text string, at time.Time) {
+// keepMessage keeps a message on the transcript, once per key: a platform
+// event's id (the same key the API uses when it records the message itself)
+// or, for the agent's own, the process's count.
+func (w *interactionImpl) keepMessage(ctx workflow.Context, key, sender, text string, at time.Time) {
 	w.transcript++
-	line := activities.ChatLine{Seq: w.transcript, Sender: sender, Text: text, At: at}
+	line := activities.ChatLine{Seq: w.transcript, Key: key, Sender: sender, Text: text, At: at}
 	if err := workflow.ExecuteActivity(storageOptions(ctx), a.AppendChatMessage, w.in.Number, line).Get(ctx, nil); err != nil {
 		workflow.GetLogger(ctx).Error("keep chat message", "error", err)
 	}
@@ -853,7 +856,7 @@ func (w *interactionImpl) escalate(ctx workflow.Context, r EscalateRequest) (Esc
 	}
 	if w.in.CloseOnEscalate && w.end == nil && w.st.State != StateClosedComplete {
 		if w.in.Channel == ChannelPhone || w.in.Channel == ChannelChat {
-			if w.st.State == StateWorkInProgress && r.AgentID == w.st.AgentID {
+			if w.st.State == StateWorkInProgress && r.AgentID == w.st.AgentID && w.st.TransferTo == "" {
 				w.end = &EndRequest{AgentID: r.AgentID, Reason: "escalated to " + ref.Number}
 			}
 		} else {
@@ -970,6 +973,8 @@ func (w *interactionImpl) validateSendMessage(r MessageRequest) error {
 		return wrongStep("messages go over chats only")
 	case w.st.State != StateWorkInProgress || r.AgentID != w.st.AgentID:
 		return wrongStep("only the agent working the chat can send messages")
+	case w.st.TransferTo != "":
+		return wrongStep("the chat is being transferred to %s", w.st.TransferTo)
 	case r.Text == "":
 		return invalidField("text", "is required")
 	}
@@ -984,6 +989,6 @@ func (w *interactionImpl) sendMessage(ctx workflow.Context, r MessageRequest) (I
 	if err != nil {
 		return w.st, err
 	}
-	w.keepMessage(ctx, cti.SenderAgent, r.Text, workflow.Now(ctx))
+	w.keepMessage(ctx, "", cti.SenderAgent, r.Text, workflow.Now(ctx))
 	return w.st, nil
 }

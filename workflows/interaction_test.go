@@ -648,3 +648,30 @@ func TestACallNotPickedUp(t *testing.T) {
 		})
 	}
 }
+
+// While a call is handed to another agent, the agent who transferred it
+// cannot end it by escalating (close-on-escalate): the new agent keeps it.
+func TestEscalatingDuringATransferDoesNotEndTheCall(t *testing.T) {
+	e := newInteractionEnv(t, "ann")
+	e.slowPresent = 10 * time.Second
+	in := inboundCall()
+	in.CloseOnEscalate = true
+	e.at(5*time.Second, func() { e.ok(workflows.UpdateAccept, workflows.DecisionRequest{AgentID: "ann"}) })
+	e.at(time.Minute, func() { e.ok(workflows.UpdateTransfer, workflows.TransferRequest{AgentID: "ann", ToAgentID: "bob"}) })
+	e.at(65*time.Second, func() {
+		e.ok(workflows.UpdateEscalate, workflows.EscalateRequest{AgentID: "ann", Kind: "incident", ShortDescription: "printer", RequestID: "r-1"})
+	})
+	e.at(75*time.Second, func() { e.ok(workflows.UpdateAccept, workflows.DecisionRequest{AgentID: "bob"}) })
+	e.at(3*time.Minute, func() {
+		v, err := e.QueryWorkflow(workflows.QueryState)
+		require.NoError(t, err)
+		var st workflows.InteractionState
+		require.NoError(t, v.Get(&st))
+		require.Equal(t, workflows.StateWorkInProgress, st.State, "Bob still has the call")
+		e.ok(workflows.UpdateEnd, workflows.EndRequest{AgentID: "bob"})
+	})
+	st := e.run(in)
+	require.Equal(t, "bob", st.AgentID)
+	require.Len(t, e.escalations, 1)
+	require.Equal(t, "ended by bob", e.changes[len(e.changes)-1].Reason, "the call ends when Bob ends it, not at the escalation")
+}
