@@ -18,7 +18,7 @@ import (
 
 // The codec endpoint lets the Temporal Web UI and CLI read what casehub's
 // processes carry: payloads are sealed in Temporal (package codec), and
-// opened here for a supervisor only. The UI calls it from the browser, so
+// opened here for a supervisor or an ops token only. The UI calls it from the browser, so
 // it answers CORS for the UI's origins, and a supervisor signs in once at
 // /codec/sign-in (a cookie the UI sends with "include cross-origin
 // credentials"); the CLI sends the token itself (--codec-auth).
@@ -94,7 +94,7 @@ func (s *Server) codecPayloads(op string) echo.HandlerFunc {
 	}
 }
 
-// codecCaller lets a supervisor through, by bearer token or by the
+// codecCaller lets a supervisor or ops token through, by bearer token or by the
 // sign-in cookie.
 func (s *Server) codecCaller(c echo.Context) error {
 	token, ok := strings.CutPrefix(c.Request().Header.Get(echo.HeaderAuthorization), "Bearer ")
@@ -105,7 +105,7 @@ func (s *Server) codecCaller(c echo.Context) error {
 	}
 	if !ok || strings.TrimSpace(token) == "" {
 		c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="casehub codec"`)
-		return problem(http.StatusUnauthorized, "sign in at /codec/sign-in, or send a supervisor's bearer token")
+		return problem(http.StatusUnauthorized, "sign in at /codec/sign-in, or send a supervisor's or an ops bearer token")
 	}
 	p, err := auth.Authenticate(c.Request().Context(), s.deps.Store, strings.TrimSpace(token))
 	if errors.Is(err, auth.ErrInvalidToken) {
@@ -114,8 +114,8 @@ func (s *Server) codecCaller(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if p.Role != auth.RoleSupervisor {
-		return forbidden("reading payloads needs the role supervisor")
+	if !p.Is(auth.RoleSupervisor, auth.RoleOps) {
+		return forbidden("reading payloads needs the role supervisor or ops")
 	}
 	return nil
 }
@@ -125,7 +125,7 @@ var signInPage = template.Must(template.New("sign-in").Parse(`<!doctype html>
 <body style="font-family: sans-serif; max-width: 40em; margin: 3em auto">
 <h1>casehub codec</h1>
 {{if .Message}}<p><strong>{{.Message}}</strong></p>{{end}}
-<p>Sign in with a supervisor's token to read casehub's payloads in the Temporal Web UI. In the UI's
+<p>Sign in with a supervisor's or an ops token to read casehub's payloads in the Temporal Web UI. In the UI's
 codec server settings, turn on <em>include cross-origin credentials</em>.</p>
 <form method="post" action="/codec/sign-in">
 <label>Supervisor token <input type="password" name="token" size="60" autocomplete="off"></label>
@@ -155,8 +155,8 @@ func (s *Server) codecSignIn(c echo.Context) error {
 		return s.renderSignIn(c, http.StatusUnauthorized, "That token is invalid or revoked.")
 	case err != nil:
 		return err
-	case p.Role != auth.RoleSupervisor:
-		return s.renderSignIn(c, http.StatusForbidden, "Reading payloads needs a supervisor's token.")
+	case !p.Is(auth.RoleSupervisor, auth.RoleOps):
+		return s.renderSignIn(c, http.StatusForbidden, "Reading payloads needs a supervisor's or an ops token.")
 	}
 	c.SetCookie(&http.Cookie{Name: codecCookie, Value: token, Path: "/codec", HttpOnly: true, Secure: c.Scheme() == "https",
 		SameSite: http.SameSiteLaxMode, Expires: time.Now().Add(8 * time.Hour)})

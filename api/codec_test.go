@@ -71,6 +71,11 @@ func TestCodecEndpoint(t *testing.T) {
 	require.Equal(t, http.StatusUnauthorized, c.do(http.MethodPost, "/codec/decode", plainPayloads).Code)
 	require.Equal(t, http.StatusForbidden, c.as(issue(t, auth.RoleAgent, "agent-codec")).do(http.MethodPost, "/codec/decode", plainPayloads).Code)
 	require.Equal(t, http.StatusForbidden, c.as(issue(t, auth.RoleIntegration, "")).do(http.MethodPost, "/codec/decode", plainPayloads).Code)
+	// The ops role reads payloads, and nothing else.
+	ops := c.as(issue(t, auth.RoleOps, ""))
+	require.Equal(t, http.StatusOK, ops.do(http.MethodPost, "/codec/decode", plainPayloads).Code)
+	require.Equal(t, http.StatusForbidden, ops.do(http.MethodGet, "/v1/queues", nil).Code)
+	require.Equal(t, http.StatusForbidden, ops.do(http.MethodGet, "/v1/interactions", nil).Code)
 	// Bad bodies name the field.
 	r = sup.do(http.MethodPost, "/codec/decode", `{"payloads": 7}`)
 	require.Equal(t, http.StatusUnprocessableEntity, r.Code)

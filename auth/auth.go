@@ -26,15 +26,16 @@ const (
 	RoleAgent       Role = "agent"       // acts on its own work only
 	RoleSupervisor  Role = "supervisor"  // manages queues, agents, anyone's work
 	RoleIntegration Role = "integration" // CTI, IVR, schedulers
+	RoleOps         Role = "ops"         // reads payloads in the Temporal UI through the codec; nothing else
 )
 
 // ParseRole validates a role name.
 func ParseRole(s string) (Role, error) {
 	switch r := Role(s); r {
-	case RoleAgent, RoleSupervisor, RoleIntegration:
+	case RoleAgent, RoleSupervisor, RoleIntegration, RoleOps:
 		return r, nil
 	}
-	return "", fmt.Errorf("unknown role %q (want agent, supervisor or integration)", s)
+	return "", fmt.Errorf("unknown role %q (want agent, supervisor, integration or ops)", s)
 }
 
 // Principal is who made a request.

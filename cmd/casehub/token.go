@@ -11,12 +11,12 @@ import (
 
 func runToken(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: casehub token create --role agent|supervisor|integration [--agent ID] [--description TEXT] | casehub token revoke TOKEN_ID")
+		return errors.New("usage: casehub token create --role agent|supervisor|integration|ops [--agent ID] [--description TEXT] | casehub token revoke TOKEN_ID")
 	}
 	switch args[0] {
 	case "create":
 		f, c := newFlags("token create", getenv)
-		role := f.fs.String("role", "", "agent, supervisor or integration")
+		role := f.fs.String("role", "", "agent, supervisor, integration or ops (the codec endpoint only)")
 		agent := f.fs.String("agent", "", "the agent id an agent token acts for")
 		desc := f.fs.String("description", "", "what the token is for")
 		if err := f.fs.Parse(args[1:]); err != nil {
