@@ -168,6 +168,14 @@ func TestEveryRouteIsDocumented(t *testing.T) {
 	}
 	require.Greater(t, seen, 10)
 
+	// Every operation is named for what it does (clients generated from the
+	// spec take their method names from it); the loader refuses duplicates.
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			require.NotEmpty(t, op.OperationID, "%s %s has no operationId", method, path)
+		}
+	}
+
 	// And every documented operation is served.
 	served := map[string]bool{}
 	for _, r := range e.Routes() {
