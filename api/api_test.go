@@ -231,3 +231,27 @@ func hasEmptyParam(params map[string]string) bool {
 	}
 	return false
 }
+
+// HEAD answers wherever GET does: the same status and headers, no body.
+func TestHeadAnswersLikeGet(t *testing.T) {
+	e := api.NewServer(api.Deps{Store: st})
+	tok := issue(t, auth.RoleSupervisor, "")
+	for _, path := range []string{"/healthz", "/openapi.yaml", "/v1/queues"} {
+		get := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodGet, "http://localhost:8080"+path, nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		e.ServeHTTP(get, req)
+		head := httptest.NewRecorder()
+		req = httptest.NewRequest(http.MethodHead, "http://localhost:8080"+path, nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		e.ServeHTTP(head, req)
+		require.Equal(t, http.StatusOK, get.Code, path)
+		require.Equal(t, get.Code, head.Code, path)
+		require.Equal(t, get.Header().Get("Content-Type"), head.Header().Get("Content-Type"), path)
+		require.NotZero(t, get.Body.Len(), path)
+		require.Zero(t, head.Body.Len(), path)
+	}
+	rec := httptest.NewRecorder()
+	e.ServeHTTP(rec, httptest.NewRequest(http.MethodHead, "http://localhost:8080/v1/queues", nil))
+	require.Equal(t, http.StatusUnauthorized, rec.Code, "HEAD takes the same checks as GET")
+}

@@ -4,6 +4,7 @@ package api
 
 import (
 	"log/slog"
+	"net/http"
 	"strconv"
 	"time"
 
@@ -81,6 +82,7 @@ func NewServer(deps Deps) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = HTTPErrorHandler(deps.Logger)
+	e.Pre(headAsGet)
 	e.Use(
 		middleware.RequestID(),
 		accessLog(deps.Logger),
@@ -102,6 +104,24 @@ func NewServer(deps Deps) *echo.Echo {
 	e.Use(checkParams(params))
 	return e
 }
+
+// headAsGet answers HEAD wherever GET is served: the same status and
+// headers, no body.
+func headAsGet(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if c.Request().Method != http.MethodHead {
+			return next(c)
+		}
+		c.Request().Method = http.MethodGet
+		c.Response().Writer = bodiless{c.Response().Writer}
+		return next(c)
+	}
+}
+
+// bodiless drops a response's body, keeping its status and headers.
+type bodiless struct{ http.ResponseWriter }
+
+func (b bodiless) Write(p []byte) (int, error) { return len(p), nil }
 
 // accessLog writes one slog line per request.
 func accessLog(logger *slog.Logger) echo.MiddlewareFunc {
