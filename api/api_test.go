@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"strings"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
+	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 	"github.com/stretchr/testify/require"
 
@@ -254,4 +256,22 @@ func TestHeadAnswersLikeGet(t *testing.T) {
 	rec := httptest.NewRecorder()
 	e.ServeHTTP(rec, httptest.NewRequest(http.MethodHead, "http://localhost:8080/v1/queues", nil))
 	require.Equal(t, http.StatusUnauthorized, rec.Code, "HEAD takes the same checks as GET")
+}
+
+// A body sent as something other than JSON is a 415 that says what to
+// send, and writes nothing; no Content-Type at all is read as JSON.
+func TestNonJSONBodiesAre415(t *testing.T) {
+	c := newClient(t, api.Deps{}).as(issue(t, auth.RoleSupervisor, ""))
+	name := "Plain " + uuid.NewString()[:8]
+	for _, ct := range []string{"text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"} {
+		r := c.do(http.MethodPost, "/v1/companies", `{"name": "`+name+`"}`, "Content-Type", ct)
+		require.Equal(t, http.StatusUnsupportedMediaType, r.Code, ct)
+		require.Contains(t, r.problem(t).Detail, "application/json")
+	}
+	r := c.do(http.MethodGet, "/v1/companies?name="+url.QueryEscape(name), nil)
+	require.Equal(t, http.StatusOK, r.Code)
+	require.NotContains(t, r.Body.String(), name, "nothing was written")
+
+	r = c.do(http.MethodPost, "/v1/companies", `{"name": "`+name+`"}`, "Content-Type", "application/json; charset=utf-8")
+	require.Equal(t, http.StatusCreated, r.Code, r.Body.String())
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"mime"
+	"net/http"
 	"reflect"
 	"slices"
 	"strings"
@@ -39,7 +41,24 @@ var validate = func() *validator.Validate {
 
 // bindJSON decodes the body into dst strictly (unknown fields refused, one
 // JSON value only) and validates it. Errors are problems naming the field.
+// requireJSON refuses a body sent as something other than JSON (a 415);
+// a body without a Content-Type is read as JSON.
+func requireJSON(c echo.Context) error {
+	ct := c.Request().Header.Get(echo.HeaderContentType)
+	if ct == "" {
+		return nil
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err == nil && (mt == echo.MIMEApplicationJSON || strings.HasSuffix(mt, "+json")) {
+		return nil
+	}
+	return problem(http.StatusUnsupportedMediaType, "the body must be JSON: send Content-Type: application/json (it was "+ct+")")
+}
+
 func bindJSON(c echo.Context, dst any) error {
+	if err := requireJSON(c); err != nil {
+		return err
+	}
 	body, err := io.ReadAll(c.Request().Body)
 	if err != nil {
 		var tooLarge *echo.HTTPError

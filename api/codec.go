@@ -69,6 +69,9 @@ func (s *Server) codecPayloads(op string) echo.HandlerFunc {
 		if err := s.codecCaller(c); err != nil {
 			return err
 		}
+		if err := requireJSON(c); err != nil {
+			return err
+		}
 		body, err := io.ReadAll(c.Request().Body)
 		if err != nil {
 			return problem(http.StatusBadRequest, "read the body: "+err.Error())

@@ -60,6 +60,9 @@ func (s *Server) ctiEvent(c echo.Context) error {
 		}
 		return problem(http.StatusUnauthorized, detail)
 	}
+	if err := requireJSON(c); err != nil {
+		return err
+	}
 	ev, err := cti.ParseEvent(body)
 	if err != nil {
 		var fe *cti.FieldError
