@@ -465,4 +465,10 @@ func TestACallerWhoHangsUpInTheIVRIsAbandoned(t *testing.T) {
 	require.Equal(t, []string{"new", "closed_complete"}, historyStates(d))
 	require.Equal(t, "caller hung up in the IVR", d.History[len(d.History)-1].Reason)
 	require.Nil(t, d.AgentID)
+	// Ops find it in the Temporal UI by its outcome.
+	eventually(t, func() bool {
+		resp, err := sys.client.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{
+			Query: fmt.Sprintf("WorkflowId = '%s' AND Outcome = 'abandoned'", workflows.InteractionWorkflowID(n))})
+		return err == nil && len(resp.Executions) == 1
+	}, "Outcome = 'abandoned' finds the call")
 }

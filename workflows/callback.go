@@ -939,6 +939,9 @@ func (w *callbackImpl) closeAs(ctx workflow.Context, state, outcome string) erro
 	if err := w.step(ctx, state); err != nil {
 		return err
 	}
+	if workflow.GetVersion(ctx, changeOutcomeSearchAttribute, workflow.DefaultVersion, 1) >= 1 {
+		_ = workflow.UpsertTypedSearchAttributes(ctx, SearchOutcome.ValueSet(state))
+	}
 	w.done = true
 	return nil
 }

@@ -156,6 +156,9 @@ func (w *interactionImpl) run(ctx workflow.Context) error {
 	if err != nil {
 		return err
 	}
+	if w.st.Outcome != "" && workflow.GetVersion(ctx, changeOutcomeSearchAttribute, workflow.DefaultVersion, 1) >= 1 {
+		_ = workflow.UpsertTypedSearchAttributes(ctx, SearchOutcome.ValueSet(w.st.Outcome))
+	}
 	// Let update handlers still running (a late note) finish first.
 	return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 }

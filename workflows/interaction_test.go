@@ -342,7 +342,7 @@ func TestTransferToAnotherAgent(t *testing.T) {
 // Temporal UI shows it waiting, with no agent, until the next offer.
 func TestTransferToAnotherQueue(t *testing.T) {
 	e := newInteractionEnv(t, "ann", "dan")
-	type shown struct{ state, agent, queue string }
+	type shown struct{ state, agent, queue, outcome string }
 	var upserts []shown
 	e.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
 		sa := args.Get(0).(temporal.SearchAttributes)
@@ -350,6 +350,7 @@ func TestTransferToAnotherQueue(t *testing.T) {
 		s.state, _ = sa.GetKeyword(workflows.SearchProcessState)
 		s.agent, _ = sa.GetKeyword(workflows.SearchAgentID)
 		s.queue, _ = sa.GetKeyword(workflows.SearchQueue)
+		s.outcome, _ = sa.GetKeyword(workflows.SearchOutcome)
 		upserts = append(upserts, s)
 	}).Return(nil)
 	e.at(5*time.Second, func() { e.ok(workflows.UpdateAccept, workflows.DecisionRequest{AgentID: "ann"}) })
@@ -380,7 +381,8 @@ func TestTransferToAnotherQueue(t *testing.T) {
 	moved := slices.Index(upserts, shown{queue: "billing"})
 	require.GreaterOrEqual(t, moved, 0, "the queue is shown")
 	require.Equal(t, shown{state: "new"}, upserts[moved+1], "back in line with no agent, before any offer")
-	require.Equal(t, shown{state: "closed_complete", agent: "dan"}, upserts[len(upserts)-1])
+	require.Equal(t, shown{state: "closed_complete", agent: "dan"}, upserts[len(upserts)-2])
+	require.Equal(t, shown{outcome: "completed"}, upserts[len(upserts)-1], "the outcome is searchable")
 }
 
 func TestAgentEndsTheCallWithADisposition(t *testing.T) {

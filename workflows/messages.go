@@ -41,6 +41,10 @@ var (
 	SearchProcessState  = temporal.NewSearchAttributeKeyKeyword("ProcessState")
 	SearchCallbackMode  = temporal.NewSearchAttributeKeyKeyword("CallbackMode")
 	SearchNextAttemptAt = temporal.NewSearchAttributeKeyTime("NextAttemptAt")
+	// SearchOutcome is how an interaction or a callback ended: completed,
+	// abandoned, rejected, not_picked_up, unanswered, failed, unroutable (an
+	// interaction); completed, failed, cancelled, expired (a callback).
+	SearchOutcome = temporal.NewSearchAttributeKeyKeyword("Outcome")
 )
 
 // SignalCTIEvent delivers a telephony platform event (a cti.Event) to the
@@ -57,7 +61,7 @@ const ContextWorkflowID = "casehub_workflow_id"
 func SearchAttributes() []temporal.SearchAttributeKey {
 	return []temporal.SearchAttributeKey{
 		SearchCaseNumber, SearchContactID, SearchAgentID, SearchQueue,
-		SearchChannel, SearchProcessState, SearchCallbackMode, SearchNextAttemptAt,
+		SearchChannel, SearchProcessState, SearchCallbackMode, SearchNextAttemptAt, SearchOutcome,
 	}
 }
 

@@ -48,4 +48,9 @@ const (
 	// changeAgentEndsChat: a chat the agent ends is ended on the platform
 	// too (EndChat), so the customer's next message is refused, not lost.
 	changeAgentEndsChat = "agent-ends-chat-on-platform"
+
+	// changeOutcomeSearchAttribute: an interaction or a callback that ends
+	// sets the Outcome search attribute, so `Outcome = "abandoned"` finds
+	// abandoned calls.
+	changeOutcomeSearchAttribute = "outcome-search-attribute"
 )
