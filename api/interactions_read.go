@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
 	"github.com/casehub/casehub/auth"
@@ -139,12 +138,8 @@ func (s *Server) listInteractions(c echo.Context) error {
 	q := store.InteractionQuery{State: c.QueryParam("state"), AgentID: c.QueryParam("agent_id"),
 		Queue: c.QueryParam("queue"), Channel: c.QueryParam("channel"), Disposition: c.QueryParam("disposition"),
 		CallID: c.QueryParam("call_id"), Limit: limit + 1, Offset: offset}
-	if v := c.QueryParam("contact_id"); v != "" {
-		id, err := uuid.Parse(v)
-		if err != nil {
-			return invalidField("contact_id", "must be a UUID")
-		}
-		q.ContactID = &id
+	if q.ContactID, err = queryUUID(c, "contact_id"); err != nil {
+		return err
 	}
 	if q.State != "" && !slices.Contains(interactionStates, q.State) {
 		return invalidField("state", "must be one of: "+strings.Join(interactionStates, ", "))

@@ -522,15 +522,10 @@ func phones(c store.Contact) []string {
 	return out
 }
 
-func caseNumbers[C store.Case | activities.CaseSummary](cs []C) []string {
+func caseNumbers(cs []activities.CaseSummary) []string {
 	out := make([]string, len(cs))
 	for i, c := range cs {
-		switch c := any(c).(type) {
-		case store.Case:
-			out[i] = c.Number
-		case activities.CaseSummary:
-			out[i] = c.Number
-		}
+		out[i] = c.Number
 	}
 	return out
 }

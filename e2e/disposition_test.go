@@ -57,12 +57,7 @@ func TestDispositionLandsOnTheRecord(t *testing.T) {
 	t.Run("given as the wrap-up after a chat ends", func(t *testing.T) {
 		var c struct{ ID string }
 		sim(t, "/sim/chats", map[string]any{"email": "disp-" + uuid.NewString()[:6] + "@example.com", "name": "Customer", "queue": queue, "text": "hi"}, &c)
-		var n string
-		eventually(t, func() bool {
-			wf, err := sys.store.LegOwner(t.Context(), c.ID)
-			n = number(wf)
-			return err == nil
-		}, "the chat opens an interaction")
+		n := interactionOf(t, c.ID, "the chat opens an interaction")
 		offeredTo(t, n, hal)
 		mustAPI(t, http.StatusOK, "POST", "/v1/interactions/"+n+"/accept", tok, map[string]any{}, nil)
 		mustAPI(t, http.StatusOK, "POST", "/v1/interactions/"+n+"/end", tok, map[string]any{}, nil)

@@ -210,13 +210,7 @@ func TestRecordHistories(t *testing.T) {
 		var c struct{ ID string }
 		sim(t, "/sim/chats", map[string]any{"email": "stranger-" + strings.ToLower(uuid.NewString()[:6]) + "@example.com",
 			"name": "Customer", "queue": queue, "text": "hello there"}, &c)
-		var owner string
-		eventually(t, func() bool {
-			wf, err := sys.store.LegOwner(t.Context(), c.ID)
-			owner = wf
-			return err == nil
-		}, "the chat opens an interaction")
-		n := number(owner)
+		n := interactionOf(t, c.ID, "the chat opens an interaction")
 		offeredTo(t, n, agent)
 		mustAPI(t, http.StatusOK, "POST", "/v1/interactions/"+n+"/accept", tok, map[string]any{}, nil)
 		mustAPI(t, http.StatusOK, "POST", "/v1/interactions/"+n+"/messages", tok, map[string]any{"text": "Hi, how can I help?"}, nil)
@@ -236,13 +230,7 @@ func TestRecordHistories(t *testing.T) {
 			"communication_options": []map[string]any{{"kind": "email", "value": email}}}, nil)
 		var c struct{ ID string }
 		sim(t, "/sim/chats", map[string]any{"email": email, "name": "Customer", "queue": queue, "text": "hello"}, &c)
-		var owner string
-		eventually(t, func() bool {
-			wf, err := sys.store.LegOwner(t.Context(), c.ID)
-			owner = wf
-			return err == nil
-		}, "the chat opens an interaction")
-		n := number(owner)
+		n := interactionOf(t, c.ID, "the chat opens an interaction")
 		offeredTo(t, n, agent)
 		mustAPI(t, http.StatusOK, "POST", "/v1/interactions/"+n+"/accept", tokens[agent], map[string]any{}, nil)
 		mustAPI(t, http.StatusOK, "POST", "/v1/interactions/"+n+"/end", tokens[agent], map[string]any{"disposition": "answered"}, nil)
@@ -255,13 +243,7 @@ func TestRecordHistories(t *testing.T) {
 		var call struct{ ID string }
 		sim(t, "/sim/inbound-calls", map[string]any{"from": "+12025550116", "to": "+12025550100", "queue": queue,
 			"via_ivr": true, "hold_in_ivr": true}, &call)
-		var owner string
-		eventually(t, func() bool {
-			wf, err := sys.store.LegOwner(t.Context(), call.ID)
-			owner = wf
-			return err == nil
-		}, "the caller in the IVR has a record")
-		n := number(owner)
+		n := interactionOf(t, call.ID, "the caller in the IVR has a record")
 		waitState(t, n, "new")
 		sim(t, "/sim/calls/"+call.ID+"/ivr-done", map[string]any{"ivr": map[string]string{"reason": "sales"}}, nil)
 		offeredTo(t, n, "ivo-"+queue)

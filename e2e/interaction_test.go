@@ -51,13 +51,20 @@ func ringIn(t *testing.T, from, queue string, extra map[string]any) (string, str
 	}
 	var call struct{ ID string }
 	sim(t, "/sim/inbound-calls", body, &call)
+	return call.ID, interactionOf(t, call.ID, "the call opens an interaction")
+}
+
+// interactionOf waits until the platform's call or chat leg has opened an
+// interaction and returns its number.
+func interactionOf(t *testing.T, leg, what string) string {
+	t.Helper()
 	var owner string
 	eventually(t, func() bool {
-		wf, err := sys.store.LegOwner(t.Context(), call.ID)
+		wf, err := sys.store.LegOwner(t.Context(), leg)
 		owner = wf
 		return err == nil
-	}, "the call opens an interaction")
-	return call.ID, number(owner)
+	}, what)
+	return number(owner)
 }
 
 // offeredTo waits until the interaction is offered to agent.
@@ -271,13 +278,7 @@ func TestChatsMatchedByEmail(t *testing.T) {
 	chat := func(email string) (string, string) {
 		var c struct{ ID string }
 		sim(t, "/sim/chats", map[string]any{"email": email, "name": "Customer", "queue": queue, "text": "hello there"}, &c)
-		var owner string
-		eventually(t, func() bool {
-			wf, err := sys.store.LegOwner(t.Context(), c.ID)
-			owner = wf
-			return err == nil
-		}, "the chat opens an interaction")
-		return c.ID, number(owner)
+		return c.ID, interactionOf(t, c.ID, "the chat opens an interaction")
 	}
 	work := func(chatID, n string) {
 		offeredTo(t, n, agent)
@@ -418,13 +419,7 @@ func TestTheIVRComesFirst(t *testing.T) {
 	sim(t, "/sim/inbound-calls", map[string]any{"from": "+12025550112", "to": "+12025550100", "queue": queue,
 		"via_ivr": true, "hold_in_ivr": true}, &inIVR)
 	require.Equal(t, "ivr", inIVR.State)
-	var owner string
-	eventually(t, func() bool {
-		wf, err := sys.store.LegOwner(t.Context(), inIVR.ID)
-		owner = wf
-		return err == nil
-	}, "the caller in the IVR has a record")
-	first := number(owner)
+	first := interactionOf(t, inIVR.ID, "the caller in the IVR has a record")
 	d := waitState(t, first, "new")
 	require.Nil(t, d.AgentID)
 	require.Empty(t, d.IVR)
@@ -452,13 +447,7 @@ func TestACallerWhoHangsUpInTheIVRIsAbandoned(t *testing.T) {
 	var inIVR struct{ ID string }
 	sim(t, "/sim/inbound-calls", map[string]any{"from": "+12025550114", "to": "+12025550100", "queue": queue,
 		"via_ivr": true, "hold_in_ivr": true}, &inIVR)
-	var owner string
-	eventually(t, func() bool {
-		wf, err := sys.store.LegOwner(t.Context(), inIVR.ID)
-		owner = wf
-		return err == nil
-	}, "the caller in the IVR has a record")
-	n := number(owner)
+	n := interactionOf(t, inIVR.ID, "the caller in the IVR has a record")
 	waitState(t, n, "new")
 	sim(t, "/sim/calls/"+inIVR.ID+"/hangup", map[string]any{}, nil)
 	d := waitState(t, n, "closed_complete")

@@ -112,13 +112,7 @@ func TestHistoriesHoldNoPersonalDataInClear(t *testing.T) {
 	// A chat from the same customer, matched by email.
 	var c struct{ ID string }
 	sim(t, "/sim/chats", map[string]any{"email": email, "name": name, "queue": desk.queue, "text": "hello, it is " + name}, &c)
-	var owner string
-	eventually(t, func() bool {
-		wf, err := sys.store.LegOwner(t.Context(), c.ID)
-		owner = wf
-		return err == nil
-	}, "the chat opens an interaction")
-	chat := number(owner)
+	chat := interactionOf(t, c.ID, "the chat opens an interaction")
 	offeredTo(t, chat, desk.agentID)
 	mustAPI(t, http.StatusOK, "POST", "/v1/interactions/"+chat+"/accept", desk.token, map[string]any{}, nil)
 	mustAPI(t, http.StatusOK, "POST", "/v1/interactions/"+chat+"/end", desk.token, map[string]any{}, nil)
@@ -173,13 +167,7 @@ func TestPayloadsStaySmall(t *testing.T) {
 	// A chat of 2,000 messages, escalated to an incident with its transcript.
 	var chat struct{ ID string }
 	sim(t, "/sim/chats", map[string]any{"email": email, "name": "Long History", "queue": desk.queue, "text": "hello"}, &chat)
-	var owner string
-	eventually(t, func() bool {
-		wf, err := sys.store.LegOwner(t.Context(), chat.ID)
-		owner = wf
-		return err == nil
-	}, "the chat opens an interaction")
-	cn := number(owner)
+	cn := interactionOf(t, chat.ID, "the chat opens an interaction")
 	offeredTo(t, cn, desk.agentID)
 	mustAPI(t, http.StatusOK, "POST", "/v1/interactions/"+cn+"/accept", desk.token, map[string]any{}, nil)
 	for i := 1; i < messages; i++ {
