@@ -13,16 +13,28 @@ import (
 type RetentionRequest struct {
 	CTIEvents       time.Duration `json:"cti_events"`       // raw platform events
 	IdempotencyKeys time.Duration `json:"idempotency_keys"` // Idempotency-Key records
+	// Events are the live events desks resume from (docs/events.md); zero
+	// (a schedule made before they were kept) is DefaultEventRetention.
+	Events time.Duration `json:"events,omitempty"`
 }
+
+// DefaultEventRetention is how long live events are kept for streams to
+// resume from.
+const DefaultEventRetention = 24 * time.Hour
 
 // ExpireRecords deletes what has been kept longer than r says. Deleting
 // again deletes nothing more, so a retry is harmless.
 func (a *Activities) ExpireRecords(ctx context.Context, r RetentionRequest) (store.Expired, error) {
 	now := a.now()
-	out, err := a.Store.ExpireRecords(ctx, now.Add(-r.CTIEvents), now.Add(-r.IdempotencyKeys))
+	keepEvents := r.Events
+	if keepEvents <= 0 {
+		keepEvents = DefaultEventRetention
+	}
+	out, err := a.Store.ExpireRecords(ctx, store.Retain{CTIEvents: now.Add(-r.CTIEvents),
+		IdempotencyKeys: now.Add(-r.IdempotencyKeys), Events: now.Add(-keepEvents)})
 	if err != nil {
 		return out, classify(err)
 	}
-	activity.GetLogger(ctx).Info("expired records", "cti_events", out.CTIEvents, "idempotency_keys", out.IdempotencyKeys)
+	activity.GetLogger(ctx).Info("expired records", "cti_events", out.CTIEvents, "idempotency_keys", out.IdempotencyKeys, "events", out.Events)
 	return out, nil
 }

@@ -5,6 +5,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/casehub/casehub/auth"
+	"github.com/casehub/casehub/desk"
 )
 
 // routes lists every route of the API. Each is documented in openapi.yaml;
@@ -15,6 +16,7 @@ func (s *Server) routes(e *echo.Echo) {
 	e.GET("/openapi.yaml", s.openapi)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.deps.Metrics, promhttp.HandlerOpts{})))
 	s.codecRoutes(e)
+	desk.Register(e)
 
 	// Middleware goes on each route rather than on the group, so that Echo
 	// answers 404 and 405 for what is not here instead of a group catch-all.
@@ -35,6 +37,8 @@ func (s *Server) routes(e *echo.Echo) {
 	v1.PUT("/agents/:id/presence", s.setPresence, allow(auth.RoleAgent, auth.RoleSupervisor))
 	v1.POST("/agents/:id/end-wrap-up", s.endWrapUp, allow(auth.RoleAgent, auth.RoleSupervisor))
 	v1.POST("/agents/:id/work-offline", s.workOffline, allow(auth.RoleAgent, auth.RoleSupervisor))
+	v1.GET("/agents/:id/events", s.agentEvents, allow(auth.RoleAgent, auth.RoleSupervisor))
+	v1.GET("/events", s.wallEvents, supervisor)
 
 	worker := allow(auth.RoleAgent, auth.RoleSupervisor)
 	v1.POST("/interactions", s.createInteraction, worker)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/casehub/casehub/codec"
 	"github.com/casehub/casehub/cti"
+	"github.com/casehub/casehub/events"
 	"github.com/casehub/casehub/store"
 )
 
@@ -47,6 +48,12 @@ type Deps struct {
 	// Codec opens and seals Temporal payloads for the Temporal Web UI and
 	// CLI (/codec/decode, /codec/encode); nil turns the endpoint off.
 	Codec *codec.Codec
+	// Events feeds the live event streams (GET /v1/agents/{id}/events,
+	// GET /v1/events); nil answers them 503. Its Run must be going.
+	Events *events.Hub
+	// EventKeepAlive is how often an idle stream sends a comment line
+	// (zero: 15 s).
+	EventKeepAlive time.Duration
 	// CodecOrigins are the browser origins (the Temporal Web UI) allowed to
 	// call the codec endpoint.
 	CodecOrigins []string

@@ -2604,6 +2604,12 @@ type ID = string
 // IdempotencyKey defines model for IdempotencyKey.
 type IdempotencyKey = string
 
+// LastEventIDHeader Example: 8123-40521
+type LastEventIDHeader = string
+
+// LastEventIDQuery Example: 8123-40521
+type LastEventIDQuery = string
+
 // Limit defines model for Limit.
 type Limit = int
 
@@ -2642,6 +2648,15 @@ type ListAgentsParams struct {
 // EndWrapUpJSONBody defines parameters for EndWrapUp.
 type EndWrapUpJSONBody struct {
 	Disposition *string `json:"disposition,omitempty"`
+}
+
+// StreamAgentEventsParams defines parameters for StreamAgentEvents.
+type StreamAgentEventsParams struct {
+	// LastEventId As the Last-Event-ID header, for clients that cannot set it.
+	LastEventId *LastEventIDQuery `form:"last_event_id,omitempty" json:"last_event_id,omitempty"`
+
+	// LastEventID The id of the last event this client handled; the stream resumes after it.
+	LastEventID *LastEventIDHeader `json:"Last-Event-ID,omitempty"`
 }
 
 // ListCallbacksParams defines parameters for ListCallbacks.
@@ -2788,6 +2803,15 @@ type EraseContactParams struct {
 // ReceiveCTIEventParams defines parameters for ReceiveCTIEvent.
 type ReceiveCTIEventParams struct {
 	CasehubSignature string `json:"Casehub-Signature"`
+}
+
+// StreamWallEventsParams defines parameters for StreamWallEvents.
+type StreamWallEventsParams struct {
+	// LastEventId As the Last-Event-ID header, for clients that cannot set it.
+	LastEventId *LastEventIDQuery `form:"last_event_id,omitempty" json:"last_event_id,omitempty"`
+
+	// LastEventID The id of the last event this client handled; the stream resumes after it.
+	LastEventID *LastEventIDHeader `json:"Last-Event-ID,omitempty"`
 }
 
 // ListIncidentsParams defines parameters for ListIncidents.
@@ -3322,6 +3346,13 @@ type ClientInterface interface {
 	// Corresponds with POST /codec/sign-out (the `SignOutOfCodec` operationId).
 	SignOutOfCodec(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// OpenDesk The reference agent desk (HTML, served at /desk/)
+	//
+	// An agent signs in with its token; the page drives every process through this API and the agent's live events. See docs/events.md.
+	//
+	// Corresponds with GET /desk (the `OpenDesk` operationId).
+	OpenDesk(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetHealth The process is alive
 	//
 	// Corresponds with GET /healthz (the `GetHealth` operationId).
@@ -3379,6 +3410,19 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/agents/{id}/end-wrap-up (the `EndWrapUp` operationId).
 	EndWrapUp(ctx context.Context, id ID, body EndWrapUpJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StreamAgentEvents The agent's live events (Server-Sent Events; the agent itself or a supervisor)
+	//
+	// Offers (booked, presented with the caller, IVR data and accept_by, and how each ended),
+	// the interactions the agent works on, chat messages, wrap-up start and end, presence
+	// changes and callback steps, as they commit. The first event on a new connection is
+	// `ready`; a client that reconnects with Last-Event-ID first gets what it missed (events
+	// are kept 24 hours by default), then `ready`, then live events; an id no longer kept gets
+	// `reset`. A comment line every 15 seconds keeps the connection open. docs/events.md lists
+	// every event and its data.
+	//
+	// Corresponds with GET /v1/agents/{id}/events (the `StreamAgentEvents` operationId).
+	StreamAgentEvents(ctx context.Context, id ID, params *StreamAgentEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SetPresenceWithBody Set an agent's presence (the agent itself or a supervisor)
 	//
@@ -3757,6 +3801,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/cti/events (the `ReceiveCTIEvent` operationId).
 	ReceiveCTIEvent(ctx context.Context, params *ReceiveCTIEventParams, body ReceiveCTIEventJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StreamWallEvents Queue, agent, offer and callback changes for supervisors (Server-Sent Events)
+	//
+	// The wall's stream; the same wire, resumption and keep-alives as an agent's (docs/events.md).
+	//
+	// Corresponds with GET /v1/events (the `StreamWallEvents` operationId).
+	StreamWallEvents(ctx context.Context, params *StreamWallEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListIncidents List incidents, newest first
 	//
@@ -4254,6 +4305,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/requests/{number}/notes (the `AddRequestNote` operationId).
 	AddRequestNote(ctx context.Context, number string, params *AddRequestNoteParams, body AddRequestNoteJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// OpenWall The supervisors' wall (HTML)
+	//
+	// Queues, agents and callbacks, live from GET /v1/events, for a supervisor's token.
+	//
+	// Corresponds with GET /wall (the `OpenWall` operationId).
+	OpenWall(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // PreflightDecodePayloads CORS preflight for the Temporal Web UI
@@ -4446,6 +4504,23 @@ func (c *Client) SignOutOfCodec(ctx context.Context, reqEditors ...RequestEditor
 	return c.Client.Do(req)
 }
 
+// OpenDesk The reference agent desk (HTML, served at /desk/)
+//
+// An agent signs in with its token; the page drives every process through this API and the agent's live events. See docs/events.md.
+//
+// Corresponds with GET /desk (the `OpenDesk` operationId).
+func (c *Client) OpenDesk(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewOpenDeskRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetHealth The process is alive
 //
 // Corresponds with GET /healthz (the `GetHealth` operationId).
@@ -4594,6 +4669,29 @@ func (c *Client) EndWrapUpWithBody(ctx context.Context, id ID, contentType strin
 // Corresponds with POST /v1/agents/{id}/end-wrap-up (the `EndWrapUp` operationId).
 func (c *Client) EndWrapUp(ctx context.Context, id ID, body EndWrapUpJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewEndWrapUpRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StreamAgentEvents The agent's live events (Server-Sent Events; the agent itself or a supervisor)
+//
+// Offers (booked, presented with the caller, IVR data and accept_by, and how each ended),
+// the interactions the agent works on, chat messages, wrap-up start and end, presence
+// changes and callback steps, as they commit. The first event on a new connection is
+// `ready`; a client that reconnects with Last-Event-ID first gets what it missed (events
+// are kept 24 hours by default), then `ready`, then live events; an id no longer kept gets
+// `reset`. A comment line every 15 seconds keeps the connection open. docs/events.md lists
+// every event and its data.
+//
+// Corresponds with GET /v1/agents/{id}/events (the `StreamAgentEvents` operationId).
+func (c *Client) StreamAgentEvents(ctx context.Context, id ID, params *StreamAgentEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStreamAgentEventsRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -5402,6 +5500,23 @@ func (c *Client) ReceiveCTIEventWithBody(ctx context.Context, params *ReceiveCTI
 // Corresponds with POST /v1/cti/events (the `ReceiveCTIEvent` operationId).
 func (c *Client) ReceiveCTIEvent(ctx context.Context, params *ReceiveCTIEventParams, body ReceiveCTIEventJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewReceiveCTIEventRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StreamWallEvents Queue, agent, offer and callback changes for supervisors (Server-Sent Events)
+//
+// The wall's stream; the same wire, resumption and keep-alives as an agent's (docs/events.md).
+//
+// Corresponds with GET /v1/events (the `StreamWallEvents` operationId).
+func (c *Client) StreamWallEvents(ctx context.Context, params *StreamWallEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStreamWallEventsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -6519,6 +6634,23 @@ func (c *Client) AddRequestNote(ctx context.Context, number string, params *AddR
 	return c.Client.Do(req)
 }
 
+// OpenWall The supervisors' wall (HTML)
+//
+// Queues, agents and callbacks, live from GET /v1/events, for a supervisor's token.
+//
+// Corresponds with GET /wall (the `OpenWall` operationId).
+func (c *Client) OpenWall(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewOpenWallRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // NewPreflightDecodePayloadsRequest constructs an http.Request for the PreflightDecodePayloads method
 func NewPreflightDecodePayloadsRequest(server string) (*http.Request, error) {
 	var err error
@@ -6770,6 +6902,33 @@ func NewSignOutOfCodecRequest(server string) (*http.Request, error) {
 	}
 
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewOpenDeskRequest constructs an http.Request for the OpenDesk method
+func NewOpenDeskRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/desk")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -7087,6 +7246,82 @@ func NewEndWrapUpRequestWithBody(server string, id ID, contentType string, body 
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewStreamAgentEventsRequest constructs an http.Request for the StreamAgentEvents method
+func NewStreamAgentEventsRequest(server string, id ID, params *StreamAgentEventsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/agents/%s/events", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.LastEventId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "last_event_id", *params.LastEventId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.LastEventID != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Last-Event-ID", *params.LastEventID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Last-Event-ID", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -8664,6 +8899,75 @@ func NewReceiveCTIEventRequestWithBody(server string, params *ReceiveCTIEventPar
 		}
 
 		req.Header.Set("Casehub-Signature", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewStreamWallEventsRequest constructs an http.Request for the StreamWallEvents method
+func NewStreamWallEventsRequest(server string, params *StreamWallEventsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/events")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.LastEventId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "last_event_id", *params.LastEventId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.LastEventID != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Last-Event-ID", *params.LastEventID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Last-Event-ID", headerParam0)
+		}
 
 	}
 
@@ -10896,6 +11200,33 @@ func NewAddRequestNoteRequestWithBody(server string, number string, params *AddR
 	return req, nil
 }
 
+// NewOpenWallRequest constructs an http.Request for the OpenWall method
+func NewOpenWallRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/wall")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 func (c *Client) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -11038,6 +11369,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /codec/sign-out (the `SignOutOfCodec` operationId).
 	SignOutOfCodecWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*SignOutOfCodecResponse, error)
 
+	// OpenDeskWithResponse The reference agent desk (HTML, served at /desk/)
+	//
+	// An agent signs in with its token; the page drives every process through this API and the agent's live events. See docs/events.md.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /desk (the `OpenDesk` operationId).
+	OpenDeskWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*OpenDeskResponse, error)
+
 	// GetHealthWithResponse The process is alive
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -11107,6 +11447,21 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/agents/{id}/end-wrap-up (the `EndWrapUp` operationId).
 	EndWrapUpWithResponse(ctx context.Context, id ID, body EndWrapUpJSONRequestBody, reqEditors ...RequestEditorFn) (*EndWrapUpResponse, error)
+
+	// StreamAgentEventsWithResponse The agent's live events (Server-Sent Events; the agent itself or a supervisor)
+	//
+	// Offers (booked, presented with the caller, IVR data and accept_by, and how each ended),
+	// the interactions the agent works on, chat messages, wrap-up start and end, presence
+	// changes and callback steps, as they commit. The first event on a new connection is
+	// `ready`; a client that reconnects with Last-Event-ID first gets what it missed (events
+	// are kept 24 hours by default), then `ready`, then live events; an id no longer kept gets
+	// `reset`. A comment line every 15 seconds keeps the connection open. docs/events.md lists
+	// every event and its data.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/agents/{id}/events (the `StreamAgentEvents` operationId).
+	StreamAgentEventsWithResponse(ctx context.Context, id ID, params *StreamAgentEventsParams, reqEditors ...RequestEditorFn) (*StreamAgentEventsResponse, error)
 
 	// SetPresenceWithBodyWithResponse Set an agent's presence (the agent itself or a supervisor)
 	//
@@ -11507,6 +11862,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/cti/events (the `ReceiveCTIEvent` operationId).
 	ReceiveCTIEventWithResponse(ctx context.Context, params *ReceiveCTIEventParams, body ReceiveCTIEventJSONRequestBody, reqEditors ...RequestEditorFn) (*ReceiveCTIEventResponse, error)
+
+	// StreamWallEventsWithResponse Queue, agent, offer and callback changes for supervisors (Server-Sent Events)
+	//
+	// The wall's stream; the same wire, resumption and keep-alives as an agent's (docs/events.md).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/events (the `StreamWallEvents` operationId).
+	StreamWallEventsWithResponse(ctx context.Context, params *StreamWallEventsParams, reqEditors ...RequestEditorFn) (*StreamWallEventsResponse, error)
 
 	// ListIncidentsWithResponse List incidents, newest first
 	//
@@ -12026,6 +12390,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/requests/{number}/notes (the `AddRequestNote` operationId).
 	AddRequestNoteWithResponse(ctx context.Context, number string, params *AddRequestNoteParams, body AddRequestNoteJSONRequestBody, reqEditors ...RequestEditorFn) (*AddRequestNoteResponse, error)
+
+	// OpenWallWithResponse The supervisors' wall (HTML)
+	//
+	// Queues, agents and callbacks, live from GET /v1/events, for a supervisor's token.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /wall (the `OpenWall` operationId).
+	OpenWallWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*OpenWallResponse, error)
 }
 
 type PreflightDecodePayloadsResponse struct {
@@ -12414,6 +12787,47 @@ func (r SignOutOfCodecResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r SignOutOfCodecResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type OpenDeskResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r OpenDeskResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r OpenDeskResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r OpenDeskResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r OpenDeskResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r OpenDeskResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -12951,6 +13365,82 @@ func (r EndWrapUpResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r EndWrapUpResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type StreamAgentEventsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r StreamAgentEventsResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r StreamAgentEventsResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r StreamAgentEventsResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r StreamAgentEventsResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r StreamAgentEventsResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r StreamAgentEventsResponse) GetApplicationproblemJSON503() *Problem {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r StreamAgentEventsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StreamAgentEventsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StreamAgentEventsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StreamAgentEventsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -15416,6 +15906,75 @@ func (r ReceiveCTIEventResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ReceiveCTIEventResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type StreamWallEventsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r StreamWallEventsResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r StreamWallEventsResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r StreamWallEventsResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r StreamWallEventsResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r StreamWallEventsResponse) GetApplicationproblemJSON503() *Problem {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r StreamWallEventsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StreamWallEventsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StreamWallEventsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StreamWallEventsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -18805,6 +19364,47 @@ func (r AddRequestNoteResponse) ContentType() string {
 	return ""
 }
 
+type OpenWallResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r OpenWallResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r OpenWallResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r OpenWallResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r OpenWallResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r OpenWallResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // PreflightDecodePayloadsWithResponse CORS preflight for the Temporal Web UI
 //
 // Returns a wrapper object for the known response body format(s).
@@ -18963,6 +19563,21 @@ func (c *ClientWithResponses) SignOutOfCodecWithResponse(ctx context.Context, re
 	return ParseSignOutOfCodecResponse(rsp)
 }
 
+// OpenDeskWithResponse The reference agent desk (HTML, served at /desk/)
+//
+// An agent signs in with its token; the page drives every process through this API and the agent's live events. See docs/events.md.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /desk (the `OpenDesk` operationId).
+func (c *ClientWithResponses) OpenDeskWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*OpenDeskResponse, error) {
+	rsp, err := c.OpenDesk(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseOpenDeskResponse(rsp)
+}
+
 // GetHealthWithResponse The process is alive
 //
 // Returns a wrapper object for the known response body format(s).
@@ -19091,6 +19706,27 @@ func (c *ClientWithResponses) EndWrapUpWithResponse(ctx context.Context, id ID, 
 		return nil, err
 	}
 	return ParseEndWrapUpResponse(rsp)
+}
+
+// StreamAgentEventsWithResponse The agent's live events (Server-Sent Events; the agent itself or a supervisor)
+//
+// Offers (booked, presented with the caller, IVR data and accept_by, and how each ended),
+// the interactions the agent works on, chat messages, wrap-up start and end, presence
+// changes and callback steps, as they commit. The first event on a new connection is
+// `ready`; a client that reconnects with Last-Event-ID first gets what it missed (events
+// are kept 24 hours by default), then `ready`, then live events; an id no longer kept gets
+// `reset`. A comment line every 15 seconds keeps the connection open. docs/events.md lists
+// every event and its data.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/agents/{id}/events (the `StreamAgentEvents` operationId).
+func (c *ClientWithResponses) StreamAgentEventsWithResponse(ctx context.Context, id ID, params *StreamAgentEventsParams, reqEditors ...RequestEditorFn) (*StreamAgentEventsResponse, error) {
+	rsp, err := c.StreamAgentEvents(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStreamAgentEventsResponse(rsp)
 }
 
 // SetPresenceWithBodyWithResponse Set an agent's presence (the agent itself or a supervisor)
@@ -19749,6 +20385,21 @@ func (c *ClientWithResponses) ReceiveCTIEventWithResponse(ctx context.Context, p
 		return nil, err
 	}
 	return ParseReceiveCTIEventResponse(rsp)
+}
+
+// StreamWallEventsWithResponse Queue, agent, offer and callback changes for supervisors (Server-Sent Events)
+//
+// The wall's stream; the same wire, resumption and keep-alives as an agent's (docs/events.md).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/events (the `StreamWallEvents` operationId).
+func (c *ClientWithResponses) StreamWallEventsWithResponse(ctx context.Context, params *StreamWallEventsParams, reqEditors ...RequestEditorFn) (*StreamWallEventsResponse, error) {
+	rsp, err := c.StreamWallEvents(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStreamWallEventsResponse(rsp)
 }
 
 // ListIncidentsWithResponse List incidents, newest first
@@ -20636,6 +21287,21 @@ func (c *ClientWithResponses) AddRequestNoteWithResponse(ctx context.Context, nu
 	return ParseAddRequestNoteResponse(rsp)
 }
 
+// OpenWallWithResponse The supervisors' wall (HTML)
+//
+// Queues, agents and callbacks, live from GET /v1/events, for a supervisor's token.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /wall (the `OpenWall` operationId).
+func (c *ClientWithResponses) OpenWallWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*OpenWallResponse, error) {
+	rsp, err := c.OpenWall(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseOpenWallResponse(rsp)
+}
+
 // ParsePreflightDecodePayloadsResponse parses an HTTP response from a PreflightDecodePayloadsWithResponse call
 func ParsePreflightDecodePayloadsResponse(rsp *http.Response) (*PreflightDecodePayloadsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -20917,6 +21583,35 @@ func ParseSignOutOfCodecResponse(rsp *http.Response) (*SignOutOfCodecResponse, e
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseOpenDeskResponse parses an HTTP response from a OpenDeskWithResponse call
+func ParseOpenDeskResponse(rsp *http.Response) (*OpenDeskResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &OpenDeskResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 302:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -21323,6 +22018,67 @@ func ParseEndWrapUpResponse(rsp *http.Response) (*EndWrapUpResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseStreamAgentEventsResponse parses an HTTP response from a StreamAgentEventsWithResponse call
+func ParseStreamAgentEventsResponse(rsp *http.Response) (*StreamAgentEventsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StreamAgentEventsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Problem
@@ -23383,6 +24139,60 @@ func ParseReceiveCTIEventResponse(rsp *http.Response) (*ReceiveCTIEventResponse,
 			return nil, err
 		}
 		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseStreamWallEventsResponse parses an HTTP response from a StreamWallEventsWithResponse call
+func ParseStreamWallEventsResponse(rsp *http.Response) (*StreamWallEventsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StreamWallEventsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Problem
@@ -26241,6 +27051,35 @@ func ParseAddRequestNoteResponse(rsp *http.Response) (*AddRequestNoteResponse, e
 			return nil, err
 		}
 		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseOpenWallResponse parses an HTTP response from a OpenWallWithResponse call
+func ParseOpenWallResponse(rsp *http.Response) (*OpenWallResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &OpenWallResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 302:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
 
 	}
 

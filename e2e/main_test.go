@@ -24,6 +24,7 @@ import (
 	"github.com/casehub/casehub/cti"
 	"github.com/casehub/casehub/cti/ctisim"
 	"github.com/casehub/casehub/devserver"
+	"github.com/casehub/casehub/events"
 	"github.com/casehub/casehub/internal/testenv"
 	"github.com/casehub/casehub/store"
 	"github.com/casehub/casehub/worker"
@@ -41,6 +42,10 @@ type system struct {
 	tokens   map[auth.Role]string
 	keys     *codec.Keyring // the payload keys
 }
+
+// eventKeepAlive is the streams' keep-alive in the tests (short, so that a
+// test sees one).
+const eventKeepAlive = 500 * time.Millisecond
 
 // ctiSecret signs the simulator's events in the tests.
 const ctiSecret = "e2e-cti-secret"
@@ -106,7 +111,17 @@ func run(m *testing.M) int {
 	defer sim.Close()
 	simSrv := httptest.NewServer(sim.Handler())
 	defer simSrv.Close()
+	// Live events, as an API process reads them (LISTEN and the events table).
+	hub := events.NewHub(db.DB, db.URL, logger)
+	hubCtx, stopHub := context.WithCancel(context.Background())
+	defer stopHub() // before the server closes: it ends every open stream
+	go func() {
+		if err := hub.Run(hubCtx); err != nil {
+			fmt.Fprintln(os.Stderr, "e2e: live events:", err)
+		}
+	}()
 	handler = api.NewServer(api.Deps{Store: db.Store, Temporal: cl, Logger: logger, CTISecret: []byte(ctiSecret),
+		Events: hub, EventKeepAlive: eventKeepAlive,
 		Codec: codec.New(keys), CodecOrigins: []string{"http://localhost:8233"},
 		CTI:          cti.NewHTTPAdapter(simSrv.URL, ""),
 		Interactions: api.InteractionSettings{CreateInteraction: true, CallerID: "+12025550100"}})

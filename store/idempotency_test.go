@@ -69,7 +69,7 @@ func TestIdempotencyKeyReleaseAndStaleTakeover(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, claimed)
 
-	n, err := st.ExpireRecords(ctx, time.Time{}, time.Now().Add(time.Hour))
+	n, err := st.ExpireRecords(ctx, store.Retain{IdempotencyKeys: time.Now().Add(time.Hour)})
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, n.IdempotencyKeys, int64(1))
 }

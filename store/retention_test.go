@@ -27,14 +27,14 @@ func TestExpireRecordsDeletesOnlyWhatIsPastItsTime(t *testing.T) {
 	require.NoError(t, err)
 
 	cutoff := time.Now().Add(-30 * 24 * time.Hour)
-	got, err := st.ExpireRecords(ctx, cutoff, time.Time{})
+	got, err := st.ExpireRecords(ctx, store.Retain{CTIEvents: cutoff})
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, got.CTIEvents, int64(1))
 	var left []string
 	require.NoError(t, st.DB().SelectContext(ctx, &left, `SELECT id FROM cti_events WHERE id = ANY($1)`, pq.Array([]string{old, fresh})))
 	require.Equal(t, []string{fresh}, left)
 
-	again, err := st.ExpireRecords(ctx, cutoff, time.Time{})
+	again, err := st.ExpireRecords(ctx, store.Retain{CTIEvents: cutoff})
 	require.NoError(t, err)
 	require.Zero(t, again.CTIEvents)
 }

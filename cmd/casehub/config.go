@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/casehub/casehub/activities"
 	"github.com/casehub/casehub/codec"
 	"github.com/casehub/casehub/workflows"
 )
@@ -19,6 +20,7 @@ type config struct {
 	WorkflowCacheSize int
 	CTIEventRetention time.Duration
 	IdemKeyRetention  time.Duration
+	EventRetention    time.Duration
 
 	DatabaseURL       string
 	TemporalAddress   string
@@ -176,6 +178,8 @@ func (e envFlags) workerFlags(c *config) {
 		"how long raw platform events (callers' numbers, chat text) are kept")
 	e.dur(&c.IdemKeyRetention, "idempotency-key-retention", "CASEHUB_IDEMPOTENCY_KEY_RETENTION", workflows.DefaultIdempotencyKeyRetention,
 		"how long Idempotency-Key records (and the answers they replay) are kept")
+	e.dur(&c.EventRetention, "event-retention", "CASEHUB_EVENT_RETENTION", activities.DefaultEventRetention,
+		"how long live events are kept for desks to resume from (docs/events.md)")
 }
 
 func (e envFlags) metricsFlags(c *config) {

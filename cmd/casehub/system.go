@@ -24,6 +24,7 @@ import (
 	"github.com/casehub/casehub/api"
 	"github.com/casehub/casehub/codec"
 	"github.com/casehub/casehub/cti"
+	"github.com/casehub/casehub/events"
 	"github.com/casehub/casehub/store"
 	"github.com/casehub/casehub/worker"
 )
@@ -93,8 +94,16 @@ func serveAPI(ctx context.Context, c *config, deps api.Deps) error {
 		return fmt.Errorf("listen on %s: %w", c.HTTPAddr, err)
 	}
 	srv := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+	if deps.Events != nil {
+		// The hub ends every stream when ctx ends, so Shutdown need not wait for them.
+		go func() {
+			if err := deps.Events.Run(ctx); err != nil {
+				errc <- fmt.Errorf("live events: %w", err)
+			}
+		}()
+	}
 	deps.Logger.Info("API listening", "addr", "http://"+ln.Addr().String())
 	select {
 	case err := <-errc:
@@ -117,7 +126,8 @@ func apiDeps(c *config, st *store.Store, cl client.Client, logger *slog.Logger, 
 		CTI:             cti.NewHTTPAdapter(c.CTIURL, c.CTIAPIKey, cti.WithLogger(logger)),
 		Interactions:    api.InteractionSettings{CreateInteraction: c.CreateInteraction, CloseOnEscalate: c.CloseOnEscalate, CallerID: c.CallerID},
 		CallbackHorizon: c.CallbackHorizon, CaseStepTimeout: c.CaseStepTimeout,
-		Codec: c.payloadCodec(), CodecOrigins: splitList(c.CodecOrigins)}
+		Codec: c.payloadCodec(), CodecOrigins: splitList(c.CodecOrigins),
+		Events: events.NewHub(st.DB(), c.DatabaseURL, logger)}
 }
 
 // payloadCodec is the codec over the configured keys (nil without keys:
@@ -162,7 +172,7 @@ func runWorkerUntil(ctx context.Context, c *config, cl client.Client, st *store.
 		w.Stop()
 		return err
 	}
-	retention := activities.RetentionRequest{CTIEvents: c.CTIEventRetention, IdempotencyKeys: c.IdemKeyRetention}
+	retention := activities.RetentionRequest{CTIEvents: c.CTIEventRetention, IdempotencyKeys: c.IdemKeyRetention, Events: c.EventRetention}
 	if err := worker.StartRetention(ctx, cl, retention); err != nil {
 		w.Stop()
 		return err
