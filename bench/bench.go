@@ -43,6 +43,8 @@ type Options struct {
 	Blocks             int           `json:"blocks"`              // A/B blocks (default 3)
 	StepSamples        int           `json:"step_samples"`        // agent steps per arm (default 200)
 	DispatchSamples    int           `json:"dispatch_samples"`    // offers measured, half of each kind (default 40)
+	EventAgents        int           `json:"event_agents"`        // agents with a live event stream open (default 200)
+	EventSamples       int           `json:"event_samples"`       // offers timed to the agent's stream (default 100)
 	ScheduledCallbacks int           `json:"scheduled_callbacks"` // callbacks dialled for precision (default 20)
 	ScheduledAhead     time.Duration `json:"scheduled_ahead"`     // how far ahead they are scheduled (default 3s)
 	OpenCallbacks      int           `json:"open_callbacks"`      // callbacks left waiting for the memory reading (default 10,000)
@@ -74,6 +76,8 @@ func (o Options) withDefaults() Options {
 	def(&o.Blocks, 3)
 	def(&o.StepSamples, 200)
 	def(&o.DispatchSamples, 40)
+	def(&o.EventAgents, 200)
+	def(&o.EventSamples, 100)
 	def(&o.ScheduledCallbacks, 20)
 	def(&o.OpenCallbacks, 10_000)
 	def(&o.OpenInteractions, 1_000)
@@ -169,6 +173,7 @@ func Run(ctx context.Context, o Options) (Results, error) {
 		{"warm-up", b.warmUp},
 		{"A/B blocks", b.blocks},
 		{"dispatch", b.dispatch},
+		{"live events", b.liveEvents},
 		{"offers answered at once", b.answers},
 		{"scheduled callbacks", b.scheduled},
 		{"scale", b.scale},

@@ -218,7 +218,7 @@ func TestRunTiny(t *testing.T) {
 	defer cancel()
 	res, err := Run(ctx, Options{
 		TemporalAddress: srv.HostPort, AdminDatabaseURL: admin,
-		Concurrency: 4, Calls: 12, Blocks: 1, StepSamples: 20, DispatchSamples: 4,
+		Concurrency: 4, Calls: 12, Blocks: 1, StepSamples: 20, DispatchSamples: 4, EventAgents: 10, EventSamples: 5,
 		ScheduledCallbacks: 3, ScheduledAhead: 2 * time.Second, OpenCallbacks: 50, OpenInteractions: 20,
 		AnswerSamples: 3, ReservedCallbacks: 3,
 		GetRate: 10, GetDuration: time.Second,
@@ -237,7 +237,7 @@ func TestRunTiny(t *testing.T) {
 		require.NotNil(t, m.Casehub, m.Key)
 	}
 	for _, k := range []string{"throughput", "step_p50", "step_p99", "dispatch_available_p50", "dispatch_available_p99",
-		"dispatch_arrival_p50", "dispatch_arrival_p99", "callback_late_p50", "callback_late_p99",
+		"dispatch_arrival_p50", "dispatch_arrival_p99", "event_offer_p50", "event_offer_p99", "callback_late_p50", "callback_late_p99",
 		"offers_refused", "callback_reserved_p50", "callback_reserved_p99", "callback_unanswered_held_p50", "callback_unanswered_held_p99",
 		"worker_rss_start", "worker_rss_callbacks", "worker_rss_all",
 		"get_p99 /v1/queues/bench-" + res.RunID + "-scale-queue", "get_p99 /v1/interactions?limit=50", "get_p99 /v1/agents"} {

@@ -36,6 +36,7 @@ import (
 	"github.com/casehub/casehub/cti"
 	"github.com/casehub/casehub/cti/ctisim"
 	"github.com/casehub/casehub/devserver"
+	"github.com/casehub/casehub/events"
 	"github.com/casehub/casehub/schema"
 	"github.com/casehub/casehub/store"
 	"github.com/casehub/casehub/worker"
@@ -77,6 +78,7 @@ type system struct {
 	bare       sdkworker.Worker
 
 	http       *http.Client
+	stopHub    context.CancelFunc // ends the live event streams
 	supervisor string
 	integrator string
 	numbers    atomic.Int64 // phone numbers handed out so far
@@ -186,7 +188,16 @@ func (s *system) start(ctx context.Context) error {
 		DefaultOutcome: ctisim.Outcome{Kind: ctisim.OutcomeBusy, After: 50 * time.Millisecond},
 		Logger:         quiet.With("component", "cti-sim"),
 	})
-	handler := api.NewServer(api.Deps{Store: s.store, Temporal: s.client, Logger: quiet.With("component", "api"),
+	// Live events as an API process serves them (LISTEN and the events table).
+	hub := events.NewHub(s.db, s.adminURL, quiet.With("component", "events"))
+	hubCtx, stopHub := context.WithCancel(context.WithoutCancel(ctx))
+	s.stopHub = stopHub
+	go func() {
+		if err := hub.Run(hubCtx); err != nil {
+			s.log.Warn("live events", "err", err)
+		}
+	}()
+	handler := api.NewServer(api.Deps{Store: s.store, Temporal: s.client, Logger: quiet.With("component", "api"), Events: hub,
 		CTISecret: []byte(ctiSecret), CTI: cti.NewHTTPAdapter(s.simURL, ""),
 		Interactions: api.InteractionSettings{CreateInteraction: true, CallerID: "+12025550100"}})
 	s.serve(apiLn, handler)
@@ -341,6 +352,9 @@ func (s *system) stop() {
 	}
 	if s.bare != nil {
 		s.bare.Stop()
+	}
+	if s.stopHub != nil {
+		s.stopHub()
 	}
 	for _, h := range s.https {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

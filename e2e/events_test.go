@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/casehub/casehub/api"
 	"github.com/casehub/casehub/events"
 )
 
@@ -28,8 +30,14 @@ type stream struct {
 // openStream opens path with token, resuming after lastID when it is set.
 func openStream(t *testing.T, path, token, lastID string) *stream {
 	t.Helper()
+	return openStreamAt(t, sys.api.URL, path, token, lastID)
+}
+
+// openStreamAt is openStream on the API at base.
+func openStreamAt(t *testing.T, base, path, token, lastID string) *stream {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, sys.api.URL+path, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
 	require.NoError(t, err)
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Accept", "text/event-stream")
@@ -302,4 +310,41 @@ func TestWallStreamKeepsAliveAndSeesQueues(t *testing.T) {
 	for _, m := range wall.history {
 		require.NotEqual(t, "chat.message", m.Event, "chat text is not on the wall")
 	}
+}
+
+// A second API process (its own hub and LISTEN connection, over the same
+// database) streams what the first one's requests changed, and a stream
+// dropped on one resumes on the other from the same id.
+func TestEventsReachEveryReplica(t *testing.T) {
+	hub := events.NewHub(sys.db.DB, sys.db.URL, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- hub.Run(ctx) }()
+	replica := httptest.NewServer(api.NewServer(api.Deps{Store: sys.store, Temporal: sys.client, Events: hub}))
+	t.Cleanup(func() {
+		cancel()
+		require.NoError(t, <-done)
+		replica.Close()
+	})
+
+	queue, tokens := setupQueue(t, map[string]any{"wrapup_timeout_seconds": 300}, "jon")
+	jon, tok := "jon-"+queue, tokens["jon-"+queue]
+	path := "/v1/agents/" + jon + "/events"
+	here := openStream(t, path, tok, "")
+	there := openStreamAt(t, replica.URL, path, tok, "")
+	require.Equal(t, "ready", here.next().Event)
+	require.Equal(t, "ready", there.next().Event)
+
+	_, n := ringIn(t, "+12025550180", queue, nil)
+	offerHere, offerThere := here.until("offer.presented"), there.until("offer.presented")
+	require.Equal(t, ids(from(offerHere, "offer.booked")), ids(from(offerThere, "offer.booked")))
+	there.close()
+
+	mustAPI(t, http.StatusOK, "POST", "/v1/interactions/"+n+"/accept", tok, map[string]any{}, nil)
+	accepted := here.until("offer.accepted")
+	// The stream dropped on the replica resumes on the first process.
+	resumed := openStream(t, path, tok, offerThere[len(offerThere)-1].ID)
+	missed := resumed.until("ready")
+	require.GreaterOrEqual(t, len(missed), len(accepted))
+	require.Equal(t, ids(accepted), ids(missed[:len(accepted)]), "what the first process streamed, from the replica's last id")
 }

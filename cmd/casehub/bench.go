@@ -31,6 +31,8 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	f.int(&o.Blocks, "blocks", "CASEHUB_BENCH_BLOCKS", 3, "alternating casehub/bare blocks")
 	f.int(&o.StepSamples, "step-samples", "CASEHUB_BENCH_STEP_SAMPLES", 200, "agent steps (and bare updates) per arm")
 	f.int(&o.DispatchSamples, "dispatch-samples", "CASEHUB_BENCH_DISPATCH_SAMPLES", 40, "offers timed, half on an agent becoming available, half on a call arriving")
+	f.int(&o.EventAgents, "event-agents", "CASEHUB_BENCH_EVENT_AGENTS", 200, "agents with a live event stream open while offers are timed to it")
+	f.int(&o.EventSamples, "event-samples", "CASEHUB_BENCH_EVENT_SAMPLES", 100, "offers timed from their booking to the event at the agent's stream")
 	f.int(&o.ScheduledCallbacks, "scheduled-callbacks", "CASEHUB_BENCH_SCHEDULED_CALLBACKS", 20, "callbacks scheduled a few seconds ahead to time their dial")
 	f.dur(&o.ScheduledAhead, "scheduled-ahead", "CASEHUB_BENCH_SCHEDULED_AHEAD", 3*time.Second, "how far ahead those callbacks are scheduled")
 	f.int(&o.OpenCallbacks, "open-callbacks", "CASEHUB_BENCH_OPEN_CALLBACKS", 10_000, "callbacks left waiting for the worker's memory reading")

@@ -243,6 +243,8 @@ func announce(ctx context.Context, c *config, srv *devserver.Server, cl client.C
 casehub is up (self check: workflow -> activity -> PostgreSQL in %s)
 
   API           http://%s          OpenAPI: /openapi.yaml   ready: /readyz
+  Agent desk    http://%s/desk     sign in as %s with the AGENT_TOKEN below
+  Wall          http://%s/wall     sign in with the SUPERVISOR_TOKEN below
   Temporal UI   %s
   Temporal      %s (namespace %s), state in %s
   CTI simulator %s
@@ -255,7 +257,7 @@ Tokens for trying the API (new ones each start, the earlier ones revoked; printe
   curl -s -H "Authorization: Bearer $SUPERVISOR_TOKEN" http://%s/v1/contacts
 
 Ctrl-C stops everything; run it again to pick up where it stopped.
-`, took.Round(time.Millisecond), c.HTTPAddr, srv.UIURL, srv.HostPort, c.TemporalNamespace, filepath.Join(c.DataDir, "temporal.db"), sim,
+`, took.Round(time.Millisecond), c.HTTPAddr, c.HTTPAddr, devAgentID, c.HTTPAddr, srv.UIURL, srv.HostPort, c.TemporalNamespace, filepath.Join(c.DataDir, "temporal.db"), sim,
 		tokens[auth.RoleSupervisor], tokens[auth.RoleAgent], devAgentID, tokens[auth.RoleIntegration], c.HTTPAddr)
 	return nil
 }
