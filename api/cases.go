@@ -122,6 +122,7 @@ func (s *Server) startCaseProcess(ctx context.Context, interactionID, callerNumb
 	if err != nil {
 		return workflows.CaseProcessState{}, err
 	}
+	s.deps.Counters.CaseProcessStarted(kind)
 	var state workflows.CaseProcessState
 	for wait := 25 * time.Millisecond; ; wait *= 2 {
 		if err := s.query(ctx, id, &state); err != nil {

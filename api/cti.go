@@ -49,22 +49,25 @@ func (s *Server) ctiEvent(c echo.Context) error {
 		return malformed("could not read the request body")
 	}
 	if err := cti.Verify(s.deps.CTISecret, c.Request().Header.Get(cti.SignatureHeader), body, time.Now(), cti.DefaultTolerance); err != nil {
-		detail := "the " + cti.SignatureHeader + " header does not match the body"
+		detail, reason := "the "+cti.SignatureHeader+" header does not match the body", "bad_signature"
 		switch {
 		case errors.Is(err, cti.ErrMissingSignature):
-			detail = "send the " + cti.SignatureHeader + " header"
+			detail, reason = "send the "+cti.SignatureHeader+" header", "missing_signature"
 		case errors.Is(err, cti.ErrMalformedSignature):
-			detail = "the " + cti.SignatureHeader + " header is malformed; expected t=<unix>,v1=<hex>"
+			detail, reason = "the "+cti.SignatureHeader+" header is malformed; expected t=<unix>,v1=<hex>", "malformed_signature"
 		case errors.Is(err, cti.ErrStaleTimestamp):
-			detail = "the signature's timestamp is outside the replay window"
+			detail, reason = "the signature's timestamp is outside the replay window", "stale_signature"
 		}
+		s.deps.Counters.CTIEventRefused(reason)
 		return problem(http.StatusUnauthorized, detail)
 	}
 	if err := requireJSON(c); err != nil {
+		s.deps.Counters.CTIEventRefused("not_json")
 		return err
 	}
 	ev, err := cti.ParseEvent(body)
 	if err != nil {
+		s.deps.Counters.CTIEventRefused("invalid_event")
 		var fe *cti.FieldError
 		switch {
 		case errors.As(err, &fe) && fe.Field != "":
@@ -97,6 +100,7 @@ func (s *Server) ctiEvent(c echo.Context) error {
 		if leg == "" {
 			leg = ev.ChatID
 		}
+		s.deps.Counters.CTIEventRefused("unknown_call")
 		return &Problem{Type: "urn:casehub:problem:unknown-call", Title: "Unknown call", Status: http.StatusNotFound,
 			Detail: "no casehub process owns call or chat " + leg + "; the event was recorded"}
 	}

@@ -83,3 +83,30 @@ func TestQueueOnRejectAndOnTimeout(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, store.OnRejectClose, got.OnTimeout, "a refused change writes nothing")
 }
+
+// The service-level target must be a number of seconds: the metrics read it.
+func TestPutQueueRefusesBadServiceLevel(t *testing.T) {
+	c := newClient(t, api.Deps{}).as(issue(t, auth.RoleSupervisor, ""))
+	for _, tc := range []struct {
+		name, value string
+		status      int
+	}{
+		{"text", `"20"`, http.StatusUnprocessableEntity},
+		{"zero", `0`, http.StatusUnprocessableEntity},
+		{"over a day", `86401`, http.StatusUnprocessableEntity},
+		{"a number", `45.5`, http.StatusOK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			name := "q-" + uuid.NewString()[:8]
+			r := c.do(http.MethodPut, "/v1/queues/"+name, `{"settings": {"service_level_seconds": `+tc.value+`}}`)
+			require.Equal(t, tc.status, r.Code, r.Body.String())
+			if tc.status == http.StatusOK {
+				return
+			}
+			p := r.problem(t)
+			require.Equal(t, "settings.service_level_seconds", p.Errors[0].Field)
+			_, err := st.GetQueue(context.Background(), name)
+			require.ErrorIs(t, err, store.ErrNotFound)
+		})
+	}
+}

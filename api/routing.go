@@ -142,6 +142,11 @@ func (s *Server) putQueue(c echo.Context) error {
 		if json.Unmarshal(req.Settings, &obj) != nil || obj == nil {
 			return invalidField("settings", "must be a JSON object")
 		}
+		if v, ok := obj["service_level_seconds"]; ok {
+			if f, isNum := v.(float64); !isNum || f < 1 || f > 86400 {
+				return invalidField("settings.service_level_seconds", "must be a number of seconds from 1 to 86400")
+			}
+		}
 		var se *workflows.SettingsError
 		if err := workflows.CheckCallbackSettings(req.Settings); errors.As(err, &se) {
 			return invalidField(se.Field, se.Detail)

@@ -16,6 +16,7 @@ import (
 	"github.com/casehub/casehub/codec"
 	"github.com/casehub/casehub/cti"
 	"github.com/casehub/casehub/events"
+	"github.com/casehub/casehub/metrics"
 	"github.com/casehub/casehub/store"
 )
 
@@ -48,6 +49,9 @@ type Deps struct {
 	// Codec opens and seals Temporal payloads for the Temporal Web UI and
 	// CLI (/codec/decode, /codec/encode); nil turns the endpoint off.
 	Codec *codec.Codec
+	// Counters count what this process does (CTI events refused, case
+	// processes started); nil counts nothing.
+	Counters *metrics.Counters
 	// Events feeds the live event streams (GET /v1/agents/{id}/events,
 	// GET /v1/events); nil answers them 503. Its Run must be going.
 	Events *events.Hub
@@ -83,6 +87,10 @@ func NewServer(deps Deps) *echo.Echo {
 	}
 	if deps.BodyLimit == "" {
 		deps.BodyLimit = "1M"
+	}
+	if deps.Store != nil {
+		// Contact-center figures, read from PostgreSQL at each scrape.
+		deps.Metrics.MustRegister(metrics.NewStore(deps.Store.DB(), deps.Logger))
 	}
 	s := &Server{deps: deps}
 

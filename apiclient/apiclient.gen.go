@@ -2447,10 +2447,13 @@ type QueueRequest struct {
 	// OutboundNumber E.164 number outbound calls come from
 	OutboundNumber *string `json:"outbound_number,omitempty"`
 
-	// Settings Further settings as a JSON object; `callbacks` is checked when the queue is saved, other members are kept as sent
+	// Settings Further settings as a JSON object; `callbacks` and `service_level_seconds` are checked when the queue is saved, other members are kept as sent
 	Settings *struct {
 		// Callbacks A queue's callback settings; 0 or a missing member means the default
 		Callbacks *CallbackSettings `json:"callbacks,omitempty"`
+
+		// ServiceLevelSeconds The service-level target, answered within this many seconds of entering the queue (metric casehub_answered_within_target_total)
+		ServiceLevelSeconds *float32 `json:"service_level_seconds,omitempty"`
 	} `json:"settings,omitempty"`
 	WrapupTimeoutSeconds *int `json:"wrapup_timeout_seconds,omitempty"`
 }

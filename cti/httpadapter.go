@@ -41,6 +41,7 @@ type HTTPAdapter struct {
 	client  *http.Client
 	timeout time.Duration
 	log     *slog.Logger
+	observe func(command, outcome string)
 }
 
 var _ Platform = (*HTTPAdapter)(nil)
@@ -74,6 +75,12 @@ func WithLogger(l *slog.Logger) AdapterOption {
 			a.log = l
 		}
 	}
+}
+
+// WithObserver has observe told of every command sent: its name and its
+// outcome ("ok", or the error's code), for metrics.
+func WithObserver(observe func(command, outcome string)) AdapterOption {
+	return func(a *HTTPAdapter) { a.observe = observe }
 }
 
 // NewHTTPAdapter returns a Platform talking to the platform API at baseURL
@@ -134,7 +141,18 @@ func (a *HTTPAdapter) EndChat(ctx context.Context, r EndChatRequest) error {
 // do sends one command. invalid is the result of the request's Validate; a
 // validation failure is reported without contacting the platform. out, when
 // not nil, receives the decoded 2xx body.
-func (a *HTTPAdapter) do(ctx context.Context, op string, invalid error, path, key string, in, out any) error {
+func (a *HTTPAdapter) do(ctx context.Context, op string, invalid error, path, key string, in, out any) (err error) {
+	if a.observe != nil {
+		defer func() {
+			outcome := "ok"
+			if ce, ok := AsError(err); ok {
+				outcome = ce.Code
+			} else if err != nil {
+				outcome = "error"
+			}
+			a.observe(op, outcome)
+		}()
+	}
 	if invalid != nil {
 		return &Error{Op: op, Code: CodeInvalidRequest, Message: invalid.Error(), Err: invalid}
 	}

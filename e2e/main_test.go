@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/log"
 
@@ -26,6 +27,7 @@ import (
 	"github.com/casehub/casehub/devserver"
 	"github.com/casehub/casehub/events"
 	"github.com/casehub/casehub/internal/testenv"
+	"github.com/casehub/casehub/metrics"
 	"github.com/casehub/casehub/store"
 	"github.com/casehub/casehub/worker"
 )
@@ -120,13 +122,17 @@ func run(m *testing.M) int {
 			fmt.Fprintln(os.Stderr, "e2e: live events:", err)
 		}
 	}()
+	// Metrics as a casehub process exports them (TestContactCenterMetrics).
+	reg := prometheus.NewRegistry()
+	counters := metrics.NewCounters(reg)
+	observe := cti.WithObserver(counters.CTICommand)
 	handler = api.NewServer(api.Deps{Store: db.Store, Temporal: cl, Logger: logger, CTISecret: []byte(ctiSecret),
-		Events: hub, EventKeepAlive: eventKeepAlive,
+		Events: hub, EventKeepAlive: eventKeepAlive, Metrics: reg, Counters: counters,
 		Codec: codec.New(keys), CodecOrigins: []string{"http://localhost:8233"},
-		CTI:          cti.NewHTTPAdapter(simSrv.URL, ""),
+		CTI:          cti.NewHTTPAdapter(simSrv.URL, "", observe),
 		Interactions: api.InteractionSettings{CreateInteraction: true, CallerID: "+12025550100"}})
 
-	acts := &activities.Activities{Store: db.Store, Temporal: cl, CTI: cti.NewHTTPAdapter(simSrv.URL, "")}
+	acts := &activities.Activities{Store: db.Store, Temporal: cl, CTI: cti.NewHTTPAdapter(simSrv.URL, "", observe)}
 	w := worker.New(cl, acts, worker.Options{DeadlockDetectionTimeout: time.Minute})
 	if err := w.Start(); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: start worker:", err)

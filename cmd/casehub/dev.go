@@ -140,7 +140,7 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return runWorkerUntil(gctx, c, cl, st, logger) })
+	g.Go(func() error { return runWorkerUntil(gctx, c, cl, st, logger, m) })
 	g.Go(func() error { return serveAPI(gctx, c, apiDeps(c, st, cl, logger, m)) })
 	g.Go(func() error {
 		select {

@@ -65,7 +65,7 @@ func runWorker(ctx context.Context, args []string, getenv func(string) string) e
 	}
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return serveMetrics(ctx, c.MetricsAddr, m.registry, logger) })
-	g.Go(func() error { return runWorkerUntil(ctx, c, cl, st, logger) })
+	g.Go(func() error { return runWorkerUntil(ctx, c, cl, st, logger, m) })
 	return g.Wait()
 }
 

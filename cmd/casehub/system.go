@@ -13,8 +13,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/attribute"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/resource"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/contrib/opentelemetry"
 	"go.temporal.io/sdk/log"
@@ -25,6 +27,7 @@ import (
 	"github.com/casehub/casehub/codec"
 	"github.com/casehub/casehub/cti"
 	"github.com/casehub/casehub/events"
+	ccmetrics "github.com/casehub/casehub/metrics"
 	"github.com/casehub/casehub/store"
 	"github.com/casehub/casehub/worker"
 )
@@ -34,6 +37,7 @@ import (
 type metrics struct {
 	registry *prometheus.Registry
 	temporal client.MetricsHandler
+	counters *ccmetrics.Counters
 }
 
 func newMetrics() (*metrics, error) {
@@ -43,9 +47,11 @@ func newMetrics() (*metrics, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create metrics exporter: %w", err)
 	}
-	provider := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exporter))
-	h := opentelemetry.NewMetricsHandler(opentelemetry.MetricsHandlerOptions{Meter: provider.Meter("temporal-sdk-go")})
-	return &metrics{registry: reg, temporal: h}, nil
+	provider := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exporter), sdkmetric.WithView(ccmetrics.SDKView),
+		sdkmetric.WithResource(resource.NewSchemaless(attribute.String("service.name", "casehub"))))
+	h := opentelemetry.NewMetricsHandler(opentelemetry.MetricsHandlerOptions{Meter: provider.Meter("temporal-sdk-go"),
+		UseMonotonicCounters: true})
+	return &metrics{registry: reg, temporal: h, counters: ccmetrics.NewCounters(reg)}, nil
 }
 
 func openStore(ctx context.Context, c *config) (*store.Store, error) {
@@ -123,7 +129,8 @@ func serveAPI(ctx context.Context, c *config, deps api.Deps) error {
 func apiDeps(c *config, st *store.Store, cl client.Client, logger *slog.Logger, m *metrics) api.Deps {
 	return api.Deps{Store: st, Temporal: cl, Logger: logger, Metrics: m.registry,
 		DefaultRegion: c.DefaultRegion, CTISecret: []byte(c.CTIWebhookSecret),
-		CTI:             cti.NewHTTPAdapter(c.CTIURL, c.CTIAPIKey, cti.WithLogger(logger)),
+		CTI:             cti.NewHTTPAdapter(c.CTIURL, c.CTIAPIKey, cti.WithLogger(logger), cti.WithObserver(m.counters.CTICommand)),
+		Counters:        m.counters,
 		Interactions:    api.InteractionSettings{CreateInteraction: c.CreateInteraction, CloseOnEscalate: c.CloseOnEscalate, CallerID: c.CallerID},
 		CallbackHorizon: c.CallbackHorizon, CaseStepTimeout: c.CaseStepTimeout,
 		Codec: c.payloadCodec(), CodecOrigins: splitList(c.CodecOrigins),
@@ -151,20 +158,20 @@ func splitList(s string) []string {
 }
 
 // newActivities wires the activities' dependencies from the configuration.
-func newActivities(c *config, cl client.Client, st *store.Store, logger *slog.Logger) *activities.Activities {
+func newActivities(c *config, cl client.Client, st *store.Store, logger *slog.Logger, m *metrics) *activities.Activities {
 	return &activities.Activities{
 		Store:    st,
 		Temporal: cl,
-		CTI:      cti.NewHTTPAdapter(c.CTIURL, c.CTIAPIKey, cti.WithLogger(logger)),
+		CTI:      cti.NewHTTPAdapter(c.CTIURL, c.CTIAPIKey, cti.WithLogger(logger), cti.WithObserver(m.counters.CTICommand)),
 	}
 }
 
 // runWorkerUntil runs the casehub worker until ctx is done.
-func runWorkerUntil(ctx context.Context, c *config, cl client.Client, st *store.Store, logger *slog.Logger) error {
+func runWorkerUntil(ctx context.Context, c *config, cl client.Client, st *store.Store, logger *slog.Logger, m *metrics) error {
 	if c.WorkflowCacheSize > 0 {
 		sdkworker.SetStickyWorkflowCacheSize(c.WorkflowCacheSize)
 	}
-	w := worker.New(cl, newActivities(c, cl, st, logger), worker.Options{})
+	w := worker.New(cl, newActivities(c, cl, st, logger, m), worker.Options{})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}

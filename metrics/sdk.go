@@ -1,0 +1,66 @@
+package metrics
+
+import (
+	"strings"
+
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+)
+
+// sdkHelp describes the Temporal Go SDK's metrics, which carry no
+// description of their own (docs.temporal.io/references/sdk-metrics).
+var sdkHelp = map[string]string{
+	"temporal_request":                                 "Requests the SDK made to the Temporal server.",
+	"temporal_request_failure":                         "Requests to the Temporal server that failed.",
+	"temporal_request_latency":                         "Latency of requests to the Temporal server.",
+	"temporal_long_request":                            "Long-poll requests the SDK made to the Temporal server.",
+	"temporal_long_request_failure":                    "Long-poll requests to the Temporal server that failed.",
+	"temporal_long_request_latency":                    "Latency of long-poll requests to the Temporal server.",
+	"temporal_workflow_completed":                      "Workflow executions this worker completed.",
+	"temporal_workflow_failed":                         "Workflow executions this worker failed.",
+	"temporal_workflow_canceled":                       "Workflow executions this worker cancelled.",
+	"temporal_workflow_continue_as_new":                "Workflow executions this worker continued as new.",
+	"temporal_workflow_endtoend_latency":               "Workflow executions' time from start to close.",
+	"temporal_workflow_task_queue_poll_empty":          "Workflow task polls that returned no task.",
+	"temporal_workflow_task_queue_poll_succeed":        "Workflow task polls that returned a task.",
+	"temporal_workflow_task_schedule_to_start_latency": "Workflow tasks' time from scheduled to picked up by this worker.",
+	"temporal_workflow_task_execution_latency":         "Workflow tasks' processing time in this worker.",
+	"temporal_workflow_task_replay_latency":            "Time this worker spent replaying histories.",
+	"temporal_workflow_task_execution_failed":          "Workflow tasks that failed in this worker (a panic or a non-determinism error).",
+	"temporal_activity_poll_no_task":                   "Activity task polls that returned no task.",
+	"temporal_activity_schedule_to_start_latency":      "Activity tasks' time from scheduled to picked up by this worker.",
+	"temporal_activity_execution_latency":              "Activity executions' time in this worker.",
+	"temporal_activity_succeed_endtoend_latency":       "Activities' time from scheduled to completed successfully, retries included.",
+	"temporal_activity_execution_failed":               "Activity executions that failed in this worker.",
+	"temporal_activity_execution_cancelled":            "Activity executions cancelled in this worker.",
+	"temporal_local_activity_total":                    "Local activities this worker ran.",
+	"temporal_local_activity_execution_latency":        "Local activities' execution time in this worker.",
+	"temporal_local_activity_execution_failed":         "Local activities that failed in this worker.",
+	"temporal_local_activity_execution_cancelled":      "Local activities cancelled in this worker.",
+	"temporal_sticky_cache_hit":                        "Workflow tasks served from this worker's sticky cache.",
+	"temporal_sticky_cache_miss":                       "Workflow tasks that missed this worker's sticky cache (the history was replayed).",
+	"temporal_sticky_cache_size":                       "Workflow executions in this worker's sticky cache.",
+	"temporal_sticky_cache_total_forced_eviction":      "Workflow executions evicted from this worker's sticky cache to make room.",
+	"temporal_worker_start":                            "Workers started.",
+	"temporal_worker_task_slots_available":             "Task slots this worker has free, by worker type.",
+	"temporal_worker_task_slots_used":                  "Task slots this worker has in use, by worker type.",
+	"temporal_poller_start":                            "Pollers started.",
+	"temporal_num_pollers":                             "Pollers this worker runs, by poller type.",
+	"temporal_corrupted_signals":                       "Signals dropped because their payload could not be decoded.",
+	"temporal_unregistered_activity_invocation":        "Activity tasks for an activity type this worker does not register.",
+	"temporal_workflow_active_thread_count":            "Workflow goroutines alive in this worker.",
+	"temporal_activity_task_error":                     "Activity tasks that failed with an internal error.",
+	"temporal_nexus_poll_no_task":                      "Nexus task polls that returned no task.",
+}
+
+// SDKView gives each Temporal SDK instrument a description (Prometheus HELP),
+// from the SDK's metric reference, or naming where it is documented.
+func SDKView(inst sdkmetric.Instrument) (sdkmetric.Stream, bool) {
+	if inst.Description != "" || !strings.HasPrefix(inst.Name, "temporal_") {
+		return sdkmetric.Stream{}, false
+	}
+	desc, ok := sdkHelp[inst.Name]
+	if !ok {
+		desc = "Temporal Go SDK metric " + inst.Name + " (docs.temporal.io/references/sdk-metrics)."
+	}
+	return sdkmetric.Stream{Name: inst.Name, Description: desc, Unit: inst.Unit}, true
+}
