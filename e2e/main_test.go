@@ -72,7 +72,16 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 2
 	}
-	copts := client.Options{HostPort: srv.HostPort, Logger: log.NewStructuredLogger(logger), DataConverter: codec.DataConverter(keys)}
+	// Metrics as a casehub process exports them: the SDK's and casehub's
+	// (TestContactCenterMetrics, TestDashboardQueriesNameExportedMetrics).
+	reg := prometheus.NewRegistry()
+	sdkMetrics, err := metrics.NewTemporalHandler(reg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 2
+	}
+	copts := client.Options{HostPort: srv.HostPort, Logger: log.NewStructuredLogger(logger), DataConverter: codec.DataConverter(keys),
+		MetricsHandler: sdkMetrics}
 	if os.Getenv("CASEHUB_TEST_CODEC") == "off" {
 		// To see the personal-data test fail, as it must without the codec.
 		copts.DataConverter = nil
@@ -122,8 +131,6 @@ func run(m *testing.M) int {
 			fmt.Fprintln(os.Stderr, "e2e: live events:", err)
 		}
 	}()
-	// Metrics as a casehub process exports them (TestContactCenterMetrics).
-	reg := prometheus.NewRegistry()
 	counters := metrics.NewCounters(reg)
 	observe := cti.WithObserver(counters.CTICommand)
 	handler = api.NewServer(api.Deps{Store: db.Store, Temporal: cl, Logger: logger, CTISecret: []byte(ctiSecret),

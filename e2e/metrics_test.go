@@ -1,8 +1,14 @@
 package e2e
 
 import (
+	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 	dto "github.com/prometheus/client_model/go"
@@ -11,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/casehub/casehub/auth"
+	"github.com/casehub/casehub/metrics"
 	"github.com/casehub/casehub/store"
 	"github.com/casehub/casehub/workflows"
 )
@@ -174,4 +181,81 @@ func TestMetricsPassPromlint(t *testing.T) {
 	problems, err := promlint.New(resp.Body).Lint()
 	require.NoError(t, err)
 	require.Empty(t, problems)
+}
+
+// Every query of the Grafana dashboard names a metric this system exports:
+// casehub's (as scraped here, after a call) and the Temporal SDK's (as used
+// here, or documented by the SDK).
+func TestDashboardQueriesNameExportedMetrics(t *testing.T) {
+	queue, tokens := setupQueue(t, callbackQueueSettings(nil), "max")
+	max := "max-" + queue
+	mustAPI(t, http.StatusOK, "PUT", "/v1/queues/"+queue, supervisor(), map[string]any{"wrapup_timeout_seconds": 300, "outbound_number": "+12025550100"}, nil)
+	_, n := ringIn(t, "+12025550193", queue, nil)
+	offeredTo(t, n, max)
+	mustAPI(t, http.StatusOK, "POST", "/v1/interactions/"+n+"/accept", tokens[max], map[string]any{}, nil)
+	mustAPI(t, http.StatusOK, "POST", "/v1/interactions/"+n+"/end", tokens[max], map[string]any{}, nil)
+	mustAPI(t, http.StatusOK, "POST", "/v1/agents/"+max+"/end-wrap-up", tokens[max], map[string]any{}, nil)
+	// A scheduled callback's dial, for its lateness.
+	customer := customerNumber()
+	script(t, customer, "busy:100ms")
+	mustAPI(t, http.StatusCreated, "POST", "/v1/callbacks", sys.tokens[auth.RoleIntegration], map[string]any{"number": customer, "queue": queue,
+		"scheduled_at": time.Now().Add(2 * time.Second).UTC().Format(time.RFC3339Nano)}, nil)
+	eventually(t, func() bool {
+		return value(scrape(t), "casehub_callback_late_seconds", map[string]string{"queue": queue}) == 1
+	}, "the scheduled callback dialled")
+	// A case process, and a platform event refused for its signature.
+	newCallDesk(t).startCaseProcess(workflows.CaseProcessAdvise, "+12025550195")
+	req, err := http.NewRequest(http.MethodPost, sys.api.URL+"/v1/cti/events", strings.NewReader(`{}`))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+sys.tokens[auth.RoleIntegration])
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	// And a queue nobody serves: a call and a callback wait there.
+	empty, _ := setupQueue(t, callbackQueueSettings(nil))
+	ringIn(t, "+12025550194", empty, nil)
+	mustAPI(t, http.StatusCreated, "POST", "/v1/callbacks", sys.tokens[auth.RoleIntegration], map[string]any{"number": customerNumber(), "queue": empty}, nil)
+	eventually(t, func() bool {
+		return value(scrape(t), "casehub_queue_waiting_items", map[string]string{"queue": empty}) == 2
+	}, "the call and the callback wait")
+
+	exported := map[string]bool{}
+	add := func(name string, histogram bool) {
+		exported[name] = true
+		if histogram {
+			for _, s := range []string{"_bucket", "_sum", "_count"} {
+				exported[name+s] = true
+			}
+		}
+	}
+	for name, f := range scrape(t) {
+		add(name, f.GetType() == dto.MetricType_HISTOGRAM)
+	}
+	for _, name := range metrics.SDKExported() {
+		add(name, strings.HasSuffix(name, "_seconds"))
+	}
+
+	raw, err := os.ReadFile(filepath.Join("..", "deploy", "grafana", "casehub.json"))
+	require.NoError(t, err)
+	var dash struct {
+		Panels []struct {
+			Title   string
+			Targets []struct{ Expr string }
+		}
+	}
+	require.NoError(t, json.Unmarshal(raw, &dash))
+	require.NotEmpty(t, dash.Panels)
+	name := regexp.MustCompile(`\b(?:casehub|temporal)_[a-z0-9_]+`)
+	for _, p := range dash.Panels {
+		require.NotEmpty(t, p.Targets, p.Title)
+		for _, tg := range p.Targets {
+			names := name.FindAllString(tg.Expr, -1)
+			require.NotEmpty(t, names, "%s: %s", p.Title, tg.Expr)
+			for _, n := range names {
+				require.True(t, exported[n], "panel %q queries %s, which casehub does not export", p.Title, n)
+			}
+		}
+	}
 }

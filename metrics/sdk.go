@@ -1,9 +1,16 @@
 package metrics
 
 import (
+	"fmt"
 	"strings"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/attribute"
+	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/resource"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/contrib/opentelemetry"
 )
 
 // sdkHelp describes the Temporal Go SDK's metrics, which carry no
@@ -63,4 +70,41 @@ func SDKView(inst sdkmetric.Instrument) (sdkmetric.Stream, bool) {
 		desc = "Temporal Go SDK metric " + inst.Name + " (docs.temporal.io/references/sdk-metrics)."
 	}
 	return sdkmetric.Stream{Name: inst.Name, Description: desc, Unit: inst.Unit}, true
+}
+
+// NewTemporalHandler is the Temporal SDK's metrics handler for a casehub
+// process: OpenTelemetry instruments exported to reg, counters as monotonic
+// counters, every family with HELP, the service named casehub.
+func NewTemporalHandler(reg prometheus.Registerer) (client.MetricsHandler, error) {
+	exporter, err := otelprom.New(otelprom.WithRegisterer(reg))
+	if err != nil {
+		return nil, fmt.Errorf("create metrics exporter: %w", err)
+	}
+	provider := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exporter), sdkmetric.WithView(SDKView),
+		sdkmetric.WithResource(resource.NewSchemaless(attribute.String("service.name", "casehub"))))
+	return opentelemetry.NewMetricsHandler(opentelemetry.MetricsHandlerOptions{Meter: provider.Meter("temporal-sdk-go"),
+		UseMonotonicCounters: true}), nil
+}
+
+// SDKExported names the Prometheus families the SDK's documented metrics
+// become once used: counters end in _total, timers are histograms in
+// seconds, the rest are gauges.
+func SDKExported() []string {
+	out := make([]string, 0, len(sdkHelp))
+	for name := range sdkHelp {
+		switch {
+		case strings.HasSuffix(name, "_latency"):
+			out = append(out, name+"_seconds")
+		case sdkGauges[name]:
+			out = append(out, name)
+		default:
+			out = append(out, name+"_total")
+		}
+	}
+	return out
+}
+
+var sdkGauges = map[string]bool{
+	"temporal_sticky_cache_size": true, "temporal_worker_task_slots_available": true, "temporal_worker_task_slots_used": true,
+	"temporal_num_pollers": true, "temporal_workflow_active_thread_count": true,
 }

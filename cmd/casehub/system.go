@@ -13,12 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"go.opentelemetry.io/otel/attribute"
-	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
-	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-	"go.opentelemetry.io/otel/sdk/resource"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/contrib/opentelemetry"
 	"go.temporal.io/sdk/log"
 	sdkworker "go.temporal.io/sdk/worker"
 
@@ -43,14 +38,10 @@ type metrics struct {
 func newMetrics() (*metrics, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	exporter, err := otelprom.New(otelprom.WithRegisterer(reg))
+	h, err := ccmetrics.NewTemporalHandler(reg)
 	if err != nil {
-		return nil, fmt.Errorf("create metrics exporter: %w", err)
+		return nil, err
 	}
-	provider := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exporter), sdkmetric.WithView(ccmetrics.SDKView),
-		sdkmetric.WithResource(resource.NewSchemaless(attribute.String("service.name", "casehub"))))
-	h := opentelemetry.NewMetricsHandler(opentelemetry.MetricsHandlerOptions{Meter: provider.Meter("temporal-sdk-go"),
-		UseMonotonicCounters: true})
 	return &metrics{registry: reg, temporal: h, counters: ccmetrics.NewCounters(reg)}, nil
 }
 
