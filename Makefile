@@ -37,8 +37,16 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.bin/*')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
+## lint-api: the OpenAPI document against Redocly's recommended rules (errors fail;
+## warnings are printed). Node's npx fetches the pinned CLI from the npm registry.
+REDOCLY ?= @redocly/cli@2.77.0
+.PHONY: lint-api
+lint-api:
+	@command -v npx >/dev/null || { echo "lint-api needs Node.js (npx) to run $(REDOCLY)"; exit 1; }
+	npx --yes $(REDOCLY) lint --format=summary api/openapi.yaml
+
 ## test: every test, against real PostgreSQL and a real Temporal dev server.
-test: tools vet fmt-check
+test: tools vet fmt-check lint-api
 	$(GO) test -count=1 -timeout 20m ./...
 
 ## test-faults: kill workers, stop PostgreSQL, restart Temporal, stop the CTI simulator,

@@ -275,3 +275,26 @@ func TestNonJSONBodiesAre415(t *testing.T) {
 	r = c.do(http.MethodPost, "/v1/companies", `{"name": "`+name+`"}`, "Content-Type", "application/json; charset=utf-8")
 	require.Equal(t, http.StatusCreated, r.Code, r.Body.String())
 }
+
+// Every success declares the headers it is sent with: X-Request-Id always,
+// Idempotent-Replayed on the API's POSTs (which take an Idempotency-Key),
+// Location on a 201.
+func TestResponseHeadersAreDeclared(t *testing.T) {
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			for code, ref := range op.Responses.Map() {
+				if code[0] != '2' {
+					continue
+				}
+				r := ref.Value
+				require.NotNil(t, r.Headers["X-Request-Id"], "%s %s %s: X-Request-Id not declared", method, path, code)
+				if method == http.MethodPost && strings.HasPrefix(path, "/v1/") {
+					require.NotNil(t, r.Headers["Idempotent-Replayed"], "%s %s %s: Idempotent-Replayed not declared", method, path, code)
+				}
+				if code == "201" {
+					require.NotNil(t, r.Headers["Location"], "%s %s %s: Location not declared", method, path, code)
+				}
+			}
+		}
+	}
+}

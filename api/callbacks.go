@@ -98,6 +98,9 @@ func (s *Server) createCallback(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if status == http.StatusCreated {
+		c.Response().Header().Set(echo.HeaderLocation, "/v1/callbacks/"+cb.ID)
+	}
 	return c.JSON(status, cb)
 }
 
@@ -332,6 +335,7 @@ func (s *Server) startCallback(ctx context.Context, cb store.Callback) error {
 		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		StaticSummary:            fmt.Sprintf("%s callback %s in queue %s", cb.Mode, cb.ID, cb.Queue),
+		StaticDetails:            workflows.CallbackStaticDetails(in),
 	}, workflows.Callback, in)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {

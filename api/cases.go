@@ -106,6 +106,7 @@ func (s *Server) startCaseProcess(ctx context.Context, interactionID, callerNumb
 		WorkflowTaskTimeout:                      workflows.TaskTimeout,
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
 		StaticSummary:                            fmt.Sprintf("%s for interaction %s", kind, interactionID),
+		StaticDetails:                            workflows.CaseProcessStaticDetails(kind, interactionID, agentID, s.deps.CaseStepTimeout),
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			workflows.SearchAgentID.ValueSet(agentID),
 			workflows.SearchProcessState.ValueSet(workflows.CaseStepIdentifying),

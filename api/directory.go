@@ -73,7 +73,7 @@ func (s *Server) createCompany(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, co)
+	return created(c, "/v1/companies/"+co.ID.String(), co)
 }
 
 func (s *Server) getCompany(c echo.Context) error {
@@ -143,7 +143,7 @@ func (s *Server) createContact(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, ct)
+	return created(c, "/v1/contacts/"+ct.ID.String(), ct)
 }
 
 func (s *Server) getContact(c echo.Context) error {

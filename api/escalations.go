@@ -138,7 +138,7 @@ func (s *Server) addEscalationNote(k escalationKind) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		return c.JSON(http.StatusCreated, note)
+		return created(c, parentOf(c.Request().URL.Path, "notes"), note)
 	}
 }
 

@@ -67,6 +67,9 @@ func (s *Server) idempotent(next echo.HandlerFunc) echo.HandlerFunc {
 					Detail: "a request with this Idempotency-Key is still being processed; retry shortly"}
 			}
 			c.Response().Header().Set("Idempotent-Replayed", "true")
+			if prior.Location != nil {
+				c.Response().Header().Set(echo.HeaderLocation, *prior.Location)
+			}
 			ct := "application/json"
 			if prior.ContentType != nil {
 				ct = *prior.ContentType
@@ -87,7 +90,8 @@ func (s *Server) idempotent(next echo.HandlerFunc) echo.HandlerFunc {
 		if status >= 500 {
 			return s.deps.Store.ReleaseIdempotencyKey(saveCtx, who, key)
 		}
-		if err := s.deps.Store.CompleteIdempotencyKey(saveCtx, who, key, status, c.Response().Header().Get(echo.HeaderContentType), rec.body.Bytes()); err != nil {
+		if err := s.deps.Store.CompleteIdempotencyKey(saveCtx, who, key, status, c.Response().Header().Get(echo.HeaderContentType),
+			c.Response().Header().Get(echo.HeaderLocation), rec.body.Bytes()); err != nil {
 			s.deps.Logger.ErrorContext(ctx, "store idempotent response", "err", err)
 		}
 		return nil

@@ -94,6 +94,7 @@ func (s *Server) interactionStartOptions(workflowID string, in workflows.Interac
 		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		StaticSummary:            summary,
+		StaticDetails:            workflows.InteractionStaticDetails(in),
 	}
 }
 
@@ -194,7 +195,7 @@ func (s *Server) startInteraction(c echo.Context, in workflows.InteractionInput)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, it)
+	return created(c, "/v1/interactions/"+it.Number, it)
 }
 
 // waitForRecord reads a new interaction's record, giving its process up to
@@ -495,14 +496,14 @@ func (s *Server) addNote(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		return c.JSON(http.StatusCreated, note)
+		return created(c, parentOf(c.Request().URL.Path, "notes"), note)
 	}
 	var note store.WorkNote
 	if err := s.update(c.Request().Context(), workflows.InteractionWorkflowID(c.Param("number")), workflows.UpdateAddNote, "",
 		workflows.NoteRequest{Author: author, Body: req.Body, RequestID: principal(c).TokenID + "-" + requestID}, &note); err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, note)
+	return created(c, parentOf(c.Request().URL.Path, "notes"), note)
 }
 
 func (s *Server) endInteraction(close bool) echo.HandlerFunc {
@@ -533,7 +534,11 @@ func (s *Server) escalateInteraction(c echo.Context) error {
 	if err := s.update(c.Request().Context(), workflows.InteractionWorkflowID(c.Param("number")), workflows.UpdateEscalate, "", r, &ref); err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, ref)
+	location := "/v1/requests/" + ref.Number
+	if ref.Kind == "incident" {
+		location = "/v1/incidents/" + ref.Number
+	}
+	return created(c, location, ref)
 }
 
 func (s *Server) chooseChatContact() echo.HandlerFunc {
@@ -573,5 +578,5 @@ func (s *Server) startProcess(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, ps)
+	return created(c, "/v1/processes/"+ps.WorkflowID, ps)
 }

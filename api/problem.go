@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 	"go.temporal.io/api/serviceerror"
@@ -151,3 +152,12 @@ func isTemporalUnavailable(err error) bool {
 	var deadline *serviceerror.DeadlineExceeded
 	return errors.As(err, &unavailable) || errors.As(err, &deadline)
 }
+
+// created answers 201 with body and the Location of what was created.
+func created(c echo.Context, location string, body any) error {
+	c.Response().Header().Set(echo.HeaderLocation, location)
+	return c.JSON(http.StatusCreated, body)
+}
+
+// parentOf is the record a sub-resource path belongs to (a note's record).
+func parentOf(path, sub string) string { return strings.TrimSuffix(path, "/"+sub) }

@@ -257,6 +257,7 @@ func (s *Server) agentStartOptions(id string) client.StartWorkflowOptions {
 		WorkflowTaskTimeout:      workflows.TaskTimeout,
 		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		StaticSummary:            "Agent " + id + ": presence and wrap-up",
+		StaticDetails:            workflows.AgentStaticDetails(id),
 	}
 }
 

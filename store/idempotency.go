@@ -17,6 +17,7 @@ type IdempotentRequest struct {
 	RequestHash []byte     `db:"request_hash"`
 	Status      *int       `db:"status"`
 	ContentType *string    `db:"content_type"`
+	Location    *string    `db:"location"`
 	Body        []byte     `db:"body"`
 	CreatedAt   time.Time  `db:"created_at"`
 	CompletedAt *time.Time `db:"completed_at"`
@@ -35,11 +36,11 @@ ON CONFLICT (principal, key) DO UPDATE
 RETURNING principal`
 
 	selectIdempotencyKey = `
-SELECT principal, key, method, path, request_hash, status, content_type, body, created_at, completed_at
+SELECT principal, key, method, path, request_hash, status, content_type, location, body, created_at, completed_at
 FROM idempotency_keys WHERE principal = :principal AND key = :key`
 
 	completeIdempotencyKey = `
-UPDATE idempotency_keys SET status = :status, content_type = :content_type, body = :body, completed_at = now()
+UPDATE idempotency_keys SET status = :status, content_type = :content_type, location = nullif(:location, ''), body = :body, completed_at = now()
 WHERE principal = :principal AND key = :key AND completed_at IS NULL`
 
 	releaseIdempotencyKey = `
@@ -68,9 +69,9 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, r IdempotentRequest, st
 }
 
 // CompleteIdempotencyKey stores the answer to replay for later requests.
-func (s *Store) CompleteIdempotencyKey(ctx context.Context, principal, key string, status int, contentType string, body []byte) error {
+func (s *Store) CompleteIdempotencyKey(ctx context.Context, principal, key string, status int, contentType, location string, body []byte) error {
 	_, err := s.namedExec(ctx, completeIdempotencyKey, map[string]any{
-		"principal": principal, "key": key, "status": status, "content_type": contentType, "body": body,
+		"principal": principal, "key": key, "status": status, "content_type": contentType, "location": location, "body": body,
 	})
 	if err != nil {
 		return fmt.Errorf("complete idempotency key: %w", err)

@@ -25,13 +25,14 @@ func TestIdempotencyKeyLifecycle(t *testing.T) {
 	require.False(t, claimed)
 	require.Nil(t, prior.Status)
 
-	require.NoError(t, st.CompleteIdempotencyKey(ctx, "tok1", req.Key, 201, "application/json", []byte(`{"id":1}`)))
+	require.NoError(t, st.CompleteIdempotencyKey(ctx, "tok1", req.Key, 201, "application/json", "/v1/things/1", []byte(`{"id":1}`)))
 	claimed, prior, err = st.ClaimIdempotencyKey(ctx, req, time.Minute)
 	require.NoError(t, err)
 	require.False(t, claimed)
 	require.Equal(t, 201, *prior.Status)
 	require.JSONEq(t, `{"id":1}`, string(prior.Body))
 	require.Equal(t, []byte("h1"), prior.RequestHash)
+	require.Equal(t, "/v1/things/1", *prior.Location)
 
 	// Keys are per principal.
 	other := req
@@ -63,7 +64,7 @@ func TestIdempotencyKeyReleaseAndStaleTakeover(t *testing.T) {
 	require.True(t, claimed)
 
 	// A completed key is never taken over, however old.
-	require.NoError(t, st.CompleteIdempotencyKey(ctx, req.Principal, req.Key, 200, "application/json", []byte(`{}`)))
+	require.NoError(t, st.CompleteIdempotencyKey(ctx, req.Principal, req.Key, 200, "application/json", "", []byte(`{}`)))
 	time.Sleep(10 * time.Millisecond)
 	claimed, _, err = st.ClaimIdempotencyKey(ctx, req, time.Millisecond)
 	require.NoError(t, err)
