@@ -22,15 +22,17 @@ type heard struct {
 }
 
 type offerEvent struct {
-	OfferID     string    `json:"offer_id"`
-	Interaction string    `json:"interaction"`
-	BookedAt    time.Time `json:"booked_at"`
+	OfferID     string `json:"offer_id"`
+	Interaction string `json:"interaction"`
+	// At is when the booking transaction wrote the offer (PostgreSQL's clock
+	// on this machine): the decision.
+	At time.Time `json:"at"`
 }
 
 // liveEvents measures how soon a desk hears of its offer: from the booking
-// transaction (offers.offered_at, PostgreSQL's clock on this machine) to the
-// offer.booked event read off the agent's open stream, with EventAgents
-// agents' streams open at once. Each call is accepted the instant its
+// transaction writing it (the event's "at", PostgreSQL's clock on this
+// machine) to the offer.booked event read off the agent's open stream, with
+// EventAgents agents' streams open at once. Each call is accepted the instant its
 // offer.presented arrives, and ended.
 func (b *bencher) liveEvents(ctx context.Context) error {
 	s := b.s
@@ -70,7 +72,7 @@ func (b *bencher) liveEvents(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			lat = append(lat, booked.at.Sub(booked.data.BookedAt))
+			lat = append(lat, booked.at.Sub(booked.data.At))
 			presented, err := awaitHeard(ctx, got, "offer.presented", booked.data.OfferID)
 			if err != nil {
 				return err

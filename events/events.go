@@ -10,6 +10,7 @@
 package events
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -99,7 +100,22 @@ func Encode(id, kind string, data []byte) []byte {
 	return append(b, "\n\n"...)
 }
 
-// EncodeEvent is e as an SSE message.
-func EncodeEvent(e Event) []byte { return Encode(e.Cursor.String(), e.Kind, e.Data) }
+// EncodeEvent is e as an SSE message, its data with "at": when the change
+// was made (PostgreSQL's clock, as the row was written).
+func EncodeEvent(e Event) []byte { return Encode(e.Cursor.String(), e.Kind, withAt(e.Data, e.At)) }
+
+// withAt puts "at" first in a JSON object.
+func withAt(data []byte, at time.Time) []byte {
+	stamp := at.UTC().AppendFormat([]byte(`{"at":"`), time.RFC3339Nano)
+	stamp = append(stamp, '"')
+	rest := bytes.TrimSpace(data)
+	if len(rest) < 2 || rest[0] != '{' {
+		return data
+	}
+	if inner := bytes.TrimSpace(rest[1:]); len(inner) > 0 && inner[0] != '}' {
+		stamp = append(stamp, ',')
+	}
+	return append(stamp, rest[1:]...)
+}
 
 func wrap(what string, err error) error { return fmt.Errorf("%s: %w", what, err) }

@@ -192,8 +192,9 @@ func (h *Hub) Run(ctx context.Context) error {
 			h.closeAll()
 			return nil
 		case err != nil:
+			// PostgreSQL away: try again, less and less often (up to 1 s).
 			h.logger.Warn("read events", "err", err)
-			backoff = 100 * time.Millisecond
+			backoff = min(max(2*backoff, 100*time.Millisecond), time.Second)
 		case full:
 			backoff = 0
 			h.poke()

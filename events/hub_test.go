@@ -233,3 +233,14 @@ func TestCursorsRoundTrip(t *testing.T) {
 		require.Equal(t, got, back)
 	}
 }
+
+func TestEncodedEventsSayWhen(t *testing.T) {
+	at := time.Date(2026, 11, 30, 16, 2, 11, 200_000_000, time.UTC)
+	for _, tc := range []struct{ data, want string }{
+		{`{"offer_id": "o-1"}`, `{"at":"2026-11-30T16:02:11.2Z","offer_id": "o-1"}`},
+		{`{}`, `{"at":"2026-11-30T16:02:11.2Z"}`},
+	} {
+		got := string(events.EncodeEvent(events.Event{Cursor: events.Cursor{Tx: 7, ID: 3}, Kind: "offer.booked", Data: []byte(tc.data), At: at}))
+		require.Equal(t, "id: 7-3\nevent: offer.booked\ndata: "+tc.want+"\n\n", got)
+	}
+}
