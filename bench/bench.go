@@ -141,6 +141,8 @@ type Block struct {
 	CasehubStep      Latency `json:"casehub_step"`
 	BareUpdate       Latency `json:"bare_update"`
 	ThroughputRatio  float64 `json:"throughput_ratio"`
+	ReferenceRate    float64 `json:"reference_processes_per_s"`
+	ReferenceRatio   float64 `json:"reference_ratio"`
 	StepRatioP50     float64 `json:"step_ratio_p50"`
 	StepRatioP99     float64 `json:"step_ratio_p99"`
 	CasehubStepError string  `json:"casehub_step_error,omitempty"`

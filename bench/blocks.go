@@ -12,8 +12,8 @@ import (
 // range.
 func (b *bencher) blocks(ctx context.Context) error {
 	o := b.s.opts
-	var tpRatios, stepP50, stepP99 []float64
-	var chRates, bareRates, chP50, chP99, bareP50, bareP99 []float64
+	var tpRatios, refRatios, stepP50, stepP99 []float64
+	var chRates, bareRates, refRates, chP50, chP99, bareP50, bareP99 []float64
 	for n := 1; n <= o.Blocks; n++ {
 		blk := Block{N: n}
 		tag := func(what string) string { return fmt.Sprintf("bench-%s-%s%d", b.s.runID, what, n) }
@@ -32,12 +32,24 @@ func (b *bencher) blocks(ctx context.Context) error {
 		}); err != nil {
 			return err
 		}
+		var ref throughputResult
+		if err := b.arm(tag("tp-ref"), func() (err error) {
+			ref, err = b.throughputReference(ctx, tag("tp-ref"), o.Calls, o.Concurrency)
+			return err
+		}); err != nil {
+			return err
+		}
 		blk.CasehubRate, blk.BareRate, blk.CasehubCallLat, blk.BareProcessLat = ch.rate, bare.rate, ch.latency, bare.latency
+		blk.ReferenceRate = ref.rate
 		if r, ok := ratio(ch.rate, bare.rate); ok {
 			blk.ThroughputRatio = r
 			tpRatios = append(tpRatios, r)
 		}
-		chRates, bareRates = append(chRates, ch.rate), append(bareRates, bare.rate)
+		if r, ok := ratio(ch.rate, ref.rate); ok {
+			blk.ReferenceRatio = r
+			refRatios = append(refRatios, r)
+		}
+		chRates, bareRates, refRates = append(chRates, ch.rate), append(bareRates, bare.rate), append(refRates, ref.rate)
 
 		var cs, bs Latency
 		if err := b.arm(tag("step-casehub"), func() (err error) {
@@ -85,6 +97,12 @@ func (b *bencher) blocks(ctx context.Context) error {
 		Metric{Key: "throughput", Name: fmt.Sprintf("process throughput, %d in flight (calls end to end vs bare processes)", o.Concurrency),
 			Unit: "/s", Casehub: med(chRates), Bare: med(bareRates), Ratio: spread(tpRatios), Available: true,
 			Target: &Target{OnRatio: true, Op: ">=", Value: 0.5}},
+		Metric{Key: "throughput_reference", Name: fmt.Sprintf("process throughput, %d in flight (calls end to end vs the fixed reference: bare one-activity workflows)", o.Concurrency),
+			Unit: "/s", Casehub: med(chRates), Bare: med(refRates), Ratio: spread(refRatios), Available: true},
+		Metric{Key: "call_history_events", Name: "history events per inbound call (warm-up call)", Unit: "events", Count: true,
+			Casehub: f(float64(b.res.Shape.Events)), Available: b.res.Shape.Events > 0},
+		Metric{Key: "call_activities", Name: "activities per inbound call (warm-up call)", Unit: "activities", Count: true,
+			Casehub: f(float64(b.res.Shape.Activities)), Available: b.res.Shape.Activities > 0},
 		Metric{Key: "step_p50", Name: "agent step p50 (POST notes vs SDK update)", Unit: "ms", Casehub: med(chP50), Bare: med(bareP50),
 			Ratio: spread(stepP50), Available: true, Target: &Target{OnRatio: true, Op: "<=", Value: 1.3}},
 		Metric{Key: "step_p99", Name: "agent step p99", Unit: "ms", Casehub: med(chP99), Bare: med(bareP99),

@@ -261,8 +261,18 @@ AND EXISTS (SELECT 1 FROM phone_logs p WHERE p.interaction = i.number)`, tag)
 
 // throughputBare: conc clients each start a bare process and wait for it.
 func (b *bencher) throughputBare(ctx context.Context, tag string, calls, conc int) (throughputResult, error) {
+	return b.throughputOf(ctx, b.res.Shape.bare(tag), calls, conc)
+}
+
+// throughputReference runs the fixed reference: a bare workflow of one
+// activity (the row the count check finds), whatever casehub's shape is.
+func (b *bencher) throughputReference(ctx context.Context, tag string, calls, conc int) (throughputResult, error) {
+	return b.throughputOf(ctx, BareShape{Tag: tag, Activities: 1}, calls, conc)
+}
+
+func (b *bencher) throughputOf(ctx context.Context, shape BareShape, calls, conc int) (throughputResult, error) {
 	s := b.s
-	shape := b.res.Shape.bare(tag)
+	tag := shape.Tag
 	var seq, accepted atomic.Int64
 	res, _, err := closedLoop(ctx, calls, conc, func(ctx context.Context) error {
 		run, err := s.startBare(ctx, fmt.Sprintf("%s-%d", tag, seq.Add(1)), tag, bareProcessType, shape)
