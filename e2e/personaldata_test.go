@@ -5,12 +5,15 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
+	sdkpb "go.temporal.io/api/sdk/v1"
+	"go.temporal.io/sdk/converter"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -91,10 +94,58 @@ func opened(t *testing.T, h *historypb.History) string {
 	return b.String()
 }
 
+// shownInUI is what the Temporal UI shows of a process through the codec:
+// the user metadata of its history (the start's static summary and details,
+// every timer's summary), its current details and its handlers'
+// descriptions. It checks each is there: static details on the start,
+// current details, a summary on every timer, a description on every
+// handler.
+func shownInUI(t *testing.T, workflowID string, h *historypb.History) string {
+	t.Helper()
+	c := codec.New(sys.keys)
+	text := func(p *commonpb.Payload) string {
+		if p == nil {
+			return ""
+		}
+		dec, err := c.Decode([]*commonpb.Payload{proto.Clone(p).(*commonpb.Payload)})
+		require.NoError(t, err)
+		var s string
+		require.NoError(t, converter.GetDefaultDataConverter().FromPayload(dec[0], &s))
+		return s
+	}
+	var b strings.Builder
+	for _, ev := range h.GetEvents() {
+		summary, details := text(ev.GetUserMetadata().GetSummary()), text(ev.GetUserMetadata().GetDetails())
+		switch ev.GetEventType() {
+		case enums.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+			require.NotEmpty(t, summary, "%s: a static summary", workflowID)
+			require.NotEmpty(t, details, "%s: static details", workflowID)
+		case enums.EVENT_TYPE_TIMER_STARTED:
+			require.NotContains(t, []string{"", "AwaitWithTimeout", "Sleep"}, summary, "%s: timer %d says what it waits for", workflowID, ev.GetEventId())
+		}
+		b.WriteString(summary + "\n" + details + "\n")
+	}
+	v, err := sys.client.QueryWorkflow(context.Background(), workflowID, "", "__temporal_workflow_metadata")
+	require.NoError(t, err)
+	var md *sdkpb.WorkflowMetadata
+	require.NoError(t, v.Get(&md))
+	require.NotEmpty(t, md.GetCurrentDetails(), "%s: current details", workflowID)
+	b.WriteString(md.GetCurrentDetails() + "\n")
+	def := md.GetDefinition()
+	for _, d := range append(append(def.GetQueryDefinitions(), def.GetSignalDefinitions()...), def.GetUpdateDefinitions()...) {
+		require.NotEmpty(t, d.GetDescription(), "%s: handler %s has a description", workflowID, d.GetName())
+		b.WriteString(d.GetName() + ": " + d.GetDescription() + "\n")
+	}
+	return b.String()
+}
+
 // A caller's number, email and name reach Temporal only sealed: the
-// histories of a call, a chat and a case process hold none of them in
-// clear, while a supervisor with the key reads them all (so the search is
-// not vacuous: without the codec this test fails).
+// histories of a call, a chat, a case process, the agent's process and a
+// callback hold none of them in clear, while a supervisor with the key
+// reads them all (so the search is not vacuous: without the codec this test
+// fails). What the Temporal UI shows that supervisor of each process (its
+// static and current details, timer summaries, handler descriptions) holds
+// none of them either.
 func TestHistoriesHoldNoPersonalDataInClear(t *testing.T) {
 	desk := newCallDesk(t)
 	e164, _ := callerNumber(t)
@@ -119,15 +170,35 @@ func TestHistoriesHoldNoPersonalDataInClear(t *testing.T) {
 	waitState(t, chat, "closed_complete")
 	require.Equal(t, ps.Contact.ID, *getInteraction(t, chat).ContactID, "the chat found the contact by email")
 
+	// A callback to the same number, for later in New York, with the
+	// caller's name in its reason, cancelled with the name in the reason.
+	var cb store.Callback
+	mustAPI(t, http.StatusCreated, "POST", "/v1/callbacks", supervisor(), map[string]any{
+		"number": e164, "queue": desk.queue, "time_zone": "America/New_York", "context": map[string]any{"reason": "call back " + name},
+		"scheduled_at": time.Now().Add(2 * time.Hour).UTC().Format(time.RFC3339),
+	}, &cb)
+	waitCallback(t, cb.ID, step(workflows.CallbackStepScheduled), "the callback waits for its time")
+	mustAPI(t, http.StatusOK, "POST", "/v1/callbacks/"+cb.ID+"/cancel", supervisor(), map[string]any{"reason": name + " called"}, nil)
+	waitCallback(t, cb.ID, closed(store.CallbackCancelled), "cancelled")
+
 	secrets := []string{e164, strings.TrimPrefix(e164, "+1"), email, name}
 	var all strings.Builder
-	for _, wf := range []string{id, workflows.InteractionWorkflowID(n), workflows.InteractionWorkflowID(chat), workflows.AgentWorkflowID(desk.agentID)} {
+	for _, wf := range []string{id, workflows.InteractionWorkflowID(n), workflows.InteractionWorkflowID(chat), workflows.AgentWorkflowID(desk.agentID),
+		workflows.CallbackWorkflowID(cb.ID)} {
 		h := rawHistory(t, wf)
 		text := stored(t, h)
 		for _, s := range secrets {
 			require.False(t, strings.Contains(text, s), "%s holds %q in clear", wf, s)
 		}
 		all.WriteString(opened(t, h))
+
+		// What the Temporal UI shows a signed-in supervisor: static summary
+		// and details, timer summaries, current details, handler
+		// descriptions. Ids, queues, states and times; nothing personal.
+		ui := shownInUI(t, wf, h)
+		for _, s := range secrets {
+			require.False(t, strings.Contains(ui, s), "%s shows %q in the Temporal UI:\n%s", wf, s, ui)
+		}
 	}
 	for _, s := range []string{e164, email, name} {
 		require.True(t, strings.Contains(all.String(), s), "a signed-in supervisor reads %q", s)

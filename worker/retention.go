@@ -23,6 +23,7 @@ func StartRetention(ctx context.Context, c client.Client, r activities.Retention
 		ID: workflows.RetentionScheduleID, Workflow: workflows.Retention, Args: []any{r},
 		TaskQueue: workflows.TaskQueue, WorkflowTaskTimeout: workflows.TaskTimeout,
 		StaticSummary: "Retention: deletes raw platform events and Idempotency-Key records past their time",
+		StaticDetails: workflows.RetentionStaticDetails(r),
 	}
 	_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
 		ID:      workflows.RetentionScheduleID,

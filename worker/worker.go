@@ -62,6 +62,7 @@ func StartSweeper(ctx context.Context, c client.Client) error {
 		ID: workflows.RoutingSweeperWorkflowID, TaskQueue: workflows.TaskQueue, WorkflowTaskTimeout: workflows.TaskTimeout,
 		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		StaticSummary:            "Routing sweeper: delivers again offers no process received, frees agents of gone processes",
+		StaticDetails:            workflows.SweeperStaticDetails,
 	}, workflows.RoutingSweeper, workflows.SweeperInput{})
 	if err != nil {
 		return fmt.Errorf("start the routing sweeper: %w", err)

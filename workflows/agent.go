@@ -67,15 +67,16 @@ const ErrTypeWrongStep = errTypeWrongStep
 
 func (w *agentImpl) setup(ctx workflow.Context) error {
 	w.mu = workflow.NewMutex(ctx)
-	w.finished = workflow.GetSignalChannel(ctx, SignalItemFinished)
-	w.timedOut = workflow.GetSignalChannel(ctx, SignalOfferTimedOut)
-	w.queuesChanged = workflow.GetSignalChannel(ctx, SignalQueuesChanged)
-	w.assigned = workflow.GetSignalChannel(ctx, SignalItemAssigned)
+	w.finished = signal(ctx, SignalItemFinished, "Routing: an item the agent had finished; the agent may go to wrap-up")
+	w.timedOut = signal(ctx, SignalOfferTimedOut, "Routing: an offer to the agent ran out; the agent may go on break")
+	w.queuesChanged = signal(ctx, SignalQueuesChanged, "The API: the agent's queue memberships changed; offers are dispatched")
+	w.assigned = signal(ctx, SignalItemAssigned, "Routing: the agent accepted an item and is busy until it finishes")
 	w.wake = workflow.NewBufferedChannel(ctx, 1)
-	if err := workflow.SetQueryHandler(ctx, QueryState, func() (AgentState, error) { return w.state, nil }); err != nil {
+	if err := queryState(ctx, "agent's presence, wrap-up and items", func() (AgentState, error) { return w.state, nil }); err != nil {
 		return err
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateSetPresence, w.setPresence, workflow.UpdateHandlerOptions{
+		Description: "The agent sets its presence: available, on_break or offline (ends a wrap-up)",
 		Validator: func(r SetPresenceRequest) error {
 			switch r.Presence {
 			case store.PresenceAvailable, store.PresenceOnBreak, store.PresenceOffline:
@@ -87,6 +88,7 @@ func (w *agentImpl) setup(ctx workflow.Context) error {
 		return err
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateEndWrapUp, w.endWrapUp, workflow.UpdateHandlerOptions{
+		Description: "The agent ends its wrap-up early, with a disposition code when the queue takes one",
 		Validator: func(EndWrapUpRequest) error {
 			// Available too: routing may have moved the agent to wrap-up in
 			// PostgreSQL a moment before this process hears of it; the
@@ -100,6 +102,7 @@ func (w *agentImpl) setup(ctx workflow.Context) error {
 		return err
 	}
 	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateWorkOffline, w.workOffline, workflow.UpdateHandlerOptions{
+		Description: "The agent stops the wrap-up countdown and stays in wrap-up until it ends it",
 		Validator: func() error {
 			// Available too, as for end-wrap-up: the handler settles.
 			if w.state.Presence != store.PresenceWrapUp && (w.v < 1 || w.state.Presence != store.PresenceAvailable) {
@@ -170,8 +173,13 @@ func (w *agentImpl) run(ctx workflow.Context) error {
 		})
 		sel.AddReceive(w.wake, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil) })
 		sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) {})
+		workflow.SetCurrentDetails(ctx, w.details())
 		if d, ok := w.wrapUpLeft(ctx); ok {
-			sel.AddFuture(workflow.NewTimer(timerCtx, d), func(f workflow.Future) {
+			summary := "wrap-up until " + after(ctx, d)
+			if w.state.WrapUpItem != "" {
+				summary = "wrap-up: " + w.state.WrapUpItem + " until " + after(ctx, d)
+			}
+			sel.AddFuture(workflow.NewTimerWithOptions(timerCtx, d, workflow.TimerOptions{Summary: summary}), func(f workflow.Future) {
 				if f.Get(ctx, nil) == nil {
 					_ = w.wrapUpOver(ctx, "", false, "post-processing time over")
 				}
@@ -456,6 +464,35 @@ func (w *agentImpl) show(ctx workflow.Context) {
 	if err := workflow.UpsertTypedSearchAttributes(ctx, SearchProcessState.ValueSet(w.shown())); err != nil {
 		workflow.GetLogger(ctx).Warn("upsert search attributes", "error", err)
 	}
+	workflow.SetCurrentDetails(ctx, w.details())
+}
+
+// details are the process's current details in the Temporal UI: the
+// presence it shows, since when, and what it waits for. Reasons are left
+// out: an agent may have typed them.
+func (w *agentImpl) details() string {
+	head := fmt.Sprintf("**Agent %s** — %s since %s", w.state.AgentID, w.shown(), uiClock(w.state.Since))
+	if len(w.state.Items) > 0 {
+		head += " · items " + strings.Join(w.state.Items, ", ")
+	}
+	var waits string
+	switch {
+	case w.state.Presence == store.PresenceWrapUp && w.state.WorkingOffline:
+		waits = "the agent to end the wrap-up of " + w.state.WrapUpItem + " (working offline: no countdown)"
+	case w.state.Presence == store.PresenceWrapUp && w.state.WrapUpUntil != nil:
+		waits = "the wrap-up of " + w.state.WrapUpItem + " to end, until " + uiClock(*w.state.WrapUpUntil) + " (or the agent to end it)"
+	case w.state.Presence == store.PresenceWrapUp:
+		waits = "the agent to end the wrap-up of " + w.state.WrapUpItem
+	case w.shown() == AgentBusy:
+		waits = "its items to finish"
+	case w.state.Presence == store.PresenceAvailable:
+		waits = "offers from its queues"
+	case w.state.Presence == store.PresenceOnBreak:
+		waits = "the agent to come back from its break"
+	case w.state.Presence == store.PresenceOffline:
+		waits = "the agent to become available"
+	}
+	return withDetails(head, waits)
 }
 
 // continueAsNew starts a fresh run with the same state once history grows

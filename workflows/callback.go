@@ -95,6 +95,8 @@ type callbackImpl struct {
 	seen          map[string]bool
 	itVersion     int            // the callback voice interaction's version
 	itMu          workflow.Mutex // one write to that interaction at a time, in version order
+
+	waits string // what the callback waits for, as the Temporal UI shows it
 }
 
 func (w *callbackImpl) workflowID(ctx workflow.Context) string {
@@ -103,20 +105,16 @@ func (w *callbackImpl) workflowID(ctx workflow.Context) string {
 
 func (w *callbackImpl) setup(ctx workflow.Context) error {
 	w.itMu = workflow.NewMutex(ctx)
-	if err := workflow.SetQueryHandler(ctx, QueryState, func() (CallbackState, error) { return w.st, nil }); err != nil {
+	if err := queryState(ctx, "callback's step, attempts and next steps", func() (CallbackState, error) { return w.st, nil }); err != nil {
 		return err
 	}
-	handlers := []struct {
-		name      string
-		handler   any
-		validator any
-	}{
-		{UpdateAccept, w.accept, w.validateDecision},
-		{UpdateReject, w.reject, w.validateDecision},
-		{UpdateDialCallback, w.dialUpdate, w.validateDial},
-		{UpdateCloseCallback, w.closeUpdate, w.validateClose},
-		{UpdateCancelCallback, w.cancelUpdate, w.validateCancel},
-		{UpdateRescheduleCallback, w.rescheduleUpdate, w.validateReschedule},
+	err := registerUpdates(ctx, []update{
+		{UpdateAccept, w.accept, w.validateDecision, "The offered agent accepts the callback (customer-first: the answered call)"},
+		{UpdateReject, w.reject, w.validateDecision, "The offered agent rejects the callback: it goes to the next agent"},
+		{UpdateDialCallback, w.dialUpdate, w.validateDial, "Agent-first: the agent holding the callback dials (or redials) the customer"},
+		{UpdateCloseCallback, w.closeUpdate, w.validateClose, "The agent holding the callback closes it: completed, failed or cancelled"},
+		{UpdateCancelCallback, w.cancelUpdate, w.validateCancel, "The customer or a supervisor cancels the callback while it waits"},
+		{UpdateRescheduleCallback, w.rescheduleUpdate, w.validateReschedule, "The callback moves to a new time, with a fresh set of attempts"},
 		{UpdateNoteFromProcess, w.noteFromProcess, func(n activities.CallNote) error {
 			// The record may be visible before this process has taken in
 			// that it opened it: the handler waits for that.
@@ -124,14 +122,12 @@ func (w *callbackImpl) setup(ctx workflow.Context) error {
 				return invalidField("interaction", "is not this callback's call")
 			}
 			return nil
-		}},
+		}, "A case process started from the callback's call notes the contact it identified"},
+	})
+	if err != nil {
+		return err
 	}
-	for _, h := range handlers {
-		if err := workflow.SetUpdateHandlerWithOptions(ctx, h.name, h.handler, workflow.UpdateHandlerOptions{Validator: h.validator}); err != nil {
-			return fmt.Errorf("register %s: %w", h.name, err)
-		}
-	}
-	events := workflow.GetSignalChannel(ctx, SignalCTIEvent)
+	events := signal(ctx, SignalCTIEvent, "The API: an event of the telephony platform about the callback's calls")
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		for {
 			var ev cti.Event
@@ -139,7 +135,7 @@ func (w *callbackImpl) setup(ctx workflow.Context) error {
 			w.onEvent(ev)
 		}
 	})
-	inbound := workflow.GetSignalChannel(ctx, SignalInboundCall)
+	inbound := signal(ctx, SignalInboundCall, "The API: the callback's number called in (cancels or links, as the queue says)")
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		for {
 			var s InboundCallSignal
@@ -198,7 +194,8 @@ func (w *callbackImpl) watchExpiry(ctx workflow.Context) {
 				w.expired = true
 				return
 			}
-			if _, err := workflow.AwaitWithTimeout(ctx, d, func() bool { return w.expiryGen != gen || w.done }); err != nil {
+			summary := "callback expires " + clockIn(workflow.Now(ctx), w.st.ExpiresAt, w.st.TimeZone)
+			if _, err := awaitUntil(ctx, d, summary, func() bool { return w.expiryGen != gen || w.done }); err != nil {
 				return
 			}
 		}
@@ -214,14 +211,17 @@ func (w *callbackImpl) waitUntilDue(ctx workflow.Context) (bool, error) {
 			return false, err
 		}
 		now := workflow.Now(ctx)
-		due := now
+		due, what, why := now, "callback due", ""
 		if w.st.ScheduledAt != nil && w.st.ScheduledAt.After(due) {
 			due = *w.st.ScheduledAt
 		}
 		if w.retryAt != nil && w.retryAt.After(due) {
-			due = *w.retryAt
+			due, what = *w.retryAt, fmt.Sprintf("callback retry (attempt %d of %d) due", w.st.Attempts-w.baseAttempts+1, w.st.MaxAttempts)
 		}
 		if bh := w.settings.BusinessHours; bh != nil {
+			if opens := bh.NextOpening(due); !opens.Equal(due) {
+				why = " (queue " + w.in.Queue + " opens)"
+			}
 			due = bh.NextOpening(due)
 		}
 		gen := w.reschedGen
@@ -231,6 +231,8 @@ func (w *callbackImpl) waitUntilDue(ctx workflow.Context) (bool, error) {
 			return true, nil
 		}
 		w.st.NextAttemptAt = &due
+		summary := what + " " + clockIn(now, due, w.st.TimeZone) + why
+		w.waits = "its time: " + summary
 		if err := w.step(ctx, CallbackStepScheduled); err != nil {
 			return false, err
 		}
@@ -241,7 +243,7 @@ func (w *callbackImpl) waitUntilDue(ctx workflow.Context) (bool, error) {
 		if wait <= 0 {
 			continue
 		}
-		if _, err := workflow.AwaitWithTimeout(ctx, wait, func() bool {
+		if _, err := awaitUntil(ctx, wait, summary, func() bool {
 			return w.cancelReq != nil || w.expired || w.reschedGen != gen
 		}); err != nil {
 			return false, err
@@ -289,7 +291,8 @@ func (w *callbackImpl) throughQueue(ctx workflow.Context) (bool, error) {
 	}
 
 	stopWatch := w.watchClosing(ctx)
-	hooks := routeHooks{stopped: w.interrupted, present: w.present, presented: w.ring, withdrawn: w.withdrawn, offered: w.offered}
+	hooks := routeHooks{stopped: w.interrupted, present: w.present, presented: w.ring, withdrawn: w.withdrawn, offered: w.offered,
+		waiting: w.waitFor}
 	if w.in.Mode == store.CallbackCustomerFirst {
 		hooks.prepare = w.dialBeforeOffer
 	}
@@ -345,7 +348,8 @@ func (w *callbackImpl) watchClosing(ctx workflow.Context) (stop func()) {
 	}
 	ctx, cancel := workflow.WithCancel(ctx)
 	workflow.Go(ctx, func(ctx workflow.Context) {
-		if err := workflow.Sleep(ctx, closes.Sub(now)); err == nil {
+		summary := "queue " + w.in.Queue + " closes " + clockIn(now, closes, bh.TimeZone)
+		if err := sleepUntil(ctx, closes.Sub(now), summary); err == nil {
 			w.hoursClosed = true
 		}
 	})
@@ -522,8 +526,10 @@ func (w *callbackImpl) ringAgent(ctx workflow.Context, o OfferSignal) {
 // the call within the queue's hold time.
 func (w *callbackImpl) holdTimer(ctx workflow.Context) {
 	attempt := w.st.Attempts
+	hold := time.Duration(w.settings.HoldSeconds) * time.Second
+	summary := fmt.Sprintf("hold: attempt %d, customer on the line for an agent until %s", attempt, after(ctx, hold))
 	workflow.Go(ctx, func(ctx workflow.Context) {
-		ok, err := workflow.AwaitWithTimeout(ctx, time.Duration(w.settings.HoldSeconds)*time.Second, func() bool {
+		ok, err := awaitUntil(ctx, hold, summary, func() bool {
 			return w.connectedAt != nil || w.attemptOver != "" || w.st.Attempts != attempt
 		})
 		if err == nil && !ok && w.connectedAt == nil && w.attemptOver == "" && w.st.Attempts == attempt {
@@ -583,7 +589,10 @@ func (w *callbackImpl) dial(ctx workflow.Context, agent string) (string, error) 
 	}
 	w.call = call.ID
 	w.st.AttemptLog[len(w.st.AttemptLog)-1].CallID = call.ID
-	if _, err := workflow.AwaitWithTimeout(ctx, time.Duration(w.settings.DialTimeoutSeconds)*time.Second, func() bool {
+	ring := time.Duration(w.settings.DialTimeoutSeconds) * time.Second
+	until := after(ctx, ring)
+	w.waitFor(ctx, fmt.Sprintf("the customer to answer attempt %d, until %s", n, until))
+	if _, err := awaitUntil(ctx, ring, fmt.Sprintf("ring: attempt %d until %s", n, until), func() bool {
 		return w.outcome != "" || w.customerGone
 	}); err != nil {
 		return "", err
@@ -708,11 +717,14 @@ func (w *callbackImpl) customerFirstAccepted(ctx workflow.Context) (bool, error)
 // connect bridges the customer's call to the agent's leg and opens the
 // callback voice interaction in Work In Progress.
 func (w *callbackImpl) connect(ctx workflow.Context) error {
+	w.waitFor(ctx, "the platform to offer the call to "+w.st.AgentID)
 	if err := workflow.Await(ctx, func() bool { return !w.ringing }); err != nil {
 		return err
 	}
 	if w.agentLeg != "" {
-		if _, err := workflow.AwaitWithTimeout(ctx, agentAnswerGrace, func() bool { return w.agentAnswered || w.customerGone }); err != nil {
+		until := after(ctx, agentAnswerGrace)
+		w.waitFor(ctx, w.st.AgentID+"'s phone to answer, until "+until+" (then the call is bridged anyway)")
+		if _, err := awaitUntil(ctx, agentAnswerGrace, "agent's phone: "+w.st.AgentID+" until "+until, func() bool { return w.agentAnswered || w.customerGone }); err != nil {
 			return err
 		}
 		if err := workflow.ExecuteActivity(ctiOptions(ctx), a.Bridge, cti.BridgeRequest{
@@ -785,6 +797,7 @@ func (w *callbackImpl) shortDescription() string {
 // closes the callback), then writes the phone log, closes the interaction,
 // and sends the agent to wrap-up.
 func (w *callbackImpl) workTheCall(ctx workflow.Context) error {
+	w.waitFor(ctx, w.st.AgentID+" to close the callback, or the customer to hang up")
 	if err := workflow.Await(ctx, func() bool { return w.customerGone || w.closeReq != nil }); err != nil {
 		return err
 	}
@@ -836,7 +849,11 @@ func (w *callbackImpl) writePhoneLog(ctx workflow.Context, agent string) {
 	if w.call == "" || w.st.Interaction == "" {
 		return
 	}
-	if _, err := workflow.AwaitWithTimeout(ctx, callEndedGrace, func() bool { return w.callEnded != nil }); err != nil {
+	until := after(ctx, callEndedGrace)
+	if w.callEnded == nil {
+		w.waitFor(ctx, "the platform's call_ended for the phone log, until "+until)
+	}
+	if _, err := awaitUntil(ctx, callEndedGrace, "call_ended for the phone log until "+until, func() bool { return w.callEnded != nil }); err != nil {
 		return
 	}
 	from := w.queue.OutboundNumber
@@ -884,7 +901,10 @@ func (w *callbackImpl) agentFirst(ctx workflow.Context) error {
 		w.dialReq = true // never clear a dial the agent already asked for
 	}
 	for {
-		acted, err := workflow.AwaitWithTimeout(ctx, time.Duration(w.settings.AgentActionSeconds)*time.Second,
+		act := time.Duration(w.settings.AgentActionSeconds) * time.Second
+		until := after(ctx, act)
+		w.waitFor(ctx, agent+" to dial or close the callback, until "+until)
+		acted, err := awaitUntil(ctx, act, "agent action: "+agent+" dials or closes until "+until,
 			func() bool { return w.dialReq || w.closeReq != nil })
 		if err != nil {
 			return err
@@ -936,6 +956,7 @@ func (w *callbackImpl) agentFirst(ctx workflow.Context) error {
 // closeAs ends the callback in a final state.
 func (w *callbackImpl) closeAs(ctx workflow.Context, state, outcome string) error {
 	w.st.Outcome, w.st.NextAttemptAt, w.st.OfferedTo = outcome, nil, ""
+	w.waits = ""
 	if err := w.step(ctx, state); err != nil {
 		return err
 	}
@@ -1017,7 +1038,13 @@ func (w *callbackImpl) summary() string {
 	if w.st.AgentID != "" {
 		s += " · agent " + w.st.AgentID
 	}
-	return s
+	return withDetails(s, w.waits)
+}
+
+// waitFor sets what the callback waits for and shows it in the Temporal UI.
+func (w *callbackImpl) waitFor(ctx workflow.Context, what string) {
+	w.waits = what
+	workflow.SetCurrentDetails(ctx, w.summary())
 }
 
 // onEvent takes a platform event about the current attempt's call or the

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/mail"
@@ -73,29 +74,22 @@ func (p *caseProcess) setup(ctx workflow.Context, kind string) error {
 		Candidates: []store.Contact{}, SearchResults: []store.Contact{}, History: []activities.CaseSummary{},
 		Consultations: []store.Consultation{},
 	}
-	if err := workflow.SetQueryHandler(ctx, QueryState, func() (CaseProcessState, error) { return p.state, nil }); err != nil {
+	if err := queryState(ctx, "process's step, contact, case and what the agent may do next", func() (CaseProcessState, error) { return p.state, nil }); err != nil {
 		return fmt.Errorf("register state query: %w", err)
 	}
-	updates := []struct {
-		name      string
-		handler   any
-		validator any
-	}{
-		{UpdateChooseContact, p.chooseContact, func(r ChooseContactRequest) error { _, err := p.checkChoose(r); return err }},
-		{UpdateSearchContacts, p.searchContacts, p.checkSearch},
-		{UpdateSelectContact, p.selectContact, func(r SelectContactRequest) error { _, err := p.checkSelect(r); return err }},
-		{UpdateNewContact, p.newContact, func(r NewContactRequest) error { _, err := p.checkNewContact(r); return err }},
-		{UpdateSubmitCase, p.submitCase, p.checkSubmit},
-		{UpdateRecordConsultation, p.recordConsultation, p.checkConsultation},
-		{UpdateFinishProcess, p.finish, p.checkFinish},
-		{UpdateCancelProcess, p.cancelProcess, p.checkCancel},
-	}
-	for _, u := range updates {
-		if err := workflow.SetUpdateHandlerWithOptions(ctx, u.name, u.handler, workflow.UpdateHandlerOptions{Validator: u.validator}); err != nil {
-			return fmt.Errorf("register update %s: %w", u.name, err)
-		}
-	}
-	return nil
+	return registerUpdates(ctx, []update{
+		{UpdateChooseContact, p.chooseContact, func(r ChooseContactRequest) error { _, err := p.checkChoose(r); return err },
+			"At choose_contact: the agent picks the caller among the contacts with the calling number"},
+		{UpdateSearchContacts, p.searchContacts, p.checkSearch, "At identify_contact: the agent searches contacts"},
+		{UpdateSelectContact, p.selectContact, func(r SelectContactRequest) error { _, err := p.checkSelect(r); return err },
+			"At identify_contact: the agent selects a search result (the calling number is added to it)"},
+		{UpdateNewContact, p.newContact, func(r NewContactRequest) error { _, err := p.checkNewContact(r); return err },
+			"At identify_contact: the agent adds the caller as a new contact"},
+		{UpdateSubmitCase, p.submitCase, p.checkSubmit, "At enter_case: the agent registers the customer's case"},
+		{UpdateRecordConsultation, p.recordConsultation, p.checkConsultation, "At advise: the agent records a consultation on one of the contact's cases"},
+		{UpdateFinishProcess, p.finish, p.checkFinish, "At advise: the agent finishes advising"},
+		{UpdateCancelProcess, p.cancelProcess, p.checkCancel, "The agent cancels the process at any step before its end"},
+	})
 }
 
 // run is the process as the seed tells it.
@@ -184,6 +178,28 @@ func (p *caseProcess) noteOnCall(ctx workflow.Context, what string, n activities
 func (p *caseProcess) enter(ctx workflow.Context, step string) {
 	p.state.Step = step
 	_ = workflow.UpsertTypedSearchAttributes(ctx, SearchProcessState.ValueSet(step))
+	p.show(ctx, "")
+}
+
+// show sets the process's current details in the Temporal UI: its step,
+// the contact and case it has, and what it waits for.
+func (p *caseProcess) show(ctx workflow.Context, waits string) {
+	s := fmt.Sprintf("**%s** on interaction %s — %s · agent %s", p.state.Kind, p.in.InteractionID, p.state.Step, p.in.AgentID)
+	if p.state.Contact != nil {
+		s += " · contact " + p.state.Contact.ID.String()
+	}
+	if p.state.Case != nil {
+		s += " · case " + p.state.Case.Number
+	}
+	workflow.SetCurrentDetails(ctx, withDetails(s, waits))
+}
+
+// caseStepWaits is what the process waits for at each step the agent acts in.
+var caseStepWaits = map[string]string{
+	CaseStepChooseContact:   "the agent to choose the caller among the contacts with the number",
+	CaseStepIdentifyContact: "the agent to search, select or add the caller's contact",
+	CaseStepEnterCase:       "the agent to submit the case",
+	CaseStepAdvise:          "the agent to finish advising",
 }
 
 func (p *caseProcess) identified(c store.Contact, by string) {
@@ -201,8 +217,10 @@ func (p *caseProcess) wait(ctx workflow.Context, done func() bool) (bool, error)
 		deadline := workflow.Now(ctx).Add(p.timeout)
 		p.state.StepDeadline = &deadline
 		p.settled = p.asked
+		until := uiClock(deadline)
+		p.show(ctx, cmp.Or(caseStepWaits[p.state.Step], "the agent")+", until "+until+" (then abandoned)")
 		answered, err := workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{
-			Timeout: p.timeout, TimerOptions: workflow.TimerOptions{Summary: "step timeout: " + p.state.Step},
+			Timeout: p.timeout, TimerOptions: workflow.TimerOptions{Summary: "step timeout: " + p.state.Step + " until " + until},
 		}, func() bool { return done() || p.cancel != nil || p.moves != seen })
 		switch {
 		case err != nil:
@@ -230,6 +248,7 @@ func (p *caseProcess) end(ctx workflow.Context, err error) (CaseProcessState, er
 	p.state.StepDeadline = nil
 	p.settled = p.asked
 	_ = workflow.UpsertTypedSearchAttributes(ctx, SearchProcessState.ValueSet(p.state.Step))
+	p.show(ctx, "")
 	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 		return p.state, err
 	}

@@ -67,6 +67,8 @@ type interactionImpl struct {
 	transfer   *TransferRequest
 	escalated  map[string]EscalationRef // by request id
 	escalating map[string]bool          // request ids being opened now
+
+	waits string // what the process waits for, as the Temporal UI shows it
 }
 
 func (w *interactionImpl) workflowID(ctx workflow.Context) string {
@@ -75,41 +77,37 @@ func (w *interactionImpl) workflowID(ctx workflow.Context) string {
 
 func (w *interactionImpl) setup(ctx workflow.Context) error {
 	w.recMu = workflow.NewMutex(ctx)
-	if err := workflow.SetQueryHandler(ctx, QueryState, func() (InteractionState, error) { return w.st, nil }); err != nil {
+	if err := queryState(ctx, "interaction's record state, assignment and outcome", func() (InteractionState, error) { return w.st, nil }); err != nil {
 		return err
 	}
-	handlers := []struct {
-		name      string
-		handler   any
-		validator any
-	}{
-		{UpdateAccept, w.accept, func(r DecisionRequest) error { return w.r.canDecideIfRouting(r.AgentID) }},
-		{UpdateReject, w.reject, func(r DecisionRequest) error { return w.r.canDecideIfRouting(r.AgentID) }},
-		{UpdateTransfer, w.requestTransfer, w.validateTransfer},
+	err := registerUpdates(ctx, []update{
+		{UpdateAccept, w.accept, func(r DecisionRequest) error { return w.r.canDecideIfRouting(r.AgentID) },
+			"The offered agent (or a supervisor) accepts: Work In Progress, the customer is put through"},
+		{UpdateReject, w.reject, func(r DecisionRequest) error { return w.r.canDecideIfRouting(r.AgentID) },
+			"The offered agent rejects: the item goes to the next agent, or closes if the queue says so"},
+		{UpdateTransfer, w.requestTransfer, w.validateTransfer, "The agent transfers the contact to another agent or queue"},
 		{UpdateAddNote, w.addNote, func(r NoteRequest) error {
 			if r.Body == "" {
 				return invalidField("body", "is required")
 			}
 			return nil
-		}},
-		{UpdateEnd, w.requestEnd, w.validateEnd},
-		{UpdateEscalate, w.escalate, w.validateEscalate},
-		{UpdateClose, w.requestClose, w.validateClose},
-		{UpdateChooseChatContact, w.chooseContact, w.validateChooseContact},
-		{UpdateSendMessage, w.sendMessage, w.validateSendMessage},
+		}, "The agent adds a work note to the record"},
+		{UpdateEnd, w.requestEnd, w.validateEnd, "The agent ends the call or chat (with a disposition code); the agent goes to wrap-up"},
+		{UpdateEscalate, w.escalate, w.validateEscalate, "The agent opens an incident or a request from the contact"},
+		{UpdateClose, w.requestClose, w.validateClose, "The agent closes an email, walk-in or self-service record"},
+		{UpdateChooseChatContact, w.chooseContact, w.validateChooseContact, "The agent picks the chat's contact among the candidates"},
+		{UpdateSendMessage, w.sendMessage, w.validateSendMessage, "The agent sends a chat message to the customer"},
 		{UpdateNoteFromProcess, w.noteFromProcess, func(n activities.CallNote) error {
 			if n.ContactID == nil && n.CaseNumber == "" {
 				return invalidField("contact_id", "or case_number is required")
 			}
 			return nil
-		}},
+		}, "A case process started from the call notes the contact it identified or the case it created"},
+	})
+	if err != nil {
+		return err
 	}
-	for _, h := range handlers {
-		if err := workflow.SetUpdateHandlerWithOptions(ctx, h.name, h.handler, workflow.UpdateHandlerOptions{Validator: h.validator}); err != nil {
-			return fmt.Errorf("register %s: %w", h.name, err)
-		}
-	}
-	events := workflow.GetSignalChannel(ctx, SignalCTIEvent)
+	events := signal(ctx, SignalCTIEvent, "The API: an event of the telephony or chat platform about this call or chat")
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		// Events may write to the record (IVR, transcript): only once it exists.
 		if err := workflow.Await(ctx, func() bool { return w.opened }); err != nil {
@@ -123,7 +121,7 @@ func (w *interactionImpl) setup(ctx workflow.Context) error {
 	})
 	// A callback took the waiting call's place in the queue: the call ends
 	// here as abandoned, replaced by the callback.
-	replaced := workflow.GetSignalChannel(ctx, SignalReplacedByCallback)
+	replaced := signal(ctx, SignalReplacedByCallback, "A callback took the waiting call's place in the queue: the call ends as abandoned")
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		for {
 			var r ReplacedByCallback
@@ -156,6 +154,7 @@ func (w *interactionImpl) run(ctx workflow.Context) error {
 	if err != nil {
 		return err
 	}
+	w.waitFor(ctx, "")
 	if w.st.Outcome != "" && workflow.GetVersion(ctx, changeOutcomeSearchAttribute, workflow.DefaultVersion, 1) >= 1 {
 		_ = workflow.UpsertTypedSearchAttributes(ctx, SearchOutcome.ValueSet(w.st.Outcome))
 	}
@@ -212,7 +211,7 @@ func (w *interactionImpl) open(ctx workflow.Context) error {
 		attrs = append(attrs, SearchContactID.ValueSet(w.st.ContactID))
 	}
 	_ = workflow.UpsertTypedSearchAttributes(ctx, attrs...)
-	workflow.SetCurrentDetails(ctx, w.summary())
+	w.waitFor(ctx, "")
 	return nil
 }
 
@@ -223,7 +222,7 @@ func (w *interactionImpl) runRouted(ctx workflow.Context) error {
 		// Seed 000: the record is created as the caller reaches the IVR and
 		// takes the selections; the call waits for an agent once the IVR is
 		// done, so no agent sees it before the selections are in.
-		workflow.SetCurrentDetails(ctx, w.summary()+" · in the IVR")
+		w.waitFor(ctx, "the caller to finish the IVR")
 		if err := workflow.Await(ctx, func() bool { return w.ivrDone || w.callerGone }); err != nil {
 			return err
 		}
@@ -255,7 +254,7 @@ func (w *interactionImpl) runRouted(ctx workflow.Context) error {
 			w.r.reset(item, w.queue)
 		}
 		outcome, err := w.r.waitForAgent(ctx, routeHooks{stopped: func() bool { return w.callerGone },
-			present: w.present, presented: w.ring, withdrawn: w.withdrawn, offered: w.offered})
+			present: w.present, presented: w.ring, withdrawn: w.withdrawn, offered: w.offered, waiting: w.waitFor})
 		if err != nil {
 			return err
 		}
@@ -275,12 +274,15 @@ func (w *interactionImpl) runRouted(ctx workflow.Context) error {
 		if err := w.change(ctx, StateWorkInProgress, w.r.agentID, w.r.agentID, "accepted"); err != nil {
 			return err
 		}
+		w.waitFor(ctx, "the platform to offer the contact to "+w.r.agentID)
 		if err := workflow.Await(ctx, func() bool { return !w.ringing }); err != nil {
 			return err
 		}
 		if w.in.Channel == ChannelPhone && w.agentLeg != "" {
 			// The agent's phone answers as the agent accepts; bridge once it has.
-			if _, err := workflow.AwaitWithTimeout(ctx, agentAnswerGrace, func() bool { return w.agentAnswered || w.callerGone }); err != nil {
+			until := after(ctx, agentAnswerGrace)
+			w.waitFor(ctx, w.r.agentID+"'s phone to answer, until "+until+" (then the call is bridged anyway)")
+			if _, err := awaitUntil(ctx, agentAnswerGrace, "agent's phone: "+w.r.agentID+" until "+until, func() bool { return w.agentAnswered || w.callerGone }); err != nil {
 				return err
 			}
 			if err := workflow.ExecuteActivity(ctiOptions(ctx), a.Bridge, cti.BridgeRequest{
@@ -290,6 +292,7 @@ func (w *interactionImpl) runRouted(ctx workflow.Context) error {
 			}
 		}
 
+		w.waitFor(ctx, w.r.agentID+" to end or transfer the "+w.contactWord()+", or the customer to leave")
 		if err := workflow.Await(ctx, func() bool { return w.callerGone || w.end != nil || w.transfer != nil }); err != nil {
 			return err
 		}
@@ -366,7 +369,11 @@ func (w *interactionImpl) writePhoneLog(ctx workflow.Context, agent string) {
 	if w.in.CallID == "" {
 		return
 	}
-	if _, err := workflow.AwaitWithTimeout(ctx, callEndedGrace, func() bool { return w.callEnded != nil }); err != nil {
+	until := after(ctx, callEndedGrace)
+	if w.callEnded == nil {
+		w.waitFor(ctx, "the platform's call_ended for the phone log, until "+until)
+	}
+	if _, err := awaitUntil(ctx, callEndedGrace, "call_ended for the phone log until "+until, func() bool { return w.callEnded != nil }); err != nil {
 		return
 	}
 	l := store.PhoneLog{CallID: w.in.CallID, Interaction: w.in.Number, FromNumber: w.in.CallerNumber, ToNumber: w.in.DialledNumber}
@@ -417,7 +424,7 @@ func (w *interactionImpl) close(ctx workflow.Context, actor, reason, outcome str
 		return err
 	}
 	w.st.Outcome = outcome
-	workflow.SetCurrentDetails(ctx, w.summary())
+	w.waitFor(ctx, "")
 	return nil
 }
 
@@ -543,7 +550,7 @@ func (w *interactionImpl) doTransfer(ctx workflow.Context) (string, error) {
 		// Seed 000: the record goes to the new agent in Pending Acceptance
 		// when the offer shows; until then it stays as it was.
 		w.st.TransferTo = t.ToAgentID
-		workflow.SetCurrentDetails(ctx, w.summary()+" · transferring to "+t.ToAgentID)
+		w.waitFor(ctx, "the transfer to "+t.ToAgentID+" to be offered")
 		return t.ToAgentID, nil
 	}
 	if err := w.changeQueue(ctx, "transferred by "+t.AgentID); err != nil {
@@ -566,6 +573,7 @@ func (w *interactionImpl) runOutbound(ctx workflow.Context) error {
 		return w.close(ctx, "system", "the call could not be placed", "failed")
 	}
 	w.in.CallID = call.ID
+	w.waitFor(ctx, "the customer to answer the call")
 	if err := workflow.Await(ctx, func() bool { return w.outcome != "" || w.callEnded != nil || w.end != nil }); err != nil {
 		return err
 	}
@@ -579,6 +587,7 @@ func (w *interactionImpl) runOutbound(ctx workflow.Context) error {
 	}
 	now := workflow.Now(ctx)
 	w.acceptedAt = &now
+	w.waitFor(ctx, w.in.AgentID+" to end the call, or the customer to hang up")
 	if err := workflow.Await(ctx, func() bool { return w.callerGone || w.end != nil }); err != nil {
 		return err
 	}
@@ -592,6 +601,7 @@ func (w *interactionImpl) runOutbound(ctx workflow.Context) error {
 // runManual is an email, walk-in or self-service interaction (seed 001):
 // worked and closed by hand; escalations do not close it unless configured.
 func (w *interactionImpl) runManual(ctx workflow.Context) error {
+	w.waitFor(ctx, "an agent to close the record")
 	if err := workflow.Await(ctx, func() bool { return w.end != nil }); err != nil {
 		return err
 	}
@@ -728,7 +738,25 @@ func (w *interactionImpl) summary() string {
 	if w.st.AgentID != "" {
 		s += " · agent " + w.st.AgentID
 	}
-	return s
+	if w.st.Outcome != "" {
+		s += " · outcome " + w.st.Outcome
+	}
+	return withDetails(s, w.waits)
+}
+
+// waitFor sets what the process waits for ("" once it waits for nothing)
+// and shows it in the Temporal UI.
+func (w *interactionImpl) waitFor(ctx workflow.Context, what string) {
+	w.waits = what
+	workflow.SetCurrentDetails(ctx, w.summary())
+}
+
+// contactWord is what the agent works: the call or the chat.
+func (w *interactionImpl) contactWord() string {
+	if w.in.Channel == ChannelChat {
+		return "chat"
+	}
+	return "call"
 }
 
 // ---- agent actions (updates) ----

@@ -101,12 +101,28 @@ type routeHooks struct {
 	// offered is the step before the present protocol: the item is now
 	// offered to o.AgentID (it dials, writes the record and rings).
 	offered func(ctx workflow.Context, o OfferSignal) error
+	// waiting, when set, tells the process what routing waits for now (for
+	// its current details in the Temporal UI).
+	waiting func(ctx workflow.Context, what string)
+}
+
+func (h routeHooks) wait(ctx workflow.Context, what string) {
+	if h.waiting != nil {
+		h.waiting(ctx, what)
+	}
+}
+
+// acceptance is the summary of an offer's acceptance timer, and what the
+// process waits for meanwhile.
+func (r *router) acceptance(ctx workflow.Context, o OfferSignal) (summary, waits string) {
+	until := after(ctx, r.queue.AcceptanceTimeout())
+	return "acceptance: " + o.AgentID + " until " + until, o.AgentID + " to accept the offer, until " + until
 }
 
 // newRouter starts listening for offers.
 func newRouter(ctx workflow.Context, item store.NewWorkItem, queue store.Queue) *router {
 	r := &router{item: item, queue: queue, seen: map[string]bool{}, ended: map[string]*endNote{}}
-	offers := workflow.GetSignalChannel(ctx, SignalOffer)
+	offers := signal(ctx, SignalOffer, "Routing: an agent is booked for the process's work item (an offer to present)")
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		for {
 			var o OfferSignal
@@ -272,6 +288,13 @@ func (r *router) waitForAgent(ctx workflow.Context, h routeHooks) (routeOutcome,
 		r.deliverLegacy(ctx, offers)
 	}
 	for {
+		if len(r.inbox) == 0 && !h.stopped() {
+			who := "an agent"
+			if r.item.TargetAgent != "" {
+				who = r.item.TargetAgent
+			}
+			h.wait(ctx, who+" in queue "+r.item.Queue+" (work item "+r.item.ID+")")
+		}
 		if err := workflow.Await(ctx, func() bool { return len(r.inbox) > 0 || h.stopped() }); err != nil {
 			return 0, err
 		}
@@ -330,7 +353,9 @@ func (r *router) offer1(ctx workflow.Context, o OfferSignal, h routeHooks) (rout
 	if h.presented != nil {
 		h.presented(ctx, o)
 	}
-	answered, err := workflow.AwaitWithTimeout(ctx, r.queue.AcceptanceTimeout(), func() bool { return cur.decision != nil || h.stopped() })
+	summary, waits := r.acceptance(ctx, o)
+	h.wait(ctx, waits)
+	answered, err := awaitUntil(ctx, r.queue.AcceptanceTimeout(), summary, func() bool { return cur.decision != nil || h.stopped() })
 	if err != nil {
 		return 0, err
 	}
@@ -474,7 +499,9 @@ func (r *router) offerLegacy(ctx workflow.Context, o OfferSignal, h routeHooks) 
 	if err := h.offered(ctx, o); err != nil {
 		return 0, err
 	}
-	answered, err := workflow.AwaitWithTimeout(ctx, r.queue.AcceptanceTimeout(), func() bool { return r.decision != nil || h.stopped() })
+	summary, waits := r.acceptance(ctx, o)
+	h.wait(ctx, waits)
+	answered, err := awaitUntil(ctx, r.queue.AcceptanceTimeout(), summary, func() bool { return r.decision != nil || h.stopped() })
 	if err != nil {
 		return 0, err
 	}

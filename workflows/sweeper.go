@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"fmt"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -43,8 +44,11 @@ func RoutingSweeper(ctx workflow.Context, in SweeperInput) error {
 		},
 	})
 	for i := 0; i < sweepsPerRun; i++ {
-		workflow.SetCurrentDetails(ctx, "sweeps routing every "+every.String()+": redelivers unreceived offers, frees the agents of gone processes")
-		if err := workflow.NewTimerWithOptions(ctx, every, workflow.TimerOptions{Summary: "until the next sweep"}).Get(ctx, nil); err != nil {
+		next := after(ctx, every)
+		workflow.SetCurrentDetails(ctx, withDetails(
+			fmt.Sprintf("sweeps routing every %s: redelivers unreceived offers, frees the agents of gone processes (sweep %d of %d in this run)", every, i+1, sweepsPerRun),
+			"the next sweep, at "+next))
+		if err := sleepUntil(ctx, every, "next sweep at "+next); err != nil {
 			return err
 		}
 		var s routing.Swept

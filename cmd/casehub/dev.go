@@ -188,6 +188,7 @@ func seedDev(ctx context.Context, st *store.Store, cl client.Client) error {
 		WorkflowTaskTimeout:      workflows.TaskTimeout,
 		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		StaticSummary:            "Agent " + devAgentID + ": presence and wrap-up",
+		StaticDetails:            workflows.AgentStaticDetails(devAgentID),
 	}, workflows.Agent, workflows.AgentInput{AgentID: devAgentID})
 	if err != nil {
 		return fmt.Errorf("start dev agent process: %w", err)

@@ -38,8 +38,10 @@ func selfCheck(ctx context.Context, cl client.Client, note string) (workflows.Se
 	defer cancel()
 	start := time.Now()
 	run, err := cl.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:        workflows.SelfCheckWorkflowID(uuid.NewString()),
-		TaskQueue: workflows.TaskQueue,
+		ID:            workflows.SelfCheckWorkflowID(uuid.NewString()),
+		TaskQueue:     workflows.TaskQueue,
+		StaticSummary: "Self check: worker → workflow → activity → PostgreSQL",
+		StaticDetails: workflows.SelfCheckStaticDetails,
 	}, workflows.SelfCheck, workflows.SelfCheckInput{Note: note})
 	if err != nil {
 		return workflows.SelfCheckResult{}, 0, fmt.Errorf("start self check: %w", err)
