@@ -112,7 +112,12 @@ func TestContactCenterMetrics(t *testing.T) {
 
 	// A case process from a call.
 	desk := newCallDesk(t)
-	desk.startCaseProcess(workflows.CaseProcessAddNewCase, "+12025550192")
+	process, _ := desk.startCaseProcess(workflows.CaseProcessAddNewCase, "+12025550192")
+	mustAPI(t, http.StatusOK, "POST", "/v1/processes/"+process+"/cancel", desk.token, map[string]any{}, nil)
+	cancelled := map[string]string{"kind": workflows.CaseProcessAddNewCase, "outcome": workflows.CaseStepCancelled}
+	eventually(t, func() bool {
+		return value(scrape(t), "casehub_case_processes_finished_total", cancelled) == value(before, "casehub_case_processes_finished_total", cancelled)+1
+	}, "the worker counted the cancelled process")
 
 	after := scrape(t)
 	moved := func(name string, labels map[string]string) float64 {

@@ -11,6 +11,8 @@ import (
 	"go.opentelemetry.io/otel/sdk/resource"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/contrib/opentelemetry"
+
+	"github.com/casehub/casehub/workflows"
 )
 
 // sdkHelp describes the Temporal Go SDK's metrics, which carry no
@@ -59,15 +61,28 @@ var sdkHelp = map[string]string{
 	"temporal_nexus_poll_no_task":                      "Nexus task polls that returned no task.",
 }
 
-// SDKView gives each Temporal SDK instrument a description (Prometheus HELP),
-// from the SDK's metric reference, or naming where it is documented.
+// Descriptions of the metrics casehub's processes emit through the SDK's
+// replay-aware handler (workflow.GetMetricsHandler): counted once, when the
+// process runs the step for the first time, never when a worker replays it.
+var workflowHelp = map[string]string{
+	workflows.MetricCaseProcessesFinished: "Case processes ended, by kind and outcome (done, cancelled, abandoned when the agent did nothing in time).",
+}
+
+// SDKView gives each instrument of the Temporal SDK's handler a description
+// (Prometheus HELP): the SDK's from its metric reference, or naming where it
+// is documented; casehub's workflow metrics their own.
 func SDKView(inst sdkmetric.Instrument) (sdkmetric.Stream, bool) {
-	if inst.Description != "" || !strings.HasPrefix(inst.Name, "temporal_") {
+	if inst.Description != "" {
 		return sdkmetric.Stream{}, false
 	}
-	desc, ok := sdkHelp[inst.Name]
+	desc, ok := workflowHelp[inst.Name]
 	if !ok {
-		desc = "Temporal Go SDK metric " + inst.Name + " (docs.temporal.io/references/sdk-metrics)."
+		if !strings.HasPrefix(inst.Name, "temporal_") {
+			return sdkmetric.Stream{}, false
+		}
+		if desc, ok = sdkHelp[inst.Name]; !ok {
+			desc = "Temporal Go SDK metric " + inst.Name + " (docs.temporal.io/references/sdk-metrics)."
+		}
 	}
 	return sdkmetric.Stream{Name: inst.Name, Description: desc, Unit: inst.Unit}, true
 }
@@ -90,7 +105,10 @@ func NewTemporalHandler(reg prometheus.Registerer) (client.MetricsHandler, error
 // become once used: counters end in _total, timers are histograms in
 // seconds, the rest are gauges.
 func SDKExported() []string {
-	out := make([]string, 0, len(sdkHelp))
+	out := make([]string, 0, len(sdkHelp)+len(workflowHelp))
+	for name := range workflowHelp {
+		out = append(out, name+"_total")
+	}
 	for name := range sdkHelp {
 		switch {
 		case strings.HasSuffix(name, "_latency"):

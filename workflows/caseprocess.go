@@ -253,6 +253,9 @@ func (p *caseProcess) end(ctx workflow.Context, err error) (CaseProcessState, er
 		return p.state, err
 	}
 	workflow.GetLogger(ctx).Info("case process ended", "kind", p.state.Kind, "flow", p.state.Flow, "step", p.state.Step)
+	// Counted once: the SDK's workflow metrics handler stays silent on replay.
+	workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"kind": p.state.Kind, "outcome": p.state.Step}).
+		Counter(MetricCaseProcessesFinished).Inc(1)
 	return p.state, nil
 }
 

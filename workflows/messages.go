@@ -540,6 +540,10 @@ func IsCaseProcessWorkflowID(id string) bool {
 // one step before it gives up as abandoned.
 const DefaultCaseStepTimeout = 30 * time.Minute
 
+// MetricCaseProcessesFinished counts case processes ended, by kind and
+// outcome (their last step), through the SDK's metrics handler.
+const MetricCaseProcessesFinished = "casehub_case_processes_finished"
+
 // Steps of a case process, as CaseProcessState.Step and the ProcessState
 // search attribute.
 const (
