@@ -38,3 +38,18 @@ func TestExpireRecordsDeletesOnlyWhatIsPastItsTime(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, again.CTIEvents)
 }
+
+// Live events older than their retention go; newer ones stay.
+func TestExpireRecordsDeletesOldLiveEvents(t *testing.T) {
+	ctx := context.Background()
+	kind := "test.retention-" + uuid.NewString()[:8]
+	_, err := st.DB().ExecContext(ctx, `INSERT INTO events (kind, data, at) VALUES ($1, '{"n": 1}', now() - interval '2 days'), ($1, '{"n": 2}', now())`, kind)
+	require.NoError(t, err)
+
+	got, err := st.ExpireRecords(ctx, store.Retain{Events: time.Now().Add(-24 * time.Hour)})
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, got.Events, int64(1))
+	var left []int
+	require.NoError(t, st.DB().SelectContext(ctx, &left, `SELECT (data->>'n')::int FROM events WHERE kind = $1`, kind))
+	require.Equal(t, []int{2}, left)
+}

@@ -22,7 +22,7 @@ func StartRetention(ctx context.Context, c client.Client, r activities.Retention
 	action := &client.ScheduleWorkflowAction{
 		ID: workflows.RetentionScheduleID, Workflow: workflows.Retention, Args: []any{r},
 		TaskQueue: workflows.TaskQueue, WorkflowTaskTimeout: workflows.TaskTimeout,
-		StaticSummary: "Retention: deletes raw platform events and Idempotency-Key records past their time",
+		StaticSummary: "Retention: deletes raw platform events, Idempotency-Key records and live events past their time",
 		StaticDetails: workflows.RetentionStaticDetails(r),
 	}
 	_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
@@ -30,7 +30,7 @@ func StartRetention(ctx context.Context, c client.Client, r activities.Retention
 		Spec:    client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: workflows.RetentionEvery}}},
 		Action:  action,
 		Overlap: enums.SCHEDULE_OVERLAP_POLICY_SKIP,
-		Note:    fmt.Sprintf("platform events kept %s, Idempotency-Key records %s", r.CTIEvents, r.IdempotencyKeys),
+		Note:    fmt.Sprintf("platform events kept %s, Idempotency-Key records %s, live events %s", r.CTIEvents, r.IdempotencyKeys, r.Events),
 	})
 	if !errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
 		if err != nil {

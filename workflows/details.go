@@ -173,8 +173,9 @@ var SweeperStaticDetails = "**Routing sweeper**: every " + SweepEvery.String() +
 
 // RetentionStaticDetails are the static details of a retention sweep.
 func RetentionStaticDetails(r activities.RetentionRequest) string {
-	return fmt.Sprintf("**Retention**: deletes raw platform events older than %s and Idempotency-Key records older than %s, "+
-		"in batches; started every %s by the %s schedule.", r.CTIEvents, r.IdempotencyKeys, RetentionEvery, RetentionScheduleID)
+	return fmt.Sprintf("**Retention**: deletes raw platform events older than %s, Idempotency-Key records older than %s "+
+		"and live events older than %s, in batches; started every %s by the %s schedule.", r.CTIEvents, r.IdempotencyKeys,
+		r.Events, RetentionEvery, RetentionScheduleID)
 }
 
 // SelfCheckStaticDetails are the static details of a self check.

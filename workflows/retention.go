@@ -30,8 +30,12 @@ func Retention(ctx workflow.Context, in activities.RetentionRequest) (store.Expi
 	if in.CTIEvents <= 0 || in.IdempotencyKeys <= 0 {
 		return store.Expired{}, temporal.NewNonRetryableApplicationError("retention periods must be positive", "InvalidInput", nil)
 	}
-	workflow.SetCurrentDetails(ctx, withDetails(fmt.Sprintf("deletes platform events older than %s and Idempotency-Key records older than %s",
-		in.CTIEvents, in.IdempotencyKeys), "the ExpireRecords activity (in batches, up to 10 minutes an attempt)"))
+	events := in.Events
+	if events <= 0 {
+		events = activities.DefaultEventRetention
+	}
+	workflow.SetCurrentDetails(ctx, withDetails(fmt.Sprintf("deletes platform events older than %s, Idempotency-Key records older than %s and live events older than %s",
+		in.CTIEvents, in.IdempotencyKeys, events), "the ExpireRecords activity (in batches, up to 10 minutes an attempt)"))
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		// A large backlog is deleted in batches; what one sweep leaves, the
 		// next takes.
