@@ -3047,6 +3047,12 @@ type AddRequestNoteParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// OpenWallParams defines parameters for OpenWall.
+type OpenWallParams struct {
+	// Queues Comma-separated queue names the wall shows (with their members); all when absent.
+	Queues *string `form:"queues,omitempty" json:"queues,omitempty"`
+}
+
 // DecodePayloadsJSONRequestBody defines body for DecodePayloads for application/json ContentType.
 type DecodePayloadsJSONRequestBody = CodecPayloads
 
@@ -4314,7 +4320,7 @@ type ClientInterface interface {
 	// Queues, agents and callbacks, live from GET /v1/events, for a supervisor's token.
 	//
 	// Corresponds with GET /wall (the `OpenWall` operationId).
-	OpenWall(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	OpenWall(ctx context.Context, params *OpenWallParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // PreflightDecodePayloads CORS preflight for the Temporal Web UI
@@ -6642,8 +6648,8 @@ func (c *Client) AddRequestNote(ctx context.Context, number string, params *AddR
 // Queues, agents and callbacks, live from GET /v1/events, for a supervisor's token.
 //
 // Corresponds with GET /wall (the `OpenWall` operationId).
-func (c *Client) OpenWall(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewOpenWallRequest(c.Server)
+func (c *Client) OpenWall(ctx context.Context, params *OpenWallParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewOpenWallRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -11204,7 +11210,7 @@ func NewAddRequestNoteRequestWithBody(server string, number string, params *AddR
 }
 
 // NewOpenWallRequest constructs an http.Request for the OpenWall method
-func NewOpenWallRequest(server string) (*http.Request, error) {
+func NewOpenWallRequest(server string, params *OpenWallParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -11220,6 +11226,33 @@ func NewOpenWallRequest(server string) (*http.Request, error) {
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Queues != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "queues", *params.Queues, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -12401,7 +12434,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /wall (the `OpenWall` operationId).
-	OpenWallWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*OpenWallResponse, error)
+	OpenWallWithResponse(ctx context.Context, params *OpenWallParams, reqEditors ...RequestEditorFn) (*OpenWallResponse, error)
 }
 
 // PreflightDecodePayloadsResponse204Headers the declared response headers of an HTTP 204 response for PreflightDecodePayloads
@@ -26139,8 +26172,8 @@ func (c *ClientWithResponses) AddRequestNoteWithResponse(ctx context.Context, nu
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /wall (the `OpenWall` operationId).
-func (c *ClientWithResponses) OpenWallWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*OpenWallResponse, error) {
-	rsp, err := c.OpenWall(ctx, reqEditors...)
+func (c *ClientWithResponses) OpenWallWithResponse(ctx context.Context, params *OpenWallParams, reqEditors ...RequestEditorFn) (*OpenWallResponse, error) {
+	rsp, err := c.OpenWall(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}

@@ -21,7 +21,19 @@ func Register(e *echo.Echo) {
 		panic(err) // the embedded folder is part of the binary
 	}
 	assets := echo.WrapHandler(http.StripPrefix("/desk/", http.FileServer(http.FS(static))))
-	e.GET("/desk", func(c echo.Context) error { return c.Redirect(http.StatusFound, "/desk/") })
+	e.GET("/desk", redirect("/desk/"))
 	e.GET("/desk/*", assets)
-	e.GET("/wall", func(c echo.Context) error { return c.Redirect(http.StatusFound, "/desk/wall.html") })
+	e.GET("/wall", redirect("/desk/wall.html"))
+}
+
+// redirect sends the browser to path, keeping the query (the wall's
+// ?queues=).
+func redirect(path string) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		to := path
+		if q := c.QueryString(); q != "" {
+			to += "?" + q
+		}
+		return c.Redirect(http.StatusFound, to)
+	}
 }

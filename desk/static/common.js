@@ -91,7 +91,7 @@
     customer_first: "customer first", agent_first: "agent first",
     waiting: "Waiting", offered: "Offered", assigned: "Assigned", done: "Done",
     scheduled: "Scheduled", queued: "Queued", in_progress: "In progress", completed: "Completed", failed: "Failed",
-    cancelled: "Cancelled", expired: "Expired",
+    cancelled: "Cancelled", expired: "Expired", incident: "Incident", request: "Request", case: "Case",
   };
   function word(v) { return words[v] || (v ? String(v).replaceAll("_", " ") : ""); }
 

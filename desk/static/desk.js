@@ -103,9 +103,10 @@ document.addEventListener("alpine:init", () => {
 
     onEvent(name, d, id) {
       if (name === "ready") {
-        this.conn = "live";
         if (this.poller) { clearInterval(this.poller); this.poller = null; this.needState = true; }
-        if (this.needState) this.loadState();
+        // Live once the desk shows the current state.
+        if (this.needState) this.loadState().then(() => { if (this.conn !== "denied") this.conn = "live"; });
+        else this.conn = "live";
         return;
       }
       if (name === "reset") {
@@ -199,7 +200,8 @@ document.addEventListener("alpine:init", () => {
     get status() {
       if (!this.agent) return "";
       const a = this.agent;
-      if (a.presence === "available" && (a.voice_load > 0 || a.chat_load > 0 || this.offers.length > 0)) return "busy";
+      const working = this.offers.length > 0 || this.work.some((w) => !w.ended);
+      if (a.presence === "available" && (working || a.voice_load > 0 || a.chat_load > 0)) return "busy";
       return a.presence;
     },
 
@@ -297,7 +299,7 @@ document.addEventListener("alpine:init", () => {
       let w = this.work.find((x) => x.key === key);
       if (!w) {
         w = { key, number: ref.number || "", callbackId: ref.callbackId, ix: null, cb: null, process: null,
-          attempt: null, ended: false, endedWhy: "", forms: emptyForms() };
+          attempt: null, history: null, transferredTo: "", ended: false, endedWhy: "", forms: emptyForms() };
       }
       return w;
     },
@@ -331,10 +333,17 @@ document.addEventListener("alpine:init", () => {
 
     // refresh rereads a piece of work: the interaction's record, the
     // callback, the case process.
+    // Reads may finish out of order: only the last one started is taken (it
+    // started after the last event, so it is the newest), and the chat
+    // messages the stream brought are kept in whatever a read returns.
     async refresh(w) {
+      const mine = (w.reads = (w.reads || 0) + 1);
+      const stale = () => mine !== w.reads;
       try {
         if (w.callbackId) {
-          w.cb = await this.call("GET", "/v1/callbacks/" + w.callbackId);
+          const cb = await this.call("GET", "/v1/callbacks/" + w.callbackId);
+          if (stale()) return;
+          w.cb = cb;
           if (w.cb.interaction) w.number = w.cb.interaction;
           if (!["in_progress"].includes(w.cb.state) || (w.cb.agent_id && w.cb.agent_id !== this.agentId)) {
             w.ended = true;
@@ -342,21 +351,32 @@ document.addEventListener("alpine:init", () => {
           }
         }
         if (w.number) {
-          w.ix = await this.call("GET", "/v1/interactions/" + w.number);
+          const ix = await this.call("GET", "/v1/interactions/" + w.number);
+          if (stale()) return;
+          ix.transcript = this.withMessages(ix.transcript, w.messages);
+          w.ix = ix;
           if (!w.callbackId) {
             if (w.ix.state === "closed_complete") { w.ended = true; w.endedWhy = "Closed complete"; }
-            else if (w.ix.agent_id && w.ix.agent_id !== this.agentId) { w.ended = true; w.endedWhy = "Transferred to " + w.ix.agent_id; }
+            else if (w.ix.agent_id !== this.agentId) {
+              w.ended = true;
+              w.endedWhy = "Transferred to " + (w.ix.agent_id ? w.ix.agent_id : "queue " + w.ix.queue);
+            }
           }
           const running = (w.ix.processes || []).filter((p) => !p.ended);
           const want = running.length ? running[running.length - 1] : null;
           if (want && (!w.process || w.process.workflow_id !== want.id)) {
-            w.process = await this.call("GET", "/v1/processes/" + encodeURIComponent(want.id));
+            const ps = await this.call("GET", "/v1/processes/" + encodeURIComponent(want.id));
+            if (stale()) return;
+            w.process = ps;
+            this.loadHistory(w);
           }
         }
       } catch (e) {
+        if (stale()) return;
         if (e.status === 403 || e.status === 404) {
+          // Not the agent's to read any more: handed on, or taken away.
           w.ended = true;
-          w.endedWhy = "No longer yours";
+          w.endedWhy = w.endedWhy || (w.transferredTo ? "Transferred to " + w.transferredTo : "No longer yours");
         } else {
           this.showProblem(e);
         }
@@ -376,19 +396,30 @@ document.addEventListener("alpine:init", () => {
         if (!this.selected) this.selected = w.key;
         ws = [w];
       }
-      for (const w of ws) this.refresh(w);
+      for (const w of ws) {
+        if (!w.callbackId && d.agent_id && d.agent_id !== this.agentId && d.state !== "closed_complete") {
+          w.ended = true;
+          w.endedWhy = "Transferred to " + d.agent_id;
+          this.work = this.work.slice();
+          continue;
+        }
+        this.refresh(w);
+      }
     },
 
     chatMessage(d) {
       for (const w of this.byNumber(d.interaction)) {
-        if (!w.ix) continue;
-        const t = w.ix.transcript || (w.ix.transcript = []);
-        if (!t.some((m) => m.seq === d.seq)) {
-          t.push({ seq: d.seq, sender: d.sender, text: d.text, at: d.at });
-          t.sort((a, b) => a.seq - b.seq);
-        }
+        const m = { seq: d.seq, sender: d.sender, text: d.text, at: d.at };
+        w.messages = (w.messages || []).filter((x) => x.seq !== m.seq).concat([m]);
+        if (w.ix) w.ix.transcript = this.withMessages(w.ix.transcript, [m]);
       }
       this.work = this.work.slice();
+    },
+
+    withMessages(transcript, messages) {
+      const t = (transcript || []).slice();
+      for (const m of messages || []) if (!t.some((x) => x.seq === m.seq)) t.push(m);
+      return t.sort((a, b) => a.seq - b.seq);
     },
 
     callbackChanged(d) {
@@ -429,7 +460,11 @@ document.addEventListener("alpine:init", () => {
       if (to === "agent") body.to_agent_id = w.forms.transferAgent.trim();
       else body.to_queue = w.forms.transferQueue.trim();
       if (w.forms.transferReason.trim()) body.reason = w.forms.transferReason.trim();
-      if (await this.act("POST", this.ixPath(w, "transfer"), body)) {
+      // Known before the answer: the record's change may arrive first.
+      w.transferredTo = body.to_agent_id || "queue " + body.to_queue;
+      if (!(await this.act("POST", this.ixPath(w, "transfer"), body))) {
+        w.transferredTo = "";
+      } else {
         this.notify(w.number + " transferred to " + (body.to_agent_id || "queue " + body.to_queue) + ".");
         await this.refresh(w);
       }
@@ -454,6 +489,15 @@ document.addEventListener("alpine:init", () => {
       if (await this.act("POST", this.ixPath(w, verb), body)) await this.refresh(w);
     },
 
+    // contactLabel names the record's contact when the desk knows the name
+    // (from the case process), else gives its id.
+    contactLabel(w) {
+      const id = w.ix && w.ix.contact_id;
+      if (!id) return "—";
+      const c = w.process && w.process.contact;
+      return c && c.id === id ? c.name + (c.company_name ? " (" + c.company_name + ")" : "") : id;
+    },
+
     related(w, kind) {
       return ((w.ix && w.ix.related) || []).filter((r) => !kind || r.kind === kind);
     },
@@ -464,6 +508,7 @@ document.addEventListener("alpine:init", () => {
       try {
         w.process = await this.call("POST", this.ixPath(w, "processes"), { kind });
         this.problem = null;
+        this.loadHistory(w);
       } catch (e) {
         if (e.status === 409 && e.processId) {
           w.process = await this.call("GET", "/v1/processes/" + encodeURIComponent(e.processId));
@@ -478,6 +523,7 @@ document.addEventListener("alpine:init", () => {
       const p = await this.act("POST", "/v1/processes/" + encodeURIComponent(w.process.workflow_id) + "/" + name, body);
       if (!p) return;
       w.process = p;
+      this.loadHistory(w);
       if (p.caller_number_added && name === "select-contact") this.notify("The calling number was added to " + p.contact.name + "'s communication options.");
       if (p.step === "done" && p.case) this.notify("Case " + p.case.number + " created for " + p.contact.name + ".");
       this.work = this.work.slice();
@@ -517,18 +563,63 @@ document.addEventListener("alpine:init", () => {
 
     processEnded(p) { return p && ["done", "abandoned", "cancelled"].includes(p.step); },
 
+    // historyOf is the contact's cases, newest first: the process's own list
+    // (Advise on existing case), or read for the case page.
+    historyOf(w) {
+      const p = w.process;
+      if (!p || !p.contact) return [];
+      if (p.history && p.history.length) return p.history;
+      return w.history && w.history.contact === p.contact.id ? w.history.items : [];
+    },
+
+    async loadHistory(w) {
+      const p = w.process;
+      if (!p || !p.contact || (p.history && p.history.length) || (w.history && w.history.contact === p.contact.id)) return;
+      try {
+        const list = await this.call("GET", "/v1/cases?limit=50&contact_id=" + encodeURIComponent(p.contact.id));
+        w.history = { contact: p.contact.id, items: list.items || [] };
+        this.work = this.work.slice();
+      } catch (e) { this.showProblem(e); }
+    },
+
     contactOptions(c) {
       return (c && c.communication_options || []).map((o) => o.value).join(", ");
     },
 
     // ---- callbacks ----
 
-    cbNext(w, step) { return !!(w.cb && w.cb.process && (w.cb.process.next || []).includes(step)); },
-
-    dialWord(w) {
-      const p = w.cb && w.cb.process;
-      return p && p.step === "unanswered" ? "Redial" : "Dial";
+    // cbNext says whether the callback takes step now: its process lists it,
+    // or (the process's own view may lag the attempt) the last attempt's
+    // event says a redial is allowed, which the API takes at once.
+    cbNext(w, step) {
+      if (!w.cb || w.ended) return false;
+      const a = this.lastAttempt(w);
+      if (a) {
+        if (step === "dial") return !!(a.unanswered && a.redial_allowed);
+        if (step === "close") return (a.unanswered && w.cb.mode === "agent_first") || ["answered", "connected"].includes(a.outcome);
+        return false;
+      }
+      return !!(w.cb.process && (w.cb.process.next || []).includes(step));
     },
+
+    // lastAttempt is the latest attempt's event when it is newer than what
+    // the callback's process said when the desk last read it: the process
+    // takes in an attempt's end a moment after the record shows it.
+    lastAttempt(w) {
+      const a = w.attempt, p = w.cb && w.cb.process;
+      if (!a || !p) return null;
+      const settled = p.step !== "dialing" && p.attempts >= a.attempt;
+      return settled ? null : a;
+    },
+
+    cbStep(w) {
+      if (!w.cb) return "";
+      const a = this.lastAttempt(w);
+      if (a) return a.unanswered ? "unanswered" : (["answered", "connected"].includes(a.outcome) ? "connected" : "dialing");
+      return w.cb.process ? w.cb.process.step : word(w.cb.state);
+    },
+
+    dialWord(w) { return this.cbStep(w) === "unanswered" ? "Redial" : "Dial"; },
 
     async dial(w) {
       if (await this.act("POST", "/v1/callbacks/" + w.callbackId + "/dial")) await this.refresh(w);

@@ -76,7 +76,7 @@ BEGIN
     END IF;
     IF (NEW.voice_load, NEW.chat_load, NEW.max_chats, NEW.name) IS DISTINCT FROM (OLD.voice_load, OLD.chat_load, OLD.max_chats, OLD.name)
        AND NEW.presence IS NOT DISTINCT FROM OLD.presence THEN
-        PERFORM casehub_event(NULL, true, 'agent.changed', agent);
+        PERFORM casehub_event(NEW.id, true, 'agent.changed', agent);
     END IF;
     RETURN NULL;
 END
