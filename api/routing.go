@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -48,6 +49,20 @@ type agentView struct {
 	// a customer-first callback dialling its customer (the offer comes if
 	// they answer), or an offer on its way to its process.
 	ReservedFor []reservation `json:"reserved_for,omitempty"`
+	// Work is what the agent has accepted and not finished: its calls,
+	// chats and callbacks, each with the record it is worked on.
+	Work []workView `json:"work,omitempty"`
+}
+
+// workView is an accepted item with the record it is worked on.
+type workView struct {
+	ItemID      string    `json:"item_id"`
+	Kind        string    `json:"kind"`
+	Queue       string    `json:"queue"`
+	Channel     string    `json:"channel"`
+	Interaction string    `json:"interaction,omitempty"`
+	CallbackID  string    `json:"callback_id,omitempty"`
+	Since       time.Time `json:"since"`
 }
 
 // offerView is an offer with the record the agent answers it on: the
@@ -57,6 +72,41 @@ type offerView struct {
 	store.Offer
 	Interaction string `json:"interaction,omitempty"`
 	CallbackID  string `json:"callback_id,omitempty"`
+	// What the agent sees before answering: who is on the line (or to be
+	// called back), what they chose in the IVR, the case they named.
+	Caller     string            `json:"caller,omitempty"`
+	IVR        map[string]string `json:"ivr,omitempty"`
+	CaseNumber string            `json:"case_number,omitempty"`
+	Reason     string            `json:"reason,omitempty"`
+}
+
+// withContext adds the record's caller, IVR selections and case number.
+func (v offerView) withContext(ctx context.Context, tx *store.Store) (offerView, error) {
+	switch {
+	case v.Interaction != "":
+		it, err := tx.GetInteraction(ctx, v.Interaction)
+		if err != nil {
+			return v, err
+		}
+		v.Caller, v.IVR, v.CaseNumber = deref(it.ContactPhone), it.IVR, deref(it.IVRCaseNumber)
+		if v.Caller == "" {
+			v.Caller = deref(it.ContactEmail)
+		}
+	case v.CallbackID != "":
+		cb, err := tx.GetCallback(ctx, v.CallbackID)
+		if err != nil {
+			return v, err
+		}
+		v.Caller, v.IVR, v.CaseNumber, v.Reason = cb.Number, cb.IVR, deref(cb.CaseNumber), cb.Reason
+	}
+	return v, nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 func offerViewOf(o store.Offer) offerView {
@@ -294,12 +344,25 @@ func (s *Server) getAgent(c echo.Context) error {
 		if err != nil {
 			return err
 		}
+		work, err := tx.AgentWork(ctx, a.ID)
+		if err != nil {
+			return err
+		}
 		v = agentView{Agent: a, Status: a.Status()}
 		for _, o := range offers {
-			v.PendingOffers = append(v.PendingOffers, offerViewOf(o))
+			ov, err := offerViewOf(o).withContext(ctx, tx)
+			if err != nil {
+				return err
+			}
+			v.PendingOffers = append(v.PendingOffers, ov)
 		}
 		for _, o := range held {
 			v.ReservedFor = append(v.ReservedFor, reservationOf(o))
+		}
+		for _, w := range work {
+			wv := workView{ItemID: w.ID, Kind: w.Kind, Queue: w.Queue, Channel: w.Channel, Since: w.UpdatedAt}
+			wv.Interaction, wv.CallbackID = recordOf(w.WorkflowID)
+			v.Work = append(v.Work, wv)
 		}
 		return nil
 	})

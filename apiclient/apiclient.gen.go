@@ -1383,6 +1383,9 @@ type AgentView struct {
 	UpdatedAt     *time.Time        `json:"updated_at,omitempty"`
 	VoiceLoad     int               `json:"voice_load"`
 
+	// Work Calls, chats and callbacks the agent accepted and has not finished
+	Work *[]AgentWork `json:"work,omitempty"`
+
 	// WrapupItem In wrap-up: the item it follows
 	WrapupItem *string `json:"wrapup_item,omitempty"`
 
@@ -1395,6 +1398,17 @@ type AgentViewPresence string
 
 // AgentViewStatus defines model for AgentView.Status.
 type AgentViewStatus string
+
+// AgentWork An item the agent accepted and has not finished, with the record it is worked on.
+type AgentWork struct {
+	CallbackId  *string   `json:"callback_id,omitempty"`
+	Channel     string    `json:"channel"`
+	Interaction *string   `json:"interaction,omitempty"`
+	ItemId      string    `json:"item_id"`
+	Kind        string    `json:"kind"`
+	Queue       string    `json:"queue"`
+	Since       time.Time `json:"since"`
+}
 
 // CTIEvent See docs/cti-contract.md for the fields each type carries.
 type CTIEvent struct {
@@ -2324,10 +2338,18 @@ type NoteBody struct {
 
 // Offer An item offered to an agent. Listed in pending_offers only once its process takes an answer: an accept or reject sent the instant it shows is taken.
 type Offer struct {
-	AgentId string `json:"agent_id"`
+	// AcceptBy In pending_offers: when the acceptance time runs out (presented + the queue's acceptance timeout)
+	AcceptBy *time.Time `json:"accept_by,omitempty"`
+	AgentId  string     `json:"agent_id"`
 
 	// CallbackId The callback it is answered on: POST /v1/callbacks/{callback_id}/accept
-	CallbackId *string    `json:"callback_id,omitempty"`
+	CallbackId *string `json:"callback_id,omitempty"`
+
+	// Caller In pending_offers: the caller's number (or a chat's email); the number a callback calls
+	Caller *string `json:"caller,omitempty"`
+
+	// CaseNumber In pending_offers: the case the caller keyed in (or the callback's case)
+	CaseNumber *string    `json:"case_number,omitempty"`
 	Channel    *string    `json:"channel,omitempty"`
 	ClosedAt   *time.Time `json:"closed_at,omitempty"`
 	Id         string     `json:"id"`
@@ -2335,6 +2357,9 @@ type Offer struct {
 	// Interaction The interaction it is answered on: POST /v1/interactions/{interaction}/accept
 	Interaction *string `json:"interaction,omitempty"`
 	ItemId      string  `json:"item_id"`
+
+	// Ivr In pending_offers: what the caller chose in the IVR
+	Ivr *map[string]string `json:"ivr,omitempty"`
 
 	// Kind interaction or callback
 	Kind *string `json:"kind,omitempty"`
@@ -2345,8 +2370,11 @@ type Offer struct {
 	// PresentedAt When the offer was shown to the agent
 	PresentedAt *time.Time `json:"presented_at,omitempty"`
 	Queue       *string    `json:"queue,omitempty"`
-	State       string     `json:"state"`
-	WorkflowId  *string    `json:"workflow_id,omitempty"`
+
+	// Reason In pending_offers of a callback: what the customer asked about
+	Reason     *string `json:"reason,omitempty"`
+	State      string  `json:"state"`
+	WorkflowId *string `json:"workflow_id,omitempty"`
 }
 
 // OutboundRequest defines model for OutboundRequest.

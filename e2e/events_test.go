@@ -187,7 +187,29 @@ func TestAgentStreamDrivesACall(t *testing.T) {
 	require.Equal(t, "+12025550177", field(t, offer, "caller"))
 	require.Equal(t, map[string]any{"reason": "billing"}, field(t, offer, "ivr"))
 	require.NotEmpty(t, field(t, offer, "accept_by"))
+	// A desk that reloads here reads the same offer from the agent's state.
+	var me struct {
+		PendingOffers []struct {
+			Interaction, Caller string
+			AcceptBy            string `json:"accept_by"`
+			IVR                 map[string]string
+		} `json:"pending_offers"`
+		Work []struct{ Interaction string } `json:"work"`
+	}
+	mustAPI(t, http.StatusOK, "GET", "/v1/agents/"+gil, tokens[gil], nil, &me)
+	require.Len(t, me.PendingOffers, 1)
+	shown := me.PendingOffers[0]
+	require.Equal(t, n, shown.Interaction)
+	require.Equal(t, "+12025550177", shown.Caller)
+	require.Equal(t, map[string]string{"reason": "billing"}, shown.IVR)
+	eventAcceptBy, err := time.Parse(time.RFC3339Nano, field(t, offer, "accept_by").(string))
+	require.NoError(t, err)
+	shownAcceptBy, err := time.Parse(time.RFC3339Nano, shown.AcceptBy)
+	require.NoError(t, err)
+	require.True(t, eventAcceptBy.Equal(shownAcceptBy), "the same deadline: %s and %s", eventAcceptBy, shownAcceptBy)
 	mustAPI(t, http.StatusOK, "POST", "/v1/interactions/"+n+"/accept", tokens[gil], map[string]any{}, nil)
+	mustAPI(t, http.StatusOK, "GET", "/v1/agents/"+gil, tokens[gil], nil, &me)
+	require.Equal(t, n, me.Work[0].Interaction, "the accepted call is the agent's work")
 
 	got = s.until("offer.accepted")
 	require.Equal(t, n, field(t, got[len(got)-1], "interaction"))

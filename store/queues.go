@@ -132,6 +132,10 @@ type Offer struct {
 	Queue       string     `db:"queue" json:"queue"`
 	Channel     string     `db:"channel" json:"channel"`
 	Kind        string     `db:"kind" json:"kind,omitempty"`
+	// AcceptBy is when the acceptance time of a presented offer runs out
+	// (presented + the queue's acceptance timeout; the process's timer
+	// starts a moment later, so an answer by then is in time).
+	AcceptBy *time.Time `db:"accept_by" json:"accept_by,omitempty"`
 }
 
 // FinishedItem says what finishing an item did to its agent.
@@ -182,8 +186,9 @@ ORDER BY id LIMIT :limit OFFSET :offset`
 	selectItem = `SELECT id, queue, channel, kind, workflow_id, position, state, agent_id, disposition, enqueued_at, updated_at FROM work_items WHERE id = :id`
 
 	offerColumns = `
-SELECT o.id, o.item_id, o.agent_id, o.state, o.offered_at, o.presented_at, o.closed_at, i.workflow_id, i.queue, i.channel, i.kind
-FROM offers o JOIN work_items i ON i.id = o.item_id`
+SELECT o.id, o.item_id, o.agent_id, o.state, o.offered_at, o.presented_at, o.closed_at, i.workflow_id, i.queue, i.channel, i.kind,
+       o.presented_at + make_interval(secs => q.acceptance_timeout_s) AS accept_by
+FROM offers o JOIN work_items i ON i.id = o.item_id JOIN queues q ON q.name = i.queue`
 
 	selectOffer = offerColumns + ` WHERE o.id = :id`
 
@@ -369,6 +374,19 @@ func (s *Store) Reservations(ctx context.Context, agentID string) ([]Offer, erro
 	out := []Offer{}
 	if err := s.namedSelect(ctx, &out, selectReservations, map[string]any{"agent_id": agentID}); err != nil {
 		return nil, fmt.Errorf("reservations of %s: %w", agentID, err)
+	}
+	return out, nil
+}
+
+const selectAgentWork = `
+SELECT id, queue, channel, kind, workflow_id, position, state, agent_id, disposition, enqueued_at, updated_at
+FROM work_items WHERE agent_id = :agent_id AND state = 'assigned' ORDER BY updated_at, id`
+
+// AgentWork lists the items an agent has accepted and not finished.
+func (s *Store) AgentWork(ctx context.Context, agentID string) ([]WorkItem, error) {
+	out := []WorkItem{}
+	if err := s.namedSelect(ctx, &out, selectAgentWork, map[string]any{"agent_id": agentID}); err != nil {
+		return nil, fmt.Errorf("work of %s: %w", agentID, err)
 	}
 	return out, nil
 }
