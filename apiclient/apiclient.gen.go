@@ -2017,9 +2017,12 @@ type Erasure struct {
 	IdempotencyKeys int `json:"idempotency_keys"`
 	Incidents       int `json:"incidents"`
 	Interactions    int `json:"interactions"`
-	Notes           int `json:"notes"`
-	PhoneLogs       int `json:"phone_logs"`
-	Requests        int `json:"requests"`
+
+	// LiveEvents Live events desks were told of its work (docs/events.md), deleted
+	LiveEvents int `json:"live_events"`
+	Notes      int `json:"notes"`
+	PhoneLogs  int `json:"phone_logs"`
+	Requests   int `json:"requests"`
 }
 
 // EscalateBody defines model for EscalateBody.

@@ -320,9 +320,7 @@ func (h *Hub) Subscribe(ctx context.Context, a Audience) (*Sub, error) {
 func (h *Hub) Unsubscribe(s *Sub) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if _, ok := h.subs[s]; ok {
-		delete(h.subs, s)
-	}
+	delete(h.subs, s)
 }
 
 // Known tells whether c is an event still kept (or the zero cursor), so that

@@ -39,6 +39,7 @@ type Erasure struct {
 	Callbacks       int64     `json:"callbacks"`
 	CallbackDials   int64     `json:"callback_dials"`
 	CTIEvents       int64     `json:"cti_events"`       // raw platform events deleted
+	LiveEvents      int64     `json:"live_events"`      // events desks were told of its work, deleted
 	IdempotencyKeys int64     `json:"idempotency_keys"` // stored answers deleted
 }
 
@@ -115,7 +116,13 @@ RETURNING id`
 UPDATE callback_attempts SET number = :erased WHERE callback = ANY(:callbacks) AND number = ANY(:phones)`
 	// Raw events and stored answers anywhere are deleted only for values
 	// that are this contact's alone (a name alone could be anyone's).
-	eraseCTIEvents      = `DELETE FROM cti_events WHERE CAST(payload AS text) ~* :own_pattern`
+	eraseCTIEvents = `DELETE FROM cti_events WHERE CAST(payload AS text) ~* :own_pattern`
+	// The live events of its interactions and callbacks (callers' numbers,
+	// chat text), and any other naming a value of its own. Last, so that
+	// events the erasure's own changes wrote go too.
+	eraseLiveEvents = `
+DELETE FROM events WHERE data->>'interaction' = ANY(:ixs) OR data->>'callback_id' = ANY(:callbacks)
+   OR CAST(data AS text) ~* :own_pattern`
 	eraseIdempotentKeys = `
 DELETE FROM idempotency_keys WHERE body IS NOT NULL
   AND EXISTS (SELECT 1 FROM unnest(CAST(:own_values AS text[])) v WHERE position(convert_to(v, 'UTF8') in body) > 0)`
@@ -220,6 +227,7 @@ func (s *Store) EraseContact(ctx context.Context, id uuid.UUID) (Erasure, error)
 		_ = exec(&out.CallbackDials, eraseCallbackDials)
 		_ = exec(&out.CTIEvents, eraseCTIEvents)
 		_ = exec(&out.IdempotencyKeys, eraseIdempotentKeys)
+		_ = exec(&out.LiveEvents, eraseLiveEvents)
 		out.Incidents, out.Requests, out.Cases, out.Callbacks = int64(len(incidents)), int64(len(requests)), int64(len(cases)), int64(len(callbacks))
 		return err
 	})

@@ -92,6 +92,11 @@ func TestEraseContactLeavesNoTrace(t *testing.T) {
 	_, err = st.DB().ExecContext(ctx, `INSERT INTO idempotency_keys (principal, key, method, path, request_hash, status, body)
 		VALUES ('tok', $1, 'POST', '/v1/contacts', '\x00', 201, $2)`, "k-"+tag, []byte(`{"name": "`+name+`", "communication_options": [{"kind": "email", "value": "`+email+`"}]}`))
 	require.NoError(t, err)
+	// What a desk was told: the offer with the caller, the chat live.
+	_, err = st.DB().ExecContext(ctx, `SELECT casehub_event($1, true, 'offer.presented', jsonb_build_object('interaction', $2::text, 'caller', $3::text)),
+		casehub_event($1, false, 'chat.message', jsonb_build_object('interaction', $2::text, 'text', $4::text))`,
+		f.agent, in.Number, phone, "I am "+name)
+	require.NoError(t, err)
 
 	// Open work is not erased from under its process.
 	_, err = st.EraseContact(ctx, c.ID)
@@ -117,6 +122,7 @@ func TestEraseContactLeavesNoTrace(t *testing.T) {
 	require.Equal(t, int64(1), e.Callbacks)
 	require.GreaterOrEqual(t, e.CTIEvents, int64(1))
 	require.GreaterOrEqual(t, e.IdempotencyKeys, int64(1))
+	require.GreaterOrEqual(t, e.LiveEvents, int64(2))
 	for _, s := range []string{name, phone, email} {
 		require.Empty(t, traces(t, s), "%q is still stored", s)
 	}

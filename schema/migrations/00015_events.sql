@@ -95,6 +95,11 @@ DECLARE
     context jsonb := '{}'::jsonb;
     accept_by timestamptz;
 BEGIN
+    -- Most updates (the process receiving its offer) tell nobody anything.
+    IF TG_OP = 'UPDATE' AND NOT (NEW.presented_at IS NOT NULL AND OLD.presented_at IS NULL AND NEW.state = 'pending')
+       AND NOT (NEW.state <> 'pending' AND OLD.state = 'pending') THEN
+        RETURN NULL;
+    END IF;
     SELECT * INTO item FROM work_items WHERE id = NEW.item_id;
     base := jsonb_build_object('offer_id', NEW.id, 'item_id', NEW.item_id, 'agent_id', NEW.agent_id,
         'queue', item.queue, 'channel', item.channel, 'kind', item.kind, 'workflow_id', item.workflow_id,

@@ -79,6 +79,9 @@ DECLARE
     ready_at timestamptz;
     waited double precision;
 BEGIN
+    IF TG_OP = 'UPDATE' AND NOT (NEW.state <> 'pending' AND OLD.state = 'pending') THEN
+        RETURN NULL; -- received or presented: nothing counted
+    END IF;
     SELECT * INTO item FROM work_items WHERE id = NEW.item_id;
     IF TG_OP = 'INSERT' THEN
         PERFORM casehub_count('offers', item.queue, item.channel, '', 1);
@@ -163,14 +166,13 @@ LANGUAGE plpgsql AS $$
 DECLARE
     cb callbacks%ROWTYPE;
 BEGIN
-    SELECT * INTO cb FROM callbacks WHERE id = NEW.callback;
-    IF TG_OP = 'INSERT' THEN
-        IF NEW.attempt = 1 AND cb.scheduled_at IS NOT NULL THEN
+    IF TG_OP = 'INSERT' AND NEW.attempt = 1 THEN
+        SELECT * INTO cb FROM callbacks WHERE id = NEW.callback;
+        IF cb.scheduled_at IS NOT NULL THEN
             PERFORM casehub_observe('callback_late_seconds', cb.queue, 'voice', extract(epoch FROM (NEW.started_at - cb.scheduled_at)));
         END IF;
-        RETURN NULL;
-    END IF;
-    IF NEW.outcome IS DISTINCT FROM OLD.outcome AND NEW.outcome <> 'dialing' THEN
+    ELSIF TG_OP = 'UPDATE' AND NEW.outcome IS DISTINCT FROM OLD.outcome AND NEW.outcome <> 'dialing' THEN
+        SELECT * INTO cb FROM callbacks WHERE id = NEW.callback;
         PERFORM casehub_count('callback_attempts', cb.queue, 'voice', NEW.outcome, 1);
     END IF;
     RETURN NULL;
