@@ -35,8 +35,8 @@ func (r *Router) deliver(ctx context.Context, key string, offers []store.Offer) 
 				return fmt.Errorf("deliver offer %s to %s: %w", o.ID, o.WorkflowID, err)
 			}
 			slog.WarnContext(ctx, "item process gone; finishing its work item", "item_id", o.ItemID, "workflow_id", o.WorkflowID)
-			f, err := step(ctx, r.Store, key+"/gone/"+o.ID, func(tx *store.Store) (Finished, error) {
-				return finish(ctx, tx, FinishRequest{ItemID: o.ItemID})
+			f, err := step(ctx, r.Store, key+"/gone/"+o.ID, func(tx *store.Store, l *locks) (Finished, error) {
+				return finish(ctx, tx, l, FinishRequest{ItemID: o.ItemID})
 			})
 			if err != nil {
 				return fmt.Errorf("finish the work item %s of a gone process: %w", o.ItemID, err)

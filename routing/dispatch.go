@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
+	"time"
 
 	"github.com/lib/pq"
 
@@ -25,40 +28,39 @@ RETURNING position`
 
 	nextPosition = `SELECT nextval('work_item_position')`
 
-	// Whether any member of the queues could take any work now: without
-	// one, there is nothing to book.
-	anyAgentFree = `
-SELECT EXISTS (SELECT 1 FROM agents a JOIN queue_members m ON m.agent_id = a.id
-               WHERE m.queue = ANY(:queues) AND a.presence = 'available' AND a.voice_load = 0
-                 AND (a.chat_load = 0 OR a.chat_load < a.max_chats))`
-
 	selectWaiting = `
 SELECT id, queue, channel, excluded, coalesce(target_agent, '') AS target_agent FROM work_items
 WHERE state = 'waiting' AND queue = ANY(:queues)
 ORDER BY position LIMIT 500`
 
-	// The longest-idle available member with room for the channel: a voice
-	// item needs an agent with nothing booked; a chat needs no voice and a
-	// free chat slot.
-	selectEligibleAgent = `
-SELECT a.id FROM agents a JOIN queue_members m ON m.agent_id = a.id AND m.queue = :queue
-WHERE a.presence = 'available' AND NOT (a.id = ANY(:excluded)) AND (:target = '' OR a.id = :target)
-  AND ((:channel = 'voice' AND a.voice_load = 0 AND a.chat_load = 0)
-    OR (:channel = 'chat' AND a.voice_load = 0 AND a.chat_load < a.max_chats))
-ORDER BY a.idle_since ASC NULLS FIRST, a.id
-LIMIT 1`
+	// The members of the queues with room for some work, locked in id order
+	// (so two dispatchers sharing members never wait for each other in a
+	// cycle). A member another step is changing is waited for and read
+	// again as it committed: one that is no longer free drops out.
+	lockCandidates = `
+SELECT a.id, a.voice_load, a.chat_load, a.max_chats, a.idle_since,
+       ARRAY(SELECT m.queue FROM queue_members m WHERE m.agent_id = a.id AND m.queue = ANY(:queues)) AS queues
+FROM agents a
+WHERE a.id IN (SELECT agent_id FROM queue_members WHERE queue = ANY(:queues))
+  AND a.presence = 'available' AND a.voice_load = 0 AND (a.chat_load = 0 OR a.chat_load < a.max_chats)
+ORDER BY a.id
+FOR UPDATE OF a`
 
-	bookAgent = `
-UPDATE agents SET voice_load = voice_load + CASE WHEN :channel = 'voice' THEN 1 ELSE 0 END,
-                  chat_load  = chat_load  + CASE WHEN :channel = 'chat'  THEN 1 ELSE 0 END,
-                  updated_at = now()
-WHERE id = :id`
+	bookAgents = `
+UPDATE agents a SET voice_load = a.voice_load + b.voice, chat_load = a.chat_load + b.chat, updated_at = now()
+FROM unnest(CAST(:ids AS text[]), CAST(:voice AS int[]), CAST(:chat AS int[])) AS b(id, voice, chat)
+WHERE a.id = b.id`
 
-	markOffered = `UPDATE work_items SET state = 'offered', agent_id = :agent_id, updated_at = now() WHERE id = :id`
+	markOffered = `
+UPDATE work_items w SET state = 'offered', agent_id = b.agent_id, updated_at = now()
+FROM unnest(CAST(:ids AS text[]), CAST(:agents AS text[])) AS b(id, agent_id)
+WHERE w.id = b.id AND w.state = 'waiting'`
 
-	countOffers = `SELECT count(*) FROM offers WHERE item_id = :item_id`
+	countOffers = `SELECT item_id, count(*) AS n FROM offers WHERE item_id = ANY(:ids) GROUP BY item_id`
 
-	insertOffer = `INSERT INTO offers (id, item_id, agent_id) VALUES (:id, :item_id, :agent_id)`
+	insertOffers = `
+INSERT INTO offers (id, item_id, agent_id)
+SELECT * FROM unnest(CAST(:ids AS text[]), CAST(:items AS text[]), CAST(:agents AS text[]))`
 )
 
 // OfferID names the nth offer (from 1) of an item. Derived, not random, so a
@@ -73,8 +75,11 @@ type Booked struct {
 // Dispatch books waiting items of queues to available agents and delivers
 // the offers.
 func (r *Router) Dispatch(ctx context.Context, key string, queues []string) (Booked, error) {
-	b, err := step(ctx, r.Store, key, func(tx *store.Store) (Booked, error) {
-		offers, err := book(ctx, tx, queues)
+	b, err := step(ctx, r.Store, key, func(tx *store.Store, l *locks) (Booked, error) {
+		if err := l.need(ctx, queues...); err != nil {
+			return Booked{}, err
+		}
+		offers, err := book(ctx, tx, l, queues)
 		return Booked{Offers: offers}, err
 	})
 	if err != nil {
@@ -85,12 +90,15 @@ func (r *Router) Dispatch(ctx context.Context, key string, queues []string) (Boo
 
 // DispatchAgent books work from every queue the agent is a member of.
 func (r *Router) DispatchAgent(ctx context.Context, key, agentID string) (Booked, error) {
-	b, err := step(ctx, r.Store, key, func(tx *store.Store) (Booked, error) {
+	b, err := step(ctx, r.Store, key, func(tx *store.Store, l *locks) (Booked, error) {
 		queues, err := tx.AgentQueues(ctx, agentID)
 		if err != nil {
 			return Booked{}, err
 		}
-		offers, err := book(ctx, tx, queues)
+		if err := l.need(ctx, queues...); err != nil {
+			return Booked{}, err
+		}
+		offers, err := book(ctx, tx, l, queues)
 		return Booked{Offers: offers}, err
 	})
 	if err != nil {
@@ -111,8 +119,22 @@ type Enqueued struct {
 // Enqueue puts an item in its queue and books its queue. Enqueueing the same
 // item again changes nothing.
 func (r *Router) Enqueue(ctx context.Context, key string, n store.NewWorkItem) (Enqueued, error) {
-	e, err := step(ctx, r.Store, key, func(tx *store.Store) (Enqueued, error) {
+	e, err := step(ctx, r.Store, key, func(tx *store.Store, l *locks) (Enqueued, error) {
 		var e Enqueued
+		queues := []string{n.Queue}
+		if n.ReplacesID != "" {
+			// The item it replaces gives up its place: its queue's lock too.
+			old, err := tx.GetWorkItem(ctx, n.ReplacesID)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return e, err
+			}
+			if err == nil {
+				queues = append(queues, old.Queue)
+			}
+		}
+		if err := l.need(ctx, queues...); err != nil {
+			return e, err
+		}
 		_, err := tx.GetWorkItem(ctx, n.ID)
 		if errors.Is(err, store.ErrNotFound) {
 			e.Replaced, err = insertWorkItem(ctx, tx, n)
@@ -120,7 +142,7 @@ func (r *Router) Enqueue(ctx context.Context, key string, n store.NewWorkItem) (
 		if err != nil {
 			return e, err
 		}
-		if e.Offers, err = book(ctx, tx, []string{n.Queue}); err != nil {
+		if e.Offers, err = book(ctx, tx, l, []string{n.Queue}); err != nil {
 			return e, err
 		}
 		e.Item, err = tx.GetWorkItem(ctx, n.ID)
@@ -160,21 +182,61 @@ func insertWorkItem(ctx context.Context, tx *store.Store, n store.NewWorkItem) (
 	return replaced, store.ConstraintErr(err, store.ItemFields)
 }
 
-// book matches waiting items of queues, oldest first, with the longest-idle
-// eligible member of each item's queue: the item becomes offered, the
-// agent's load grows, an offer is recorded. It runs inside a step, under
-// the dispatch lock.
-func book(ctx context.Context, tx *store.Store, queues []string) ([]store.Offer, error) {
+// candidate is a member with room for work, as book matches it.
+type candidate struct {
+	ID        string         `db:"id"`
+	VoiceLoad int            `db:"voice_load"`
+	ChatLoad  int            `db:"chat_load"`
+	MaxChats  int            `db:"max_chats"`
+	IdleSince *time.Time     `db:"idle_since"`
+	Queues    pq.StringArray `db:"queues"`
+}
+
+// takes says whether the member can take an item of the channel from the
+// queue: a voice item needs an agent with nothing booked; a chat needs no
+// voice and a free chat slot.
+func (c *candidate) takes(queue, channel string) bool {
+	if c.VoiceLoad > 0 || !slices.Contains(c.Queues, queue) {
+		return false
+	}
+	if channel == store.ChannelVoice {
+		return c.ChatLoad == 0
+	}
+	return c.ChatLoad < c.MaxChats
+}
+
+// book matches waiting items of queues, oldest first, with the
+// longest-idle eligible member of each item's queue: the item becomes
+// offered, the agent's load grows, an offer is recorded. The step holds the
+// queues' locks (so no other step changes their items), and the matched
+// members are locked rows. The free members and the waiting items are read
+// in one query each, matched here, and written in one statement per table.
+func book(ctx context.Context, tx *store.Store, l *locks, queues []string) ([]store.Offer, error) {
 	if len(queues) == 0 {
 		return nil, nil
 	}
-	var free bool
-	if err := tx.Get(ctx, &free, anyAgentFree, map[string]any{"queues": pq.Array(queues)}); err != nil {
-		return nil, fmt.Errorf("look for a free agent: %w", err)
+	if !l.holds(queues...) {
+		return nil, fmt.Errorf("book %v without their locks", queues)
 	}
-	if !free {
+	var free []candidate
+	if err := tx.Select(ctx, &free, lockCandidates, map[string]any{"queues": pq.Array(queues)}); err != nil {
+		return nil, fmt.Errorf("look for free agents: %w", err)
+	}
+	if len(free) == 0 {
 		return nil, nil
 	}
+	// Longest idle first; never idle (just signed in) before all.
+	slices.SortStableFunc(free, func(a, b candidate) int {
+		switch {
+		case a.IdleSince == nil && b.IdleSince != nil:
+			return -1
+		case a.IdleSince != nil && b.IdleSince == nil:
+			return 1
+		case a.IdleSince != nil && !a.IdleSince.Equal(*b.IdleSince):
+			return a.IdleSince.Compare(*b.IdleSince)
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
 	var waiting []struct {
 		ID       string         `db:"id"`
 		Queue    string         `db:"queue"`
@@ -185,49 +247,84 @@ func book(ctx context.Context, tx *store.Store, queues []string) ([]store.Offer,
 	if err := tx.Select(ctx, &waiting, selectWaiting, map[string]any{"queues": pq.Array(queues)}); err != nil {
 		return nil, fmt.Errorf("read waiting items: %w", err)
 	}
+	var items, agents []string
+	load := map[string][2]int{} // the voice and chat items booked per agent
 	// A queue and channel that found no agent for an item open to every
 	// member has none for the items behind it either.
 	full := map[string]bool{}
-	var made []string
 	for _, it := range waiting {
 		if full[it.Queue+"/"+it.Channel] {
 			continue
 		}
-		var agentID string
-		err := tx.Get(ctx, &agentID, selectEligibleAgent, map[string]any{
-			"queue": it.Queue, "channel": it.Channel, "excluded": pq.Array([]string(it.Excluded)), "target": it.Target,
-		})
-		if errors.Is(err, store.ErrNotFound) {
+		pick := -1
+		for i := range free {
+			c := &free[i]
+			if c.takes(it.Queue, it.Channel) && !slices.Contains(it.Excluded, c.ID) && (it.Target == "" || it.Target == c.ID) {
+				pick = i
+				break
+			}
+		}
+		if pick < 0 {
 			if it.Target == "" && len(it.Excluded) == 0 {
 				full[it.Queue+"/"+it.Channel] = true
 			}
 			continue
 		}
-		if err != nil {
-			return nil, fmt.Errorf("find an agent for %s: %w", it.ID, err)
+		c := &free[pick]
+		n := load[c.ID]
+		if it.Channel == store.ChannelVoice {
+			c.VoiceLoad++
+			n[0]++
+		} else {
+			c.ChatLoad++
+			n[1]++
 		}
-		if _, err := tx.Exec(ctx, bookAgent, map[string]any{"id": agentID, "channel": it.Channel}); err != nil {
-			return nil, fmt.Errorf("book agent %s: %w", agentID, err)
+		load[c.ID] = n
+		items, agents = append(items, it.ID), append(agents, c.ID)
+	}
+	if len(items) == 0 {
+		return nil, nil
+	}
+	var ids []string
+	var voice, chat []int64
+	for _, id := range agents {
+		if n, ok := load[id]; ok {
+			ids, voice, chat = append(ids, id), append(voice, int64(n[0])), append(chat, int64(n[1]))
+			delete(load, id)
 		}
-		if _, err := tx.Exec(ctx, markOffered, map[string]any{"id": it.ID, "agent_id": agentID}); err != nil {
-			return nil, fmt.Errorf("mark %s offered: %w", it.ID, err)
-		}
-		var n int
-		if err := tx.Get(ctx, &n, countOffers, map[string]any{"item_id": it.ID}); err != nil {
-			return nil, fmt.Errorf("count offers of %s: %w", it.ID, err)
-		}
-		id := OfferID(it.ID, n+1)
-		if _, err := tx.Exec(ctx, insertOffer, map[string]any{"id": id, "item_id": it.ID, "agent_id": agentID}); err != nil {
-			return nil, fmt.Errorf("record offer of %s: %w", it.ID, err)
-		}
-		made = append(made, id)
+	}
+	if _, err := tx.Exec(ctx, bookAgents, map[string]any{"ids": pq.Array(ids), "voice": pq.Array(voice), "chat": pq.Array(chat)}); err != nil {
+		return nil, fmt.Errorf("book agents %v: %w", ids, err)
+	}
+	if _, err := tx.Exec(ctx, markOffered, map[string]any{"ids": pq.Array(items), "agents": pq.Array(agents)}); err != nil {
+		return nil, fmt.Errorf("mark %v offered: %w", items, err)
+	}
+	var counts []struct {
+		ItemID string `db:"item_id"`
+		N      int    `db:"n"`
+	}
+	if err := tx.Select(ctx, &counts, countOffers, map[string]any{"ids": pq.Array(items)}); err != nil {
+		return nil, fmt.Errorf("count offers of %v: %w", items, err)
+	}
+	before := map[string]int{}
+	for _, c := range counts {
+		before[c.ItemID] = c.N
+	}
+	made := make([]string, len(items))
+	for i, it := range items {
+		made[i] = OfferID(it, before[it]+1)
+	}
+	if _, err := tx.Exec(ctx, insertOffers, map[string]any{"ids": pq.Array(made), "items": pq.Array(items), "agents": pq.Array(agents)}); err != nil {
+		return nil, fmt.Errorf("record offers of %v: %w", items, err)
 	}
 	return tx.Offers(ctx, made)
 }
 
-// bookFreed books the item's queue and every queue of the agent an item just
-// let go: an agent in several queues may have work waiting in another one.
-func bookFreed(ctx context.Context, tx *store.Store, queue, agentID string) ([]store.Offer, error) {
+// freedQueues are the item's queue and every queue of the agent an item
+// lets go: an agent in several queues may have work waiting in another
+// one. A step that frees an agent takes all their locks before it writes,
+// and books them after (bookFreed).
+func freedQueues(ctx context.Context, tx *store.Store, queue, agentID string) ([]string, error) {
 	queues := []string{queue}
 	if agentID != "" {
 		more, err := tx.AgentQueues(ctx, agentID)
@@ -240,5 +337,5 @@ func bookFreed(ctx context.Context, tx *store.Store, queue, agentID string) ([]s
 			}
 		}
 	}
-	return book(ctx, tx, queues)
+	return queues, nil
 }

@@ -52,8 +52,8 @@ type Finished struct {
 // process told. Finishing a finished item answers what the first finish
 // did.
 func (r *Router) Finish(ctx context.Context, key string, f FinishRequest) (Finished, error) {
-	res, err := step(ctx, r.Store, key, func(tx *store.Store) (Finished, error) {
-		return finish(ctx, tx, f)
+	res, err := step(ctx, r.Store, key, func(tx *store.Store, l *locks) (Finished, error) {
+		return finish(ctx, tx, l, f)
 	})
 	if err != nil {
 		return Finished{}, fmt.Errorf("finish work item %s: %w", f.ItemID, err)
@@ -71,7 +71,20 @@ func (r *Router) Finish(ctx context.Context, key string, f FinishRequest) (Finis
 	return res, nil
 }
 
-func finish(ctx context.Context, tx *store.Store, f FinishRequest) (Finished, error) {
+func finish(ctx context.Context, tx *store.Store, l *locks, f FinishRequest) (Finished, error) {
+	// The item's queue and its agent's queues are locked before the item
+	// row: read it plainly first, and again under the locks.
+	cur, err := tx.GetWorkItem(ctx, f.ItemID)
+	if err != nil {
+		return Finished{}, err
+	}
+	queues, err := freedQueues(ctx, tx, cur.Queue, deref(cur.AgentID))
+	if err != nil {
+		return Finished{}, err
+	}
+	if err := l.need(ctx, queues...); err != nil {
+		return Finished{}, err
+	}
 	var it struct {
 		State    string  `db:"state"`
 		AgentID  *string `db:"agent_id"`
@@ -82,6 +95,17 @@ func finish(ctx context.Context, tx *store.Store, f FinishRequest) (Finished, er
 	}
 	if err := tx.Get(ctx, &it, selectItemForFinish, map[string]any{"id": f.ItemID}); err != nil {
 		return Finished{}, err
+	}
+	if deref(it.AgentID) != deref(cur.AgentID) {
+		// Booked to an agent between the two reads: that agent's queues too.
+		more, err := freedQueues(ctx, tx, it.Queue, deref(it.AgentID))
+		if err != nil {
+			return Finished{}, err
+		}
+		if err := l.need(ctx, more...); err != nil {
+			return Finished{}, err
+		}
+		queues = more
 	}
 	var res Finished
 	res.Queue = it.Queue
@@ -131,7 +155,7 @@ func finish(ctx context.Context, tx *store.Store, f FinishRequest) (Finished, er
 	}
 	if res.AgentID != "" {
 		var err error
-		if res.Offers, err = bookFreed(ctx, tx, it.Queue, res.AgentID); err != nil {
+		if res.Offers, err = book(ctx, tx, l, queues); err != nil {
 			return Finished{}, err
 		}
 	}
@@ -148,4 +172,11 @@ func markDone(ctx context.Context, tx *store.Store, itemID string, disposition *
 		return fmt.Errorf("finish %s: %w", itemID, err)
 	}
 	return nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }

@@ -74,9 +74,12 @@ type Presented struct {
 // the offer (the agent's pending offers, the record's Pending Acceptance)
 // shows it only when the process takes an answer to it.
 func (r *Router) Present(ctx context.Context, key, offerID string, rec Record) (Presented, error) {
-	p, err := step(ctx, r.Store, key, func(tx *store.Store) (Presented, error) {
+	p, err := step(ctx, r.Store, key, func(tx *store.Store, l *locks) (Presented, error) {
 		o, err := tx.GetOffer(ctx, offerID)
 		if err != nil {
+			return Presented{}, err
+		}
+		if err := l.need(ctx, o.Queue); err != nil {
 			return Presented{}, err
 		}
 		if o.State != store.OfferPending {
@@ -117,9 +120,12 @@ type Accepted struct {
 // process. Accepting an accepted offer again answers the same; accepting a
 // closed one is ErrConflict.
 func (r *Router) Accept(ctx context.Context, key, offerID string) (Accepted, error) {
-	acc, err := step(ctx, r.Store, key, func(tx *store.Store) (Accepted, error) {
+	acc, err := step(ctx, r.Store, key, func(tx *store.Store, l *locks) (Accepted, error) {
 		o, err := tx.GetOffer(ctx, offerID)
 		if err != nil {
+			return Accepted{}, err
+		}
+		if err := l.need(ctx, o.Queue); err != nil {
 			return Accepted{}, err
 		}
 		acc := Accepted{AgentID: o.AgentID, ItemID: o.ItemID, Queue: o.Queue, AgentTold: true}
@@ -167,9 +173,16 @@ type Closed struct {
 // at its own place, or is done; the freed capacity is booked and the agent's
 // process told of a time-out. Closing a closed offer again changes nothing.
 func (r *Router) Close(ctx context.Context, key string, c CloseRequest) (Closed, error) {
-	res, err := step(ctx, r.Store, key, func(tx *store.Store) (Closed, error) {
+	res, err := step(ctx, r.Store, key, func(tx *store.Store, l *locks) (Closed, error) {
 		o, err := tx.GetOffer(ctx, c.OfferID)
 		if err != nil {
+			return Closed{}, err
+		}
+		queues, err := freedQueues(ctx, tx, o.Queue, o.AgentID)
+		if err != nil {
+			return Closed{}, err
+		}
+		if err := l.need(ctx, queues...); err != nil {
 			return Closed{}, err
 		}
 		res := Closed{AgentID: o.AgentID, ItemID: o.ItemID, AgentTold: true}
@@ -202,7 +215,7 @@ func (r *Router) Close(ctx context.Context, key string, c CloseRequest) (Closed,
 		if err != nil {
 			return Closed{}, err
 		}
-		res.Offers, err = bookFreed(ctx, tx, o.Queue, o.AgentID)
+		res.Offers, err = book(ctx, tx, l, queues)
 		return res, err
 	})
 	if err != nil {

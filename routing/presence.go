@@ -74,7 +74,14 @@ type PresenceResult struct {
 // SetPresence records an agent's presence (and a wrap-up's disposition) and,
 // when the agent is available, books work for it.
 func (r *Router) SetPresence(ctx context.Context, key string, p PresenceRequest) (PresenceResult, error) {
-	res, err := step(ctx, r.Store, key, func(tx *store.Store) (PresenceResult, error) {
+	res, err := step(ctx, r.Store, key, func(tx *store.Store, l *locks) (PresenceResult, error) {
+		queues, err := tx.AgentQueues(ctx, p.AgentID)
+		if err != nil {
+			return PresenceResult{}, err
+		}
+		if err := l.need(ctx, queues...); err != nil {
+			return PresenceResult{}, err
+		}
 		var cur struct {
 			Presence   string  `db:"presence"`
 			WrapUpItem *string `db:"wrapup_item"`
@@ -112,11 +119,7 @@ func (r *Router) SetPresence(ctx context.Context, key string, p PresenceRequest)
 		if p.Presence != store.PresenceAvailable {
 			return res, nil
 		}
-		queues, err := tx.AgentQueues(ctx, p.AgentID)
-		if err != nil {
-			return PresenceResult{}, err
-		}
-		res.Offers, err = book(ctx, tx, queues)
+		res.Offers, err = book(ctx, tx, l, queues)
 		return res, err
 	})
 	if err != nil {

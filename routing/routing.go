@@ -37,14 +37,22 @@
 //
 // # Locking contract
 //
-// Every transaction here that reads or changes bookings, item states, offer
-// states or an agent's presence first takes one PostgreSQL advisory lock
-// (dispatchLock), so they run one at a time: no agent and no item is booked
-// twice, however many workers dispatch at once, and the writes that must be
-// atomic with a booking (a time-out's break, a finish's wrap-up, a record's
-// Pending Acceptance) happen inside it. Reads for the API take no lock and
-// see committed states only. Signals are sent after the commit, never inside
-// a transaction.
+// Every transaction here (a step, once.go) first takes the PostgreSQL
+// advisory lock of each queue whose items, offers or members' bookings it
+// changes: an offer's or item's queue, and when it frees or books an agent,
+// every queue of that agent. Locks are taken in one order (ascending key),
+// before any row is locked, so steps never wait for each other in a cycle.
+// Steps in unrelated queues run side by side; steps in one queue run one at
+// a time, so an item is booked once and the oldest first.
+//
+// Agents are rows, locked by the step that changes them: a booking locks
+// the queues' free members in id order and matches them in memory, so two
+// dispatchers of different queues that share members wait for each other
+// and the second sees the first one's bookings (an agent is never booked
+// twice). The writes that must be atomic with a booking (a time-out's
+// break, a finish's wrap-up, a record's Pending Acceptance) happen in the
+// same step. Reads for the API take no lock and see committed states only.
+// Signals are sent after the commit, never inside a transaction.
 //
 // # Retries
 //
@@ -60,9 +68,6 @@ import (
 
 	"github.com/casehub/casehub/store"
 )
-
-// dispatchLock serialises every routing transaction (the locking contract).
-const dispatchLock = `SELECT pg_advisory_xact_lock(7271001)`
 
 // Signaller delivers signals to processes; the Temporal client in casehub.
 type Signaller interface {
