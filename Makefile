@@ -2,6 +2,7 @@
 SHELL := /bin/bash
 GO ?= go
 TEMPORAL := .bin/temporal
+TEMPORAL_UI := .bin/temporal-ui
 export CASEHUB_TEMPORAL_BIN ?= $(CURDIR)/$(TEMPORAL)
 
 .PHONY: dev test bench tools build vet fmt-check unit clean-data help
@@ -26,8 +27,16 @@ $(TEMPORAL): tools/go.mod tools/go.sum
 build:
 	$(GO) build -o .bin/casehub ./cmd/casehub
 
+## temporal-ui: the Temporal Web UI server pinned in tools/go.mod (the release the CLI
+## embeds), run on its own by `make dev` so that it can send the codec sign-in cookie.
+$(TEMPORAL_UI): tools/go.mod tools/go.sum
+	@mkdir -p .bin
+	@echo "building the Temporal Web UI server pinned in tools/go.mod (a minute the first time)..."
+	$(GO) build -modfile=tools/go.mod -o $(TEMPORAL_UI).tmp github.com/temporalio/ui-server/v2/cmd/server
+	@mv $(TEMPORAL_UI).tmp $(TEMPORAL_UI)
+
 ## dev: everything on embedded defaults; Ctrl-C stops it, running it again resumes.
-dev: tools build
+dev: tools $(TEMPORAL_UI) build
 	.bin/casehub dev
 
 vet:

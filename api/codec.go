@@ -128,8 +128,9 @@ var signInPage = template.Must(template.New("sign-in").Parse(`<!doctype html>
 <body style="font-family: sans-serif; max-width: 40em; margin: 3em auto">
 <h1>casehub codec</h1>
 {{if .Message}}<p><strong>{{.Message}}</strong></p>{{end}}
-<p>Sign in with a supervisor's or an ops token to read casehub's payloads in the Temporal Web UI. In the UI's
-codec server settings, turn on <em>include cross-origin credentials</em>.</p>
+<p>Sign in with a supervisor's or an ops token to read casehub's payloads in the Temporal Web UI. The UI that
+<code>casehub dev</code> runs sends this sign-in along; another UI needs <em>include cross-origin credentials</em>
+turned on in its codec server settings.</p>
 <form method="post" action="/codec/sign-in">
 <label>Supervisor token <input type="password" name="token" size="60" autocomplete="off"></label>
 <button type="submit">Sign in</button>

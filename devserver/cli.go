@@ -9,46 +9,63 @@ import (
 	"path/filepath"
 )
 
+// The tools built from tools/go.mod: the Temporal CLI (its dev server) and
+// the Temporal Web UI server.
+var (
+	cliTool = tool{name: "temporal", env: "CASEHUB_TEMPORAL_BIN", pkg: "github.com/temporalio/cli/cmd/temporal", version: CLIVersion}
+	uiTool  = tool{name: "temporal-ui", env: "CASEHUB_TEMPORAL_UI_BIN", pkg: "github.com/temporalio/ui-server/v2/cmd/server", version: UIVersion}
+)
+
+type tool struct{ name, env, pkg, version string }
+
 // FindCLI returns the path of the pinned temporal binary: $CASEHUB_TEMPORAL_BIN
 // when set, else .bin/temporal at the root of the casehub module that contains
 // dir. When that file is missing it is built from tools/go.mod with the go
 // command (from the module cache or the module proxy; no binary download).
-func FindCLI(ctx context.Context, dir string) (string, error) {
-	if p := os.Getenv("CASEHUB_TEMPORAL_BIN"); p != "" {
+func FindCLI(ctx context.Context, dir string) (string, error) { return find(ctx, dir, cliTool) }
+
+// FindUI returns the path of the pinned Temporal Web UI server, as FindCLI
+// does ($CASEHUB_TEMPORAL_UI_BIN, else .bin/temporal-ui, built if missing).
+func FindUI(ctx context.Context, dir string) (string, error) { return find(ctx, dir, uiTool) }
+
+func find(ctx context.Context, dir string, t tool) (string, error) {
+	if p := os.Getenv(t.env); p != "" {
 		return p, nil
 	}
-	root, err := moduleRoot(dir)
+	root, err := moduleRoot(dir, t)
 	if err != nil {
 		return "", err
 	}
-	bin := filepath.Join(root, ".bin", "temporal")
+	bin := filepath.Join(root, ".bin", t.name)
 	if _, err := os.Stat(bin); err == nil {
 		return bin, nil
 	}
-	if err := BuildCLI(ctx, root, bin); err != nil {
+	if err := build(ctx, root, bin, t); err != nil {
 		return "", err
 	}
 	return bin, nil
 }
 
 // BuildCLI builds the pinned Temporal CLI into out, atomically.
-func BuildCLI(ctx context.Context, root, out string) error {
+func BuildCLI(ctx context.Context, root, out string) error { return build(ctx, root, out, cliTool) }
+
+func build(ctx context.Context, root, out string, t tool) error {
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 		return fmt.Errorf("create %s: %w", filepath.Dir(out), err)
 	}
 	tmp := fmt.Sprintf("%s.%d.tmp", out, os.Getpid())
-	cmd := exec.CommandContext(ctx, "go", "build", "-modfile=tools/go.mod", "-o", tmp, "github.com/temporalio/cli/cmd/temporal")
+	cmd := exec.CommandContext(ctx, "go", "build", "-modfile=tools/go.mod", "-o", tmp, t.pkg)
 	cmd.Dir = root
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {
 		_ = os.Remove(tmp)
-		return fmt.Errorf("build temporal CLI %s from tools/go.mod: %w", CLIVersion, err)
+		return fmt.Errorf("build %s %s from tools/go.mod: %w", t.name, t.version, err)
 	}
 	return os.Rename(tmp, out)
 }
 
 // moduleRoot walks up from dir to the directory holding tools/go.mod.
-func moduleRoot(dir string) (string, error) {
+func moduleRoot(dir string, t tool) (string, error) {
 	dir, err := filepath.Abs(dir)
 	if err != nil {
 		return "", err
@@ -59,7 +76,7 @@ func moduleRoot(dir string) (string, error) {
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return "", errors.New("casehub source tree not found (no tools/go.mod above the working directory); set CASEHUB_TEMPORAL_BIN")
+			return "", errors.New("casehub source tree not found (no tools/go.mod above the working directory); set " + t.env)
 		}
 		dir = parent
 	}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -43,6 +44,9 @@ type system struct {
 	simURL   string
 	tokens   map[auth.Role]string
 	keys     *codec.Keyring // the payload keys
+	// uiOrigin is where a test's Temporal Web UI runs: the codec endpoint
+	// answers it (CORS with credentials).
+	uiOrigin string
 }
 
 // eventKeepAlive is the streams' keep-alive in the tests (short, so that a
@@ -131,11 +135,17 @@ func run(m *testing.M) int {
 			fmt.Fprintln(os.Stderr, "e2e: live events:", err)
 		}
 	}()
+	uiPort, err := freePort()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 2
+	}
+	uiOrigin := fmt.Sprintf("http://127.0.0.1:%d", uiPort)
 	counters := metrics.NewCounters(reg)
 	observe := cti.WithObserver(counters.CTICommand)
 	handler = api.NewServer(api.Deps{Store: db.Store, Temporal: cl, Logger: logger, CTISecret: []byte(ctiSecret),
 		Events: hub, EventKeepAlive: eventKeepAlive, Metrics: reg, Counters: counters,
-		Codec: codec.New(keys), CodecOrigins: []string{"http://localhost:8233"},
+		Codec: codec.New(keys), CodecOrigins: []string{"http://localhost:8233", uiOrigin},
 		CTI:          cti.NewHTTPAdapter(simSrv.URL, "", observe),
 		Interactions: api.InteractionSettings{CreateInteraction: true, CallerID: "+12025550100"}})
 
@@ -151,6 +161,15 @@ func run(m *testing.M) int {
 		return 2
 	}
 
-	sys = system{temporal: srv, client: cl, db: db, store: db.Store, api: httpSrv, sim: sim, simURL: simSrv.URL, tokens: tokens, keys: keys}
+	sys = system{temporal: srv, client: cl, db: db, store: db.Store, api: httpSrv, sim: sim, simURL: simSrv.URL, tokens: tokens, keys: keys, uiOrigin: uiOrigin}
 	return m.Run()
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
 }

@@ -36,6 +36,8 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	f.httpFlags(c)
 	f.str(&c.DataDir, "data-dir", "CASEHUB_DATA_DIR", ".data", "where the dev server keeps its state and logs")
 	f.str(&c.TemporalBin, "temporal-bin", "CASEHUB_TEMPORAL_BIN", "", "Temporal CLI binary (default .bin/temporal, built from tools/go.mod)")
+	uiBin := ""
+	f.str(&uiBin, "temporal-ui-bin", "CASEHUB_TEMPORAL_UI_BIN", "", "Temporal Web UI server binary (default .bin/temporal-ui, built from tools/go.mod)")
 	f.int(&c.TemporalUI, "temporal-ui-port", "CASEHUB_TEMPORAL_UI_PORT", 8233, "Temporal Web UI port")
 	f.ctiFlags(c, ctisim.DefaultSecret)
 	f.codecFlags(c, "")
@@ -84,7 +86,7 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	defer logFile.Close()
 	logger.Info("starting Temporal dev server", "cli", cli, "db", filepath.Join(c.DataDir, "temporal.db"), "log", logPath)
 	srv, err := devserver.Start(ctx, devserver.Options{
-		CLIPath: cli, IP: host, Port: port, UIPort: c.TemporalUI, UICodecEndpoint: "http://" + c.HTTPAddr + "/codec",
+		CLIPath: cli, IP: host, Port: port, Headless: true,
 		DBFile: filepath.Join(c.DataDir, "temporal.db"), Namespace: c.TemporalNamespace, Output: logFile,
 	})
 	if err != nil {
@@ -96,6 +98,28 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 			logger.Error("stop Temporal dev server", "err", err)
 		}
 	}()
+
+	// The Web UI runs on its own so that it sends the codec sign-in cookie to
+	// casehub's codec endpoint: signed in, payloads read in clear.
+	if uiBin == "" {
+		if uiBin, err = devserver.FindUI(ctx, "."); err != nil {
+			return err
+		}
+	}
+	ui, err := devserver.StartUI(ctx, devserver.UIOptions{
+		Bin: uiBin, IP: host, Port: c.TemporalUI, TemporalAddress: srv.HostPort,
+		CodecEndpoint: "http://" + c.HTTPAddr + "/codec", Namespace: c.TemporalNamespace,
+		ConfigDir: filepath.Join(c.DataDir, "temporal-ui"), Output: logFile,
+	})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := ui.Stop(); err != nil {
+			logger.Error("stop Temporal UI", "err", err)
+		}
+	}()
+	srv.UIURL = ui.URL
 
 	// 2. PostgreSQL: create the database if missing, migrate.
 	if err := migrate(ctx, c, "up", io.Discard); err != nil {
