@@ -27,6 +27,10 @@ type Options struct {
 	// Pollers per task type (workflow and activity); zero means 4. More than
 	// the SDK's 2 keeps tasks from waiting on a busy worker.
 	Pollers int
+	// StopTimeout is how long a stopping worker lets running activities
+	// finish before it cancels them; zero means 10 s. casehub sets it to
+	// its shutdown timeout, which deployments set their grace period by.
+	StopTimeout time.Duration
 }
 
 // New returns a worker on workflows.TaskQueue with every workflow and
@@ -35,12 +39,15 @@ func New(c client.Client, acts *activities.Activities, o Options) sdkworker.Work
 	if o.Pollers == 0 {
 		o.Pollers = 4
 	}
+	if o.StopTimeout == 0 {
+		o.StopTimeout = 10 * time.Second
+	}
 	w := sdkworker.New(c, workflows.TaskQueue, sdkworker.Options{
 		DeadlockDetectionTimeout:           o.DeadlockDetectionTimeout,
 		MaxConcurrentActivityExecutionSize: o.MaxConcurrentActivities,
 		MaxConcurrentWorkflowTaskPollers:   o.Pollers,
 		MaxConcurrentActivityTaskPollers:   o.Pollers,
-		WorkerStopTimeout:                  10 * time.Second,
+		WorkerStopTimeout:                  o.StopTimeout,
 		// A workflow task waits this long on a worker's sticky queue before
 		// any worker may take it: a killed worker's processes move on
 		// within seconds (the SDK's default is 5 s).

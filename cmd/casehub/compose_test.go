@@ -5,70 +5,126 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"os"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
 
+	"github.com/compose-spec/compose-go/v2/dotenv"
+	"github.com/compose-spec/compose-go/v2/loader"
+	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
-	"go.yaml.in/yaml/v3"
+
+	"github.com/casehub/casehub/api"
+	"github.com/casehub/casehub/cti/ctisim"
 )
 
-// docker-compose.yml cannot run here (no Docker engine), so this keeps it
-// consistent with the binary instead: every casehub command it runs, health
-// checks included, parses, and every variable it sets is one that command
-// reads.
-func TestComposeFileMatchesTheBinary(t *testing.T) {
-	raw, err := os.ReadFile("../../docker-compose.yml")
-	require.NoError(t, err)
-	var compose struct {
-		Services map[string]struct {
-			Build       string            `yaml:"build"`
-			Command     []string          `yaml:"command"`
-			Environment map[string]string `yaml:"environment"`
-			Healthcheck *struct {
-				Test []string `yaml:"test"`
-			} `yaml:"healthcheck"`
-		} `yaml:"services"`
-	}
-	require.NoError(t, yaml.Unmarshal(raw, &compose))
+// docker-compose.yml held to the binary: every casehub command it runs,
+// health checks included, parses, every variable it sets is one that command
+// reads, and every health check asks the port the command listens on for a
+// path it serves. deploy/compose_test.go checks the file as Compose.
 
-	var built []string
-	for name, svc := range compose.Services {
-		if svc.Build != "." {
+const casehubImage = "casehub:local"
+
+// loadCompose loads docker-compose.yml as Docker Compose does, with the
+// example env file, its empty settings filled in, as .env.
+func loadCompose(t *testing.T) *types.Project {
+	t.Helper()
+	env, err := dotenv.Read("../../deploy/compose.env.example")
+	require.NoError(t, err)
+	for k, v := range env {
+		if v == "" {
+			env[k] = "filled-in-" + strings.ToLower(k)
+		}
+	}
+	ctx := context.Background()
+	details, err := loader.LoadConfigFiles(ctx, []string{"../../docker-compose.yml"}, "../..")
+	require.NoError(t, err)
+	details.Environment = env
+	p, err := loader.LoadWithContext(ctx, *details, func(o *loader.Options) { o.SetProjectName("casehub", true) })
+	require.NoError(t, err)
+	return p
+}
+
+// healthURL is the URL a casehub health check asks.
+func healthURL(t *testing.T, svc types.ServiceConfig) *url.URL {
+	t.Helper()
+	require.NotNil(t, svc.HealthCheck, "%s has a health check", svc.Name)
+	test := svc.HealthCheck.Test
+	require.GreaterOrEqual(t, len(test), 3, "%s: health check %v", svc.Name, test)
+	require.Equal(t, []string{"CMD", "/usr/local/bin/casehub", "healthcheck"}, []string(test[:3]), "%s: health check %v", svc.Name, test)
+	fs := flag.NewFlagSet("healthcheck", flag.ContinueOnError)
+	raw := fs.String("url", "", "")
+	require.NoError(t, fs.Parse(test[3:]))
+	u, err := url.Parse(*raw)
+	require.NoError(t, err)
+	return u
+}
+
+func TestComposeFileMatchesTheBinary(t *testing.T) {
+	p := loadCompose(t)
+
+	var casehub []string
+	for name, svc := range p.Services {
+		if svc.Image != casehubImage {
 			continue
 		}
-		built = append(built, name)
+		casehub = append(casehub, name)
 		t.Run(name, func(t *testing.T) {
-			require.NotEmpty(t, svc.Command, "a casehub service names its command")
-			asked := map[string]bool{}
-			getenv := func(k string) string { asked[k] = true; return svc.Environment[k] }
-			parses(t, helpOf(svc.Command), getenv)
-			var unread []string
-			for k := range svc.Environment {
-				if !asked[k] {
-					unread = append(unread, k)
-				}
+			require.Empty(t, svc.Entrypoint, "the image's entrypoint is casehub")
+			env := map[string]string{}
+			for k, v := range svc.Environment {
+				require.NotNil(t, v, "%s is set", k)
+				env[k] = *v
 			}
-			sort.Strings(unread)
-			require.Empty(t, unread, "set in docker-compose.yml but not read by casehub %s", strings.Join(svc.Command, " "))
-
-			if svc.Healthcheck != nil && len(svc.Healthcheck.Test) > 2 && strings.HasSuffix(svc.Healthcheck.Test[1], "/casehub") {
-				parses(t, helpOf(svc.Healthcheck.Test[2:]), getenv)
+			checkCommand(t, "docker-compose.yml", svc.Command, env)
+			if svc.HealthCheck != nil {
+				u := healthURL(t, svc)
+				parses(t, helpOf(svc.HealthCheck.Test[2:]), func(k string) string { return env[k] })
+				require.Equal(t, "127.0.0.1", u.Hostname(), "the health check runs in the container")
+				_, port, err := net.SplitHostPort(listenAddr(t, svc.Command, env))
+				require.NoError(t, err)
+				require.Equal(t, port, u.Port(), "%s's health check asks the port it listens on", name)
+				require.True(t, serves(t, svc.Command, u.Path), "casehub %s serves %s", svc.Command[0], u.Path)
 			}
 		})
 	}
-	sort.Strings(built)
-	require.Equal(t, []string{"api", "cti-sim", "migrate", "worker"}, built)
+	sort.Strings(casehub)
+	require.Equal(t, []string{"api", "cti-sim", "migrate", "worker"}, casehub)
 }
 
-// helpOf is a command line asking for its command's help: migrate takes
-// its flags before the step, the others after their (sub)command.
-func helpOf(cmd []string) []string {
-	if cmd[0] == "migrate" {
-		return append([]string{"migrate", "-h"}, cmd[1:]...)
+// checkCommand checks a casehub command line from a deployment file: it
+// parses with the binary's own flags, and every variable set for it is one
+// it reads.
+func checkCommand(t *testing.T, file string, cmd []string, env map[string]string) {
+	t.Helper()
+	require.NotEmpty(t, cmd, "a casehub container names its command")
+	asked := map[string]bool{}
+	parses(t, helpOf(cmd), func(k string) string { asked[k] = true; return env[k] })
+	var unread []string
+	for k := range env {
+		if !asked[k] {
+			unread = append(unread, k)
+		}
 	}
-	return append(append([]string{}, cmd...), "-h")
+	sort.Strings(unread)
+	require.Empty(t, unread, "set in %s but not read by casehub %s", file, strings.Join(cmd, " "))
+}
+
+// helpOf is a command line asking for its command's help after all its
+// flags: migrate takes its flags before the step, the others after their
+// (sub)command.
+func helpOf(cmd []string) []string {
+	out := append([]string{}, cmd...)
+	if last := len(out) - 1; cmd[0] == "migrate" && last > 0 && slices.Contains([]string{"up", "down", "status"}, out[last]) {
+		return append(append(out[:last:last], "-h"), out[last])
+	}
+	return append(out, "-h")
 }
 
 // parses runs a command line that ends in -h: its flags must all be known.
@@ -80,4 +136,54 @@ func parses(t *testing.T, args []string, getenv func(string) string) {
 		require.NoError(t, err, "casehub %s", strings.Join(args, " "))
 	}
 	require.NotContains(t, out.String(), "flag provided but not defined", "casehub %s", strings.Join(args, " "))
+}
+
+// listenAddr is the address a casehub command serves HTTP on, as it reads
+// its settings.
+func listenAddr(t *testing.T, cmd []string, env map[string]string) string {
+	t.Helper()
+	getenv := func(k string) string { return env[k] }
+	switch cmd[0] {
+	case "api":
+		c, err := apiConfig(cmd[1:], getenv)
+		require.NoError(t, err)
+		return c.HTTPAddr
+	case "worker":
+		c, err := workerConfig(cmd[1:], getenv)
+		require.NoError(t, err)
+		return c.MetricsAddr
+	case "cti-sim":
+		require.Equal(t, []string{"cti-sim", "serve"}, cmd, "the simulator's address comes from its environment")
+		if a := env[ctisim.EnvAddr]; a != "" {
+			return a
+		}
+		return ctisim.DefaultAddr
+	}
+	t.Fatalf("casehub %s serves no HTTP", cmd[0])
+	return ""
+}
+
+// serves reports whether casehub cmd answers GET path.
+func serves(t *testing.T, cmd []string, path string) bool {
+	t.Helper()
+	switch cmd[0] {
+	case "api":
+		for _, r := range api.NewServer(api.Deps{}).Routes() {
+			if r.Method == http.MethodGet && r.Path == path {
+				return true
+			}
+		}
+		return false
+	case "worker":
+		_, pattern := workerMux(prometheus.NewRegistry(), http.NotFoundHandler()).Handler(httptest.NewRequest(http.MethodGet, path, nil))
+		return pattern != ""
+	case "cti-sim":
+		sim := ctisim.New(ctisim.Config{})
+		defer sim.Close()
+		rec := httptest.NewRecorder()
+		sim.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		return rec.Code == http.StatusOK
+	}
+	t.Fatalf("casehub %s serves no HTTP", cmd[0])
+	return false
 }

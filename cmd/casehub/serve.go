@@ -9,13 +9,19 @@ import (
 	"github.com/casehub/casehub/worker"
 )
 
-func runAPI(ctx context.Context, args []string, getenv func(string) string) error {
+// apiConfig is the configuration casehub api runs with.
+func apiConfig(args []string, getenv func(string) string) (*config, error) {
 	f, c := newFlags("api", getenv)
 	f.httpFlags(c)
 	f.codecFlags(c, "")
 	f.ctiFlags(c, "")
 	f.interactionFlags(c)
-	if err := f.fs.Parse(args); err != nil {
+	return c, f.fs.Parse(args)
+}
+
+func runAPI(ctx context.Context, args []string, getenv func(string) string) error {
+	c, err := apiConfig(args, getenv)
+	if err != nil {
 		return err
 	}
 	logger := c.logger()
@@ -36,13 +42,19 @@ func runAPI(ctx context.Context, args []string, getenv func(string) string) erro
 	return serveAPI(ctx, c, apiDeps(c, st, cl, logger, m))
 }
 
-func runWorker(ctx context.Context, args []string, getenv func(string) string) error {
+// workerConfig is the configuration casehub worker runs with.
+func workerConfig(args []string, getenv func(string) string) (*config, error) {
 	f, c := newFlags("worker", getenv)
 	f.codecFlags(c, "")
 	f.metricsFlags(c)
 	f.workerFlags(c)
 	f.ctiFlags(c, "")
-	if err := f.fs.Parse(args); err != nil {
+	return c, f.fs.Parse(args)
+}
+
+func runWorker(ctx context.Context, args []string, getenv func(string) string) error {
+	c, err := workerConfig(args, getenv)
+	if err != nil {
 		return err
 	}
 	logger := c.logger()
@@ -64,7 +76,8 @@ func runWorker(ctx context.Context, args []string, getenv func(string) string) e
 		return err
 	}
 	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return serveMetrics(ctx, c.MetricsAddr, m.registry, logger) })
+	ready := worker.Readiness{Temporal: cl, Postgres: st.Ping, Identity: worker.Identity(), Logger: logger}
+	g.Go(func() error { return serveMetrics(ctx, c.MetricsAddr, workerMux(m.registry, ready), logger) })
 	g.Go(func() error { return runWorkerUntil(ctx, c, cl, st, logger, m) })
 	return g.Wait()
 }

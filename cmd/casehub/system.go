@@ -63,6 +63,7 @@ func dialTemporal(ctx context.Context, c *config, logger *slog.Logger, m *metric
 	opts := client.Options{
 		HostPort:  c.TemporalAddress,
 		Namespace: c.TemporalNamespace,
+		Identity:  worker.Identity(),
 		Logger:    log.NewStructuredLogger(logger.With("component", "temporal")),
 	}
 	if keys != nil {
@@ -162,7 +163,7 @@ func runWorkerUntil(ctx context.Context, c *config, cl client.Client, st *store.
 	if c.WorkflowCacheSize > 0 {
 		sdkworker.SetStickyWorkflowCacheSize(c.WorkflowCacheSize)
 	}
-	w := worker.New(cl, newActivities(c, cl, st, logger, m), worker.Options{})
+	w := worker.New(cl, newActivities(c, cl, st, logger, m), worker.Options{StopTimeout: c.ShutdownTimeout})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
@@ -177,19 +178,30 @@ func runWorkerUntil(ctx context.Context, c *config, cl client.Client, st *store.
 	}
 	logger.Info("worker polling", "task_queue", "casehub")
 	<-ctx.Done()
+	// The SDK lets running activities finish for the shutdown timeout
+	// (worker.Options.StopTimeout), then cancels them; a deployment's grace
+	// period is set against this one setting.
 	w.Stop()
 	logger.Info("worker stopped")
 	return nil
 }
 
-// serveMetrics serves /metrics on addr until ctx is done.
-func serveMetrics(ctx context.Context, addr string, reg *prometheus.Registry, logger *slog.Logger) error {
+// workerMux is what a worker serves on its metrics address: /metrics,
+// /readyz (PostgreSQL answers and the worker polls) and /healthz.
+func workerMux(reg *prometheus.Registry, ready http.Handler) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("GET /readyz", ready)
+	mux.HandleFunc("GET /healthz", worker.Alive)
+	return mux
+}
+
+// serveMetrics serves h on addr until ctx is done.
+func serveMetrics(ctx context.Context, addr string, h http.Handler, logger *slog.Logger) error {
 	if addr == "" {
 		return nil
 	}
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()
 		_ = srv.Shutdown(context.Background())
