@@ -29,8 +29,8 @@ type CallerLookup struct {
 // Caller is the calling number in E.164 ("" when withheld or invalid) and the
 // contacts that have it among their communication options.
 type Caller struct {
-	Number   string          `json:"number"`
-	Contacts []store.Contact `json:"contacts"`
+	Number   string    `json:"number"`
+	Contacts []Contact `json:"contacts"`
 }
 
 // IdentifyCaller normalises the calling number and finds every contact with
@@ -39,13 +39,13 @@ func (a *Activities) IdentifyCaller(ctx context.Context, in CallerLookup) (Calle
 	number, err := phone.Normalize(in.Number, regionOr(in.DefaultRegion))
 	if err != nil {
 		activity.GetLogger(ctx).Info("calling number is not a valid number; identifying by hand", "err", err)
-		return Caller{Contacts: []store.Contact{}}, nil
+		return Caller{Contacts: []Contact{}}, nil
 	}
 	found, err := a.Store.SearchContacts(ctx, store.ContactQuery{Phone: number, Limit: 50})
 	if err != nil {
 		return Caller{}, classify(err)
 	}
-	return Caller{Number: number, Contacts: found}, nil
+	return Caller{Number: number, Contacts: contactsOf(found)}, nil
 }
 
 // ContactSearch is the agent's search on the contact identification page.
@@ -60,7 +60,12 @@ type ContactSearch struct {
 
 // SearchContactsForCase runs the agent's search; every field given must
 // match.
-func (a *Activities) SearchContactsForCase(ctx context.Context, in ContactSearch) ([]store.Contact, error) {
+func (a *Activities) SearchContactsForCase(ctx context.Context, in ContactSearch) ([]Contact, error) {
+	found, err := a.searchContactsForCase(ctx, in)
+	return contactsOf(found), err
+}
+
+func (a *Activities) searchContactsForCase(ctx context.Context, in ContactSearch) ([]store.Contact, error) {
 	q := store.ContactQuery{Name: strings.TrimSpace(in.Name), Company: strings.TrimSpace(in.Company),
 		Email: strings.ToLower(strings.TrimSpace(in.Email)), Limit: 50}
 	if in.Phone != "" {
@@ -104,9 +109,12 @@ func (a *Activities) SearchContactsForCase(ctx context.Context, in ContactSearch
 
 // AddCallerNumber adds the calling number (E.164) to a contact's
 // communication options; a number the contact has already is left as it is.
-func (a *Activities) AddCallerNumber(ctx context.Context, contactID uuid.UUID, number string) (store.Contact, error) {
+func (a *Activities) AddCallerNumber(ctx context.Context, contactID uuid.UUID, number string) (Contact, error) {
 	c, err := a.Store.AddCommunicationOption(ctx, contactID, store.CommunicationOption{Kind: store.OptionPhone, Value: number})
-	return c, classify(err)
+	if err != nil {
+		return Contact{}, classify(err)
+	}
+	return contactOf(c), nil
 }
 
 // CallerContact is a new contact for the caller, under an id the process
@@ -121,7 +129,7 @@ type CallerContact struct {
 
 // CreateCallerContact adds the caller as a contact with the calling number
 // and the email given.
-func (a *Activities) CreateCallerContact(ctx context.Context, in CallerContact) (store.Contact, error) {
+func (a *Activities) CreateCallerContact(ctx context.Context, in CallerContact) (Contact, error) {
 	nc := store.NewContact{Name: in.Name, CompanyID: in.CompanyID}
 	if in.CallerNumber != "" {
 		nc.CommunicationOptions = append(nc.CommunicationOptions, store.CommunicationOption{Kind: store.OptionPhone, Value: in.CallerNumber})
@@ -130,21 +138,24 @@ func (a *Activities) CreateCallerContact(ctx context.Context, in CallerContact) 
 		nc.CommunicationOptions = append(nc.CommunicationOptions, store.CommunicationOption{Kind: store.OptionEmail, Value: email})
 	}
 	c, err := a.Store.CreateContactOnce(ctx, in.ID, nc)
-	return c, classify(err)
+	if err != nil {
+		return Contact{}, classify(err)
+	}
+	return contactOf(c), nil
 }
 
 // CreateCase registers a case; nc.RequestID makes a retry return the same
 // case.
-func (a *Activities) CreateCase(ctx context.Context, nc store.NewCase) (store.Case, error) {
-	c, err := a.Store.CreateCase(ctx, nc)
+func (a *Activities) CreateCase(ctx context.Context, nc NewCase) (Case, error) {
+	c, err := a.Store.CreateCase(ctx, nc.toStore())
 	if err != nil {
-		return store.Case{}, classify(err)
+		return Case{}, classify(err)
 	}
 	if err := a.relateToInteraction(ctx, nc.InteractionID, c.Number); err != nil {
-		return store.Case{}, err
+		return Case{}, err
 	}
 	activity.GetLogger(ctx).Info("case created", "case_number", c.Number, "contact_id", c.ContactID)
-	return c, nil
+	return caseOf(c), nil
 }
 
 // relateToInteraction records the case number on the interaction's related
@@ -193,15 +204,15 @@ func (a *Activities) ContactCases(ctx context.Context, contactID uuid.UUID) ([]C
 
 // RecordConsultation notes advice given on a case; nc.ID makes a retry
 // record nothing twice.
-func (a *Activities) RecordConsultation(ctx context.Context, nc store.NewConsultation) (store.Consultation, error) {
-	c, err := a.Store.RecordConsultation(ctx, nc)
+func (a *Activities) RecordConsultation(ctx context.Context, nc NewConsultation) (Consultation, error) {
+	c, err := a.Store.RecordConsultation(ctx, nc.toStore())
 	if err != nil {
-		return store.Consultation{}, classify(err)
+		return Consultation{}, classify(err)
 	}
 	if err := a.relateToInteraction(ctx, nc.InteractionID, nc.CaseNumber); err != nil {
-		return store.Consultation{}, err
+		return Consultation{}, err
 	}
-	return c, nil
+	return consultationOf(c), nil
 }
 
 func regionOr(region string) string {

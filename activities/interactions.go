@@ -14,7 +14,7 @@ import (
 
 // OpenInteractionRequest creates an interaction's record.
 type OpenInteractionRequest struct {
-	Interaction   store.NewInteraction
+	Interaction   NewInteraction
 	CallerNumber  string // inbound phone: find the contact by this number
 	CustomerEmail string // chat: find the contact by this address
 	DefaultRegion string
@@ -23,8 +23,8 @@ type OpenInteractionRequest struct {
 
 // OpenedInteraction is the record and the contacts that matched.
 type OpenedInteraction struct {
-	Interaction store.Interaction
-	Candidates  []store.Contact // every contact matched; the first is attached
+	Interaction Interaction
+	Candidates  []ContactRef // every contact matched; the first is attached
 }
 
 // OpenInteraction finds the customer in the directory (by calling number
@@ -34,18 +34,19 @@ type OpenedInteraction struct {
 func (a *Activities) OpenInteraction(ctx context.Context, r OpenInteractionRequest) (OpenedInteraction, error) {
 	var out OpenedInteraction
 	var q store.ContactQuery
+	n := r.Interaction.toStore()
 	if r.CallerNumber != "" {
-		if n, err := phone.Normalize(r.CallerNumber, r.DefaultRegion); err == nil {
-			q.Phone = n
-			if r.Interaction.ContactPhone == "" {
-				r.Interaction.ContactPhone = n
+		if number, err := phone.Normalize(r.CallerNumber, r.DefaultRegion); err == nil {
+			q.Phone = number
+			if n.ContactPhone == "" {
+				n.ContactPhone = number
 			}
 		}
 	}
 	if r.CustomerEmail != "" {
 		q.Email = strings.ToLower(strings.TrimSpace(r.CustomerEmail))
-		if r.Interaction.ContactEmail == "" {
-			r.Interaction.ContactEmail = q.Email
+		if n.ContactEmail == "" {
+			n.ContactEmail = q.Email
 		}
 	}
 	if q.Phone != "" || q.Email != "" {
@@ -53,16 +54,21 @@ func (a *Activities) OpenInteraction(ctx context.Context, r OpenInteractionReque
 		if err != nil {
 			return out, classify(err)
 		}
-		out.Candidates = found
+		if found != nil {
+			out.Candidates = make([]ContactRef, len(found))
+			for i, c := range found {
+				out.Candidates[i] = ContactRef{ID: c.ID, Name: c.Name}
+			}
+		}
 		// One match is the customer. Several: a chat attaches the first by
 		// default (seed 003); a call leaves the choice to the agent (seed 004).
 		if len(found) == 1 || (len(found) > 1 && r.CustomerEmail != "") {
 			id := found[0].ID
-			r.Interaction.ContactID = &id
-			r.Interaction.CompanyID = found[0].CompanyID
+			n.ContactID = &id
+			n.CompanyID = found[0].CompanyID
 		}
 	}
-	it, err := a.Store.CreateInteraction(ctx, r.Interaction)
+	it, err := a.Store.CreateInteraction(ctx, n)
 	if err != nil {
 		return out, classify(err)
 	}
@@ -70,44 +76,48 @@ func (a *Activities) OpenInteraction(ctx context.Context, r OpenInteractionReque
 		if leg == "" {
 			continue
 		}
-		if err := a.Store.RegisterLeg(ctx, leg, r.Interaction.WorkflowID); err != nil {
+		if err := a.Store.RegisterLeg(ctx, leg, n.WorkflowID); err != nil {
 			return out, classify(err)
 		}
 	}
-	out.Interaction = it
+	out.Interaction = interactionOf(it)
 	return out, nil
 }
 
 // ChangeInteraction moves the record to a new state or assignment; a late
 // or repeated change (a lower version) does nothing.
-func (a *Activities) ChangeInteraction(ctx context.Context, c store.InteractionChange) (store.Interaction, error) {
-	it, err := a.Store.ChangeInteraction(ctx, c)
-	return it, classify(err)
+func (a *Activities) ChangeInteraction(ctx context.Context, c InteractionChange) (Interaction, error) {
+	it, err := a.Store.ChangeInteraction(ctx, c.toStore())
+	if err != nil {
+		return Interaction{}, classify(err)
+	}
+	return interactionOf(it), nil
 }
 
 // RecordPhoneLog writes the call's phone log (once per call).
-func (a *Activities) RecordPhoneLog(ctx context.Context, l store.PhoneLog) error {
-	return classify(a.Store.RecordPhoneLog(ctx, l))
+func (a *Activities) RecordPhoneLog(ctx context.Context, l PhoneLog) error {
+	return classify(a.Store.RecordPhoneLog(ctx, l.toStore()))
 }
 
-// TransferRecord is a transfer to write. The request id travels in its own
-// field: store.Transfer keeps it out of JSON so API answers never show it.
+// TransferRecord is a transfer to write, with the request id that makes
+// writing it again write nothing.
 type TransferRecord struct {
-	Transfer  store.Transfer
+	Transfer  Transfer
 	RequestID string
 }
 
 // RecordTransfer writes a transfer record (once per request id).
 func (a *Activities) RecordTransfer(ctx context.Context, r TransferRecord) error {
-	t := r.Transfer
-	t.RequestID = r.RequestID
-	return classify(a.Store.RecordTransfer(ctx, t))
+	return classify(a.Store.RecordTransfer(ctx, r.Transfer.toStore(r.RequestID)))
 }
 
 // AddWorkNote appends a work note (once per request id).
-func (a *Activities) AddWorkNote(ctx context.Context, number, author, body, requestID string) (store.WorkNote, error) {
+func (a *Activities) AddWorkNote(ctx context.Context, number, author, body, requestID string) (WorkNote, error) {
 	n, err := a.Store.AddWorkNote(ctx, number, author, body, requestID)
-	return n, classify(err)
+	if err != nil {
+		return WorkNote{}, classify(err)
+	}
+	return workNoteOf(n), nil
 }
 
 // ChatLine is one transcript line.
@@ -133,7 +143,8 @@ func (a *Activities) AppendChatMessage(ctx context.Context, number string, l Cha
 // Escalate opens an incident or request linked to the interaction (and its
 // case); for an incident from a chat the transcript goes in. Once per
 // request id.
-func (a *Activities) Escalate(ctx context.Context, e store.NewEscalation) (Escalated, error) {
+func (a *Activities) Escalate(ctx context.Context, in NewEscalation) (Escalated, error) {
+	e := in.toStore()
 	if e.Kind == "incident" && e.Transcript == "" {
 		lines, err := a.Store.ChatTranscript(ctx, e.Interaction)
 		if err != nil {

@@ -24,7 +24,7 @@ const DefaultEventRetention = 24 * time.Hour
 
 // ExpireRecords deletes what has been kept longer than r says. Deleting
 // again deletes nothing more, so a retry is harmless.
-func (a *Activities) ExpireRecords(ctx context.Context, r RetentionRequest) (store.Expired, error) {
+func (a *Activities) ExpireRecords(ctx context.Context, r RetentionRequest) (Expired, error) {
 	now := a.now()
 	keepEvents := r.Events
 	if keepEvents <= 0 {
@@ -33,8 +33,8 @@ func (a *Activities) ExpireRecords(ctx context.Context, r RetentionRequest) (sto
 	out, err := a.Store.ExpireRecords(ctx, store.Retain{CTIEvents: now.Add(-r.CTIEvents),
 		IdempotencyKeys: now.Add(-r.IdempotencyKeys), Events: now.Add(-keepEvents)})
 	if err != nil {
-		return out, classify(err)
+		return expiredOf(out), classify(err)
 	}
 	activity.GetLogger(ctx).Info("expired records", "cti_events", out.CTIEvents, "idempotency_keys", out.IdempotencyKeys, "events", out.Events)
-	return out, nil
+	return expiredOf(out), nil
 }

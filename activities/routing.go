@@ -7,7 +7,6 @@ import (
 	"go.temporal.io/sdk/activity"
 
 	"github.com/casehub/casehub/routing"
-	"github.com/casehub/casehub/store"
 )
 
 // Routing activities: thin calls into the offer protocol (package routing),
@@ -32,27 +31,30 @@ func stepKey(ctx context.Context) string {
 }
 
 // QueueSettings returns a queue's settings.
-func (a *Activities) QueueSettings(ctx context.Context, queue string) (store.Queue, error) {
+func (a *Activities) QueueSettings(ctx context.Context, queue string) (Queue, error) {
 	q, err := a.Store.GetQueue(ctx, queue)
-	return q, classify(err)
+	if err != nil {
+		return Queue{}, classify(err)
+	}
+	return queueOf(q), nil
 }
 
 // EnqueueWorkItem puts an item in its queue (idempotent by item id) and
 // books the queue.
-func (a *Activities) EnqueueWorkItem(ctx context.Context, n store.NewWorkItem) ([]store.Offer, error) {
-	_, err := a.router().Enqueue(ctx, stepKey(ctx), n)
+func (a *Activities) EnqueueWorkItem(ctx context.Context, n NewWorkItem) ([]Offer, error) {
+	_, err := a.router().Enqueue(ctx, stepKey(ctx), n.toStore())
 	return nil, classify(err)
 }
 
 // Dispatch books waiting items of queues to available agents.
-func (a *Activities) Dispatch(ctx context.Context, queues []string) ([]store.Offer, error) {
+func (a *Activities) Dispatch(ctx context.Context, queues []string) ([]Offer, error) {
 	_, err := a.router().Dispatch(ctx, stepKey(ctx), queues)
 	return nil, classify(err)
 }
 
 // DispatchAgent books work from every queue the agent is a member of (after
 // its memberships changed).
-func (a *Activities) DispatchAgent(ctx context.Context, agentID string) ([]store.Offer, error) {
+func (a *Activities) DispatchAgent(ctx context.Context, agentID string) ([]Offer, error) {
 	_, err := a.router().DispatchAgent(ctx, stepKey(ctx), agentID)
 	return nil, classify(err)
 }
@@ -66,21 +68,27 @@ func (a *Activities) AckOffer(ctx context.Context, offerID string) error {
 // change.
 type PresentOfferRequest struct {
 	OfferID string
-	Record  routing.Record
+	Record  RecordChange
 }
 
 // PresentOffer shows an offer to its agent and writes the process's record
 // in the same transaction; Presented is false when the offer had closed.
-func (a *Activities) PresentOffer(ctx context.Context, r PresentOfferRequest) (routing.Presented, error) {
-	p, err := a.router().Present(ctx, stepKey(ctx), r.OfferID, r.Record)
-	return p, classify(err)
+func (a *Activities) PresentOffer(ctx context.Context, r PresentOfferRequest) (Presented, error) {
+	p, err := a.router().Present(ctx, stepKey(ctx), r.OfferID, r.Record.toRouting())
+	if err != nil {
+		return Presented{}, classify(err)
+	}
+	return presentedOf(p), nil
 }
 
 // AcceptOffer assigns the item to the agent the offer went to and tells the
 // agent's process.
-func (a *Activities) AcceptOffer(ctx context.Context, offerID string) (routing.Accepted, error) {
+func (a *Activities) AcceptOffer(ctx context.Context, offerID string) (Accepted, error) {
 	acc, err := a.router().Accept(ctx, stepKey(ctx), offerID)
-	return acc, classify(err)
+	if err != nil {
+		return Accepted{}, classify(err)
+	}
+	return acceptedOf(acc), nil
 }
 
 // CloseOfferRequest says how an offer ended and what happens to its item.
@@ -94,7 +102,7 @@ type CloseOfferRequest struct {
 
 // CloseOffer ends an offer (a timed-out agent goes on break in the same
 // transaction and its process is told) and books the freed capacity.
-func (a *Activities) CloseOffer(ctx context.Context, r CloseOfferRequest) ([]store.Offer, error) {
+func (a *Activities) CloseOffer(ctx context.Context, r CloseOfferRequest) ([]Offer, error) {
 	_, err := a.router().Close(ctx, stepKey(ctx), routing.CloseRequest{
 		OfferID: r.OfferID, State: r.State, Requeue: r.Requeue, Exclude: r.Exclude,
 	})
@@ -111,8 +119,8 @@ type FinishWorkItemRequest struct {
 
 // FinishWorkItemResult says what finishing did.
 type FinishWorkItemResult struct {
-	Finished store.FinishedItem
-	Offers   []store.Offer
+	Finished FinishedItem
+	Offers   []Offer // always empty now (see Offer)
 	// AgentTold: the agent's process was signalled by the activity.
 	AgentTold bool `json:",omitempty"`
 }
@@ -124,7 +132,7 @@ func (a *Activities) FinishWorkItem(ctx context.Context, r FinishWorkItemRequest
 	if err != nil {
 		return FinishWorkItemResult{}, classify(err)
 	}
-	return FinishWorkItemResult{Finished: f.FinishedItem, AgentTold: f.AgentTold}, nil
+	return FinishWorkItemResult{Finished: finishedItemOf(f.FinishedItem), AgentTold: f.AgentTold}, nil
 }
 
 // SetPresenceRequest changes an agent's presence, optionally only from some
@@ -146,8 +154,8 @@ type SetPresenceRequest struct {
 // SetPresenceResult is the presence the agent has now.
 type SetPresenceResult struct {
 	Presence string
-	Changed  bool // the change applied (not refused by OnlyFrom)
-	Offers   []store.Offer
+	Changed  bool    // the change applied (not refused by OnlyFrom)
+	Offers   []Offer // always empty now (see Offer)
 	// EndedWrapUp is the item of the wrap-up the change ended, if any.
 	EndedWrapUp string `json:",omitempty"`
 	// Seq is the agent's presence change this is (the latest, when it did
@@ -169,14 +177,20 @@ func (a *Activities) SetAgentPresence(ctx context.Context, r SetPresenceRequest)
 }
 
 // AgentWrapUp reads an agent's presence and wrap-up from PostgreSQL.
-func (a *Activities) AgentWrapUp(ctx context.Context, agentID string) (routing.WrapUp, error) {
+func (a *Activities) AgentWrapUp(ctx context.Context, agentID string) (WrapUp, error) {
 	w, err := a.router().WrapUpOf(ctx, agentID)
-	return w, classify(err)
+	if err != nil {
+		return WrapUp{}, classify(err)
+	}
+	return wrapUpOf(w), nil
 }
 
 // SweepRouting delivers again offers no process received, checks offers
 // open far too long, and prunes stored answers.
-func (a *Activities) SweepRouting(ctx context.Context) (routing.Swept, error) {
+func (a *Activities) SweepRouting(ctx context.Context) (Swept, error) {
 	s, err := a.router().Sweep(ctx)
-	return s, classify(err)
+	if err != nil {
+		return Swept{}, classify(err)
+	}
+	return sweptOf(s), nil
 }

@@ -9,7 +9,7 @@ import (
 )
 
 // RecordSelfCheck writes the calling workflow's self-check row.
-func (a *Activities) RecordSelfCheck(ctx context.Context, note string) (store.SelfCheck, error) {
+func (a *Activities) RecordSelfCheck(ctx context.Context, note string) (SelfCheck, error) {
 	info := activity.GetInfo(ctx)
 	row, err := a.Store.RecordSelfCheck(ctx, store.SelfCheck{
 		WorkflowID: info.WorkflowExecution.ID,
@@ -17,8 +17,8 @@ func (a *Activities) RecordSelfCheck(ctx context.Context, note string) (store.Se
 		Note:       note,
 	})
 	if err != nil {
-		return store.SelfCheck{}, classify(err)
+		return SelfCheck{}, classify(err)
 	}
 	activity.GetLogger(ctx).Info("self check recorded", "workflow_id", row.WorkflowID)
-	return row, nil
+	return selfCheckOf(row), nil
 }

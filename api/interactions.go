@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
+	"github.com/casehub/casehub/activities"
 	"github.com/casehub/casehub/auth"
 	"github.com/casehub/casehub/cti"
 	"github.com/casehub/casehub/phone"
@@ -498,7 +499,7 @@ func (s *Server) addNote(c echo.Context) error {
 		}
 		return created(c, parentOf(c.Request().URL.Path, "notes"), note)
 	}
-	var note store.WorkNote
+	var note activities.WorkNote // the process's answer, in its own type
 	if err := s.update(c.Request().Context(), workflows.InteractionWorkflowID(c.Param("number")), workflows.UpdateAddNote, "",
 		workflows.NoteRequest{Author: author, Body: req.Body, RequestID: principal(c).TokenID + "-" + requestID}, &note); err != nil {
 		return err

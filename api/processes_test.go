@@ -51,8 +51,8 @@ func TestStartProcessPassesTheStepTimeout(t *testing.T) {
 		func(context.Context, string, string, string, ...any) (converter.EncodedValue, error) {
 			p, err := converter.GetDefaultDataConverter().ToPayloads(workflows.CaseProcessState{
 				WorkflowID: "case-process-x", Kind: workflows.CaseProcessAddNewCase, Flow: workflows.CaseProcessAddNewCase,
-				Step: workflows.CaseStepIdentifyContact, Candidates: []store.Contact{}, SearchResults: []store.Contact{},
-				History: []activities.CaseSummary{}, Consultations: []store.Consultation{}})
+				Step: workflows.CaseStepIdentifyContact, Candidates: []activities.Contact{}, SearchResults: []activities.Contact{},
+				History: []activities.CaseSummary{}, Consultations: []activities.Consultation{}})
 			return &encoded{p: p}, err
 		})
 	it := openInteraction(t, "agent-steps", "")

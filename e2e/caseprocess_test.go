@@ -377,7 +377,7 @@ func TestAddNewCaseAndContactForANewCustomer(t *testing.T) {
 	require.Equal(t, workflows.CaseStepEnterCase, next.Step, "[Next] opens the case page")
 	dee := next.Contact
 	require.Equal(t, []string{e164}, phones(ui.getContact(dee.ID)))
-	requireOnCall(t, ix, *dee, workflows.IdentifiedAsNewContact)
+	requireOnCall(t, ix, store.Contact{ID: dee.ID, CompanyID: dee.CompanyID}, workflows.IdentifiedAsNewContact)
 
 	done := ui.step(id, "submit-case", submitted)
 	d := ui.getCase(done.Case.Number)
@@ -481,7 +481,7 @@ func TestAdviseANewCustomerGoesOnToAddNewCase(t *testing.T) {
 	require.Equal(t, workflows.CaseProcessAddNewCase, next.Flow)
 	require.Equal(t, workflows.CaseProcessAdvise, next.Kind)
 	require.Empty(t, next.History)
-	requireOnCall(t, ix, *next.Contact, workflows.IdentifiedAsNewContact)
+	requireOnCall(t, ix, store.Contact{ID: next.Contact.ID, CompanyID: next.Contact.CompanyID}, workflows.IdentifiedAsNewContact)
 	ui.refused(id, "finish", nil, http.StatusConflict, "")
 
 	done := ui.step(id, "submit-case", submitted)

@@ -11,7 +11,6 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/casehub/casehub/activities"
-	"github.com/casehub/casehub/routing"
 	"github.com/casehub/casehub/store"
 )
 
@@ -369,7 +368,7 @@ func (w *agentImpl) workOffline(ctx workflow.Context) (AgentState, error) {
 // PostgreSQL holds is taken up here, and the signal, when it comes, starts
 // no second one.
 func (w *agentImpl) takeUpWrapUp(ctx workflow.Context) error {
-	var wu routing.WrapUp
+	var wu activities.WrapUp
 	if err := workflow.ExecuteActivity(storageOptions(ctx), a.AgentWrapUp, w.state.AgentID).Get(ctx, &wu); err != nil {
 		return err
 	}
@@ -406,7 +405,7 @@ func (w *agentImpl) wrapUpOver(ctx workflow.Context, disposition string, byAgent
 }
 
 func (w *agentImpl) dispatch(ctx workflow.Context) {
-	var offers []store.Offer
+	var offers []activities.Offer
 	if err := workflow.ExecuteActivity(storageOptions(ctx), a.DispatchAgent, w.state.AgentID).Get(ctx, &offers); err != nil {
 		workflow.GetLogger(ctx).Error("dispatch after queue change", "error", err)
 		return
@@ -438,7 +437,7 @@ func (w *agentImpl) record(ctx workflow.Context, r activities.SetPresenceRequest
 	return res, nil
 }
 
-func (w *agentImpl) deliver(ctx workflow.Context, offers []store.Offer) {
+func (w *agentImpl) deliver(ctx workflow.Context, offers []activities.Offer) {
 	deliverOffers(ctx, offers, nil)
 }
 

@@ -13,7 +13,6 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/casehub/casehub/activities"
-	"github.com/casehub/casehub/routing"
 	"github.com/casehub/casehub/store"
 	"github.com/casehub/casehub/workflows"
 )
@@ -58,8 +57,8 @@ func newAgentEnv(t *testing.T) *agentEnv {
 			return res, nil
 		}).AfterFn(func() time.Duration { return e.slowPresence }).Maybe()
 	e.OnActivity(a.AgentWrapUp, mock.Anything, mock.Anything).Return(
-		func(context.Context, string) (routing.WrapUp, error) {
-			return routing.WrapUp{Presence: e.presence, Item: e.wrapItem, Until: e.wrapUntil, Seq: e.seq}, nil
+		func(context.Context, string) (activities.WrapUp, error) {
+			return activities.WrapUp{Presence: e.presence, Item: e.wrapItem, Until: e.wrapUntil, Seq: e.seq}, nil
 		}).Maybe()
 	e.OnActivity(a.DispatchAgent, mock.Anything, mock.Anything).Return([]store.Offer(nil), nil).
 		AfterFn(func() time.Duration { return e.slowDispatch }).Maybe()

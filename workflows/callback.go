@@ -11,7 +11,6 @@ import (
 
 	"github.com/casehub/casehub/activities"
 	"github.com/casehub/casehub/cti"
-	"github.com/casehub/casehub/routing"
 	"github.com/casehub/casehub/store"
 )
 
@@ -57,7 +56,7 @@ type callbackImpl struct {
 	in       CallbackInput
 	st       CallbackState
 	version  int
-	queue    store.Queue
+	queue    activities.Queue
 	settings CallbackSettings
 	r        *router
 	items    int // work items queued so far (one per pass through the queue)
@@ -271,7 +270,7 @@ func (w *callbackImpl) closeIfEnded(ctx workflow.Context) (bool, error) {
 // (a retry or a reschedule).
 func (w *callbackImpl) throughQueue(ctx workflow.Context) (bool, error) {
 	w.items++
-	item := store.NewWorkItem{ID: fmt.Sprintf("%s-%d", w.in.ID, w.items), Queue: w.in.Queue, Channel: store.ChannelVoice,
+	item := activities.NewWorkItem{ID: fmt.Sprintf("%s-%d", w.in.ID, w.items), Queue: w.in.Queue, Channel: store.ChannelVoice,
 		Kind: "callback", WorkflowID: w.workflowID(ctx), Position: w.keepPlace}
 	w.keepPlace = 0
 	if w.r == nil {
@@ -359,7 +358,7 @@ func (w *callbackImpl) watchClosing(ctx workflow.Context) (stop func()) {
 // takeOverPlace enqueues the first item in the place of the waiting call it
 // replaces, and tells that call's interaction it was replaced. When the call
 // was no longer waiting the callback keeps its own place at the end.
-func (w *callbackImpl) takeOverPlace(ctx workflow.Context, item store.NewWorkItem) error {
+func (w *callbackImpl) takeOverPlace(ctx workflow.Context, item activities.NewWorkItem) error {
 	item.ReplacesID = w.in.ReplacesItem
 	var res activities.EnqueuedCallback
 	if err := workflow.ExecuteActivity(storageOptions(ctx), a.EnqueueCallbackItem, item).Get(ctx, &res); err != nil {
@@ -431,13 +430,13 @@ func (w *callbackImpl) dialBeforeOffer(ctx workflow.Context, o OfferSignal) (boo
 
 // present shows the offer to its agent: the callback's step says offered,
 // for that agent, in the transaction that shows the offer.
-func (w *callbackImpl) present(ctx workflow.Context, o OfferSignal) (routing.Presented, error) {
+func (w *callbackImpl) present(ctx workflow.Context, o OfferSignal) (activities.Presented, error) {
 	before, offeredTo := w.at, w.st.OfferedTo
 	w.st.OfferedTo = o.AgentID
 	c := w.change(CallbackStepOffered)
-	var p routing.Presented
+	var p activities.Presented
 	err := workflow.ExecuteActivity(routingOptions(ctx), a.PresentOffer, activities.PresentOfferRequest{
-		OfferID: o.OfferID, Record: routing.Record{Callback: &c}}).Get(ctx, &p)
+		OfferID: o.OfferID, Record: activities.RecordChange{Callback: &c}}).Get(ctx, &p)
 	if err != nil {
 		return p, fmt.Errorf("present offer %s: %w", o.OfferID, err)
 	}
@@ -635,7 +634,7 @@ func (w *callbackImpl) recordAttempt(ctx workflow.Context, outcome string, ended
 	}
 	v := &w.st.AttemptLog[len(w.st.AttemptLog)-1]
 	v.Outcome = outcome
-	at := store.CallbackAttempt{Callback: w.in.ID, Attempt: v.Attempt, Number: w.in.Number, Outcome: outcome,
+	at := activities.CallbackAttempt{Callback: w.in.ID, Attempt: v.Attempt, Number: w.in.Number, Outcome: outcome,
 		StartedAt: v.At, EndedAt: ended}
 	if v.CallID != "" {
 		at.CallID = &v.CallID
@@ -736,10 +735,10 @@ func (w *callbackImpl) connect(ctx workflow.Context) error {
 	now := workflow.Now(ctx)
 	w.connectedAt = &now
 	agent := w.st.AgentID
-	var it store.Interaction
+	var it activities.Interaction
 	err := workflow.ExecuteActivity(storageOptions(ctx), a.OpenCallbackInteraction, activities.OpenCallbackInteractionRequest{
 		CallbackID: w.in.ID,
-		Interaction: store.NewInteraction{
+		Interaction: activities.NewInteraction{
 			Channel: store.InteractionPhone, Direction: store.DirectionOutbound, State: store.InteractionWorkInProgress,
 			WorkflowID: w.workflowID(ctx), ContactPhone: w.in.Number, Queue: w.in.Queue, AgentID: agent, CallID: w.call,
 			CreatedBy: "callback", ShortDescription: w.shortDescription(), IVR: w.in.IVR, CaseNumber: w.in.CaseNumber,
@@ -773,7 +772,7 @@ func (w *callbackImpl) noteFromProcess(ctx workflow.Context, n activities.CallNo
 	_ = w.itMu.Lock(ctx)
 	defer w.itMu.Unlock()
 	w.itVersion++
-	err := workflow.ExecuteActivity(storageOptions(ctx), a.ChangeInteraction, store.InteractionChange{
+	err := workflow.ExecuteActivity(storageOptions(ctx), a.ChangeInteraction, activities.InteractionChange{
 		Number: w.st.Interaction, Version: w.itVersion, Actor: n.AgentID, Reason: n.Reason(), ContactID: n.ContactID,
 	}).Get(ctx, nil)
 	if err != nil {
@@ -819,7 +818,7 @@ func (w *callbackImpl) workTheCall(ctx workflow.Context) error {
 	if w.st.Interaction != "" {
 		_ = w.itMu.Lock(ctx)
 		w.itVersion++
-		err := workflow.ExecuteActivity(storageOptions(ctx), a.ChangeInteraction, store.InteractionChange{
+		err := workflow.ExecuteActivity(storageOptions(ctx), a.ChangeInteraction, activities.InteractionChange{
 			Number: w.st.Interaction, Version: w.itVersion, State: store.InteractionClosedComplete, Actor: agent,
 			Reason: reason, AgentID: &agent, Disposition: disposition,
 		}).Get(ctx, nil)
@@ -860,7 +859,7 @@ func (w *callbackImpl) writePhoneLog(ctx workflow.Context, agent string) {
 	if from == "" {
 		from = w.in.CallerID
 	}
-	l := store.PhoneLog{CallID: w.call, Interaction: w.st.Interaction, FromNumber: from, ToNumber: w.in.Number,
+	l := activities.PhoneLog{CallID: w.call, Interaction: w.st.Interaction, FromNumber: from, ToNumber: w.in.Number,
 		StartedAt: w.dialedAt, AnsweredAt: w.connectedAt, EndedAt: workflow.Now(ctx)}
 	if agent != "" {
 		l.AgentID = &agent
@@ -981,10 +980,10 @@ func (w *callbackImpl) step(ctx workflow.Context, step string) error {
 }
 
 // change begins a step: the record change with the next version.
-func (w *callbackImpl) change(step string) store.CallbackChange {
+func (w *callbackImpl) change(step string) activities.CallbackChange {
 	w.at = step
 	w.version++
-	c := store.CallbackChange{ID: w.in.ID, Version: w.version, State: CallbackStoredState(step), Outcome: w.st.Outcome,
+	c := activities.CallbackChange{ID: w.in.ID, Version: w.version, State: CallbackStoredState(step), Outcome: w.st.Outcome,
 		Attempts: w.st.Attempts, MaxAttempts: w.st.MaxAttempts, NextAttemptAt: w.st.NextAttemptAt, AgentID: w.st.AgentID,
 		ScheduledAt: w.st.ScheduledAt, TimeZone: w.st.TimeZone, ExpiresAt: w.st.ExpiresAt}
 	if c.AgentID == "" {

@@ -16,7 +16,6 @@ import (
 
 	"github.com/casehub/casehub/activities"
 	"github.com/casehub/casehub/cti"
-	"github.com/casehub/casehub/routing"
 	"github.com/casehub/casehub/store"
 	"github.com/casehub/casehub/workflows"
 )
@@ -28,12 +27,12 @@ type callbackEnv struct {
 	*testsuite.TestWorkflowEnvironment
 	t      *testing.T
 	start  time.Time
-	queue  store.Queue
+	queue  activities.Queue
 	agents []string
 
-	changes      []store.CallbackChange
-	attempts     []store.CallbackAttempt
-	items        []store.NewWorkItem
+	changes      []activities.CallbackChange
+	attempts     []activities.CallbackAttempt
+	items        []activities.NewWorkItem
 	enqueuedAt   []time.Time
 	offers       []string
 	closed       []activities.CloseOfferRequest
@@ -44,8 +43,8 @@ type callbackEnv struct {
 	hangups      []cti.HangUpRequest
 	bridged      int
 	interactions []activities.OpenCallbackInteractionRequest
-	itChanges    []store.InteractionChange
-	phoneLogs    []store.PhoneLog
+	itChanges    []activities.InteractionChange
+	phoneLogs    []activities.PhoneLog
 	linked       []string
 	signals      []string
 	presented    []string // offers shown to their agents
@@ -62,17 +61,24 @@ var cbStart = time.Date(2026, 3, 6, 15, 0, 0, 0, time.UTC) // a Friday, before t
 func newCallbackEnv(t *testing.T, agents ...string) *callbackEnv {
 	e := &callbackEnv{TestWorkflowEnvironment: newSuite().NewTestWorkflowEnvironment(), t: t, agents: agents, start: cbStart,
 		positions: map[string]int64{}, offerAgent: map[string]string{},
-		queue: store.Queue{Name: "support", AcceptanceTimeoutS: 30, WrapUpTimeoutS: 60, OnReject: store.OnRejectReoffer,
+		queue: activities.Queue{Name: "support", AcceptanceTimeoutS: 30, WrapUpTimeoutS: 60, OnReject: store.OnRejectReoffer,
 			OutboundNumber: "+12025550100", Settings: json.RawMessage(`{}`)}}
 	e.SetStartTime(cbStart)
 	e.RegisterActivity(a)
 	e.OnActivity(a.QueueSettings, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, name string) (store.Queue, error) { q := e.queue; q.Name = name; return q, nil })
+		func(_ context.Context, name string) (activities.Queue, error) {
+			q := e.queue
+			q.Name = name
+			return q, nil
+		})
 	e.OnActivity(a.ChangeCallback, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, c store.CallbackChange) error { e.changes = append(e.changes, c); return nil }).
+		func(_ context.Context, c activities.CallbackChange) error {
+			e.changes = append(e.changes, c)
+			return nil
+		}).
 		AfterFn(func() time.Duration { return e.slowChange })
 	e.OnActivity(a.RecordCallbackAttempt, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, at store.CallbackAttempt) error {
+		func(_ context.Context, at activities.CallbackAttempt) error {
 			e.attempts = append(e.attempts, at)
 			return nil
 		}).Maybe()
@@ -81,33 +87,33 @@ func newCallbackEnv(t *testing.T, agents ...string) *callbackEnv {
 	// Routing activities deliver their offers to the item's process and
 	// tell the agent's process themselves, as package routing does.
 	e.OnActivity(a.EnqueueWorkItem, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, n store.NewWorkItem) ([]store.Offer, error) {
+		func(_ context.Context, n activities.NewWorkItem) ([]activities.Offer, error) {
 			e.items, e.enqueuedAt = append(e.items, n), append(e.enqueuedAt, e.Now())
 			e.positions[n.ID] = cmp.Or(n.Position, int64(100+len(e.items)))
 			e.deliver(e.nextOffer(n.ID))
 			return nil, nil
 		}).Maybe()
 	e.OnActivity(a.EnqueueCallbackItem, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, n store.NewWorkItem) (activities.EnqueuedCallback, error) {
+		func(_ context.Context, n activities.NewWorkItem) (activities.EnqueuedCallback, error) {
 			e.items, e.enqueuedAt = append(e.items, n), append(e.enqueuedAt, e.Now())
 			e.deliver(e.nextOffer(n.ID))
 			return activities.EnqueuedCallback{Replaced: e.replaced}, nil
 		}).Maybe()
 	e.OnActivity(a.AckOffer, mock.Anything, mock.Anything).Return(nil).Maybe()
 	e.OnActivity(a.PresentOffer, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, r activities.PresentOfferRequest) (routing.Presented, error) {
+		func(_ context.Context, r activities.PresentOfferRequest) (activities.Presented, error) {
 			e.presented, e.presentedAt = append(e.presented, r.OfferID), append(e.presentedAt, e.Now())
 			if c := r.Record.Callback; c != nil {
 				e.changes = append(e.changes, *c)
 			}
-			return routing.Presented{Presented: true, State: store.OfferPending}, nil
+			return activities.Presented{Presented: true, State: store.OfferPending}, nil
 		}).Maybe()
 	e.OnActivity(a.AcceptOffer, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, offerID string) (routing.Accepted, error) {
-			return routing.Accepted{AgentID: e.offerAgent[offerID], AgentTold: true}, nil
+		func(_ context.Context, offerID string) (activities.Accepted, error) {
+			return activities.Accepted{AgentID: e.offerAgent[offerID], AgentTold: true}, nil
 		}).Maybe()
 	e.OnActivity(a.CloseOffer, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, r activities.CloseOfferRequest) ([]store.Offer, error) {
+		func(_ context.Context, r activities.CloseOfferRequest) ([]activities.Offer, error) {
 			e.closed = append(e.closed, r)
 			if r.Requeue {
 				e.deliver(e.nextOffer(e.items[len(e.items)-1].ID))
@@ -117,9 +123,9 @@ func newCallbackEnv(t *testing.T, agents ...string) *callbackEnv {
 	e.OnActivity(a.FinishWorkItem, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, r activities.FinishWorkItemRequest) (activities.FinishWorkItemResult, error) {
 			e.finished = append(e.finished, r)
-			res := activities.FinishWorkItemResult{Finished: store.FinishedItem{Position: e.positions[r.ItemID]}, AgentTold: true}
+			res := activities.FinishWorkItemResult{Finished: activities.FinishedItem{Position: e.positions[r.ItemID]}, AgentTold: true}
 			if len(e.offers) > 0 && r.WrapUp > 0 {
-				res.Finished = store.FinishedItem{AgentID: e.offers[len(e.offers)-1], WasAssigned: true, WrappingUp: true, Position: res.Finished.Position}
+				res.Finished = activities.FinishedItem{AgentID: e.offers[len(e.offers)-1], WasAssigned: true, WrappingUp: true, Position: res.Finished.Position}
 			}
 			return res, nil
 		}).Maybe()
@@ -137,17 +143,17 @@ func newCallbackEnv(t *testing.T, agents ...string) *callbackEnv {
 	e.OnActivity(a.HangUp, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, r cti.HangUpRequest) error { e.hangups = append(e.hangups, r); return nil }).Maybe()
 	e.OnActivity(a.OpenCallbackInteraction, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, r activities.OpenCallbackInteractionRequest) (store.Interaction, error) {
+		func(_ context.Context, r activities.OpenCallbackInteractionRequest) (activities.Interaction, error) {
 			e.interactions = append(e.interactions, r)
-			return store.Interaction{Number: "IMS0000100", State: r.Interaction.State, Version: 1}, nil
+			return activities.Interaction{Number: "IMS0000100", State: r.Interaction.State, Version: 1}, nil
 		}).Maybe()
 	e.OnActivity(a.ChangeInteraction, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, c store.InteractionChange) (store.Interaction, error) {
+		func(_ context.Context, c activities.InteractionChange) (activities.Interaction, error) {
 			e.itChanges = append(e.itChanges, c)
-			return store.Interaction{Number: c.Number, State: c.State, Version: c.Version}, nil
+			return activities.Interaction{Number: c.Number, State: c.State, Version: c.Version}, nil
 		}).Maybe()
 	e.OnActivity(a.RecordPhoneLog, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, l store.PhoneLog) error { e.phoneLogs = append(e.phoneLogs, l); return nil }).Maybe()
+		func(_ context.Context, l activities.PhoneLog) error { e.phoneLogs = append(e.phoneLogs, l); return nil }).Maybe()
 	e.OnSignalExternalWorkflow(mock.Anything, mock.Anything, mock.Anything, mock.Anything, mock.Anything).Return(
 		func(_, workflowID, _, signal string, _ any) error {
 			e.signals = append(e.signals, workflowID+" "+signal)
@@ -156,7 +162,7 @@ func newCallbackEnv(t *testing.T, agents ...string) *callbackEnv {
 	return e
 }
 
-func (e *callbackEnv) nextOffer(item string) []store.Offer {
+func (e *callbackEnv) nextOffer(item string) []activities.Offer {
 	if len(e.agents) == 0 {
 		return nil
 	}
@@ -165,11 +171,11 @@ func (e *callbackEnv) nextOffer(item string) []store.Offer {
 	e.offers = append(e.offers, agent)
 	id := "offer-" + uuid.NewString()
 	e.offerAgent[id] = agent
-	return []store.Offer{{ID: id, ItemID: item, AgentID: agent, WorkflowID: selfID, Queue: "support", Channel: "voice"}}
+	return []activities.Offer{{ID: id, ItemID: item, AgentID: agent, WorkflowID: selfID, Queue: "support", Channel: "voice"}}
 }
 
 // deliver signals offers to the process, as routing does after its commit.
-func (e *callbackEnv) deliver(offers []store.Offer) {
+func (e *callbackEnv) deliver(offers []activities.Offer) {
 	for _, o := range offers {
 		e.SignalWorkflow(workflows.SignalOffer, workflows.OfferSignal{OfferID: o.ID, ItemID: o.ItemID, AgentID: o.AgentID, Queue: o.Queue, Channel: o.Channel})
 	}
@@ -227,7 +233,7 @@ func (e *callbackEnv) run(in workflows.CallbackInput) workflows.CallbackState {
 	return st
 }
 
-func (e *callbackEnv) last() store.CallbackChange { return e.changes[len(e.changes)-1] }
+func (e *callbackEnv) last() activities.CallbackChange { return e.changes[len(e.changes)-1] }
 
 func (e *callbackEnv) outcomes() []string {
 	final := map[int]string{}

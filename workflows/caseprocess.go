@@ -71,8 +71,8 @@ func (p *caseProcess) setup(ctx workflow.Context, kind string) error {
 	p.state = CaseProcessState{
 		WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID, Kind: kind, Flow: kind, Step: CaseStepIdentifying,
 		InteractionID: p.in.InteractionID, AgentID: p.in.AgentID,
-		Candidates: []store.Contact{}, SearchResults: []store.Contact{}, History: []activities.CaseSummary{},
-		Consultations: []store.Consultation{},
+		Candidates: []activities.Contact{}, SearchResults: []activities.Contact{}, History: []activities.CaseSummary{},
+		Consultations: []activities.Consultation{},
 	}
 	if err := queryState(ctx, "process's step, contact, case and what the agent may do next", func() (CaseProcessState, error) { return p.state, nil }); err != nil {
 		return fmt.Errorf("register state query: %w", err)
@@ -202,7 +202,7 @@ var caseStepWaits = map[string]string{
 	CaseStepAdvise:          "the agent to finish advising",
 }
 
-func (p *caseProcess) identified(c store.Contact, by string) {
+func (p *caseProcess) identified(c activities.Contact, by string) {
 	p.state.Contact = &c
 	p.state.IdentifiedBy = by
 }
@@ -299,7 +299,7 @@ func (p *caseProcess) searchContacts(ctx workflow.Context, r SearchContactsReque
 	if err := p.checkSearch(r); err != nil {
 		return p.state, err
 	}
-	var found []store.Contact
+	var found []activities.Contact
 	err := p.write(ctx, &found, a.SearchContactsForCase, activities.ContactSearch{
 		Name: r.Name, Phone: r.Phone, Email: r.Email, Company: r.Company, CaseNumber: r.CaseNumber,
 		DefaultRegion: p.in.DefaultRegion,
@@ -335,7 +335,7 @@ func (p *caseProcess) newContact(ctx workflow.Context, r NewContactRequest) (Cas
 	if err != nil {
 		return p.state, err
 	}
-	var c store.Contact
+	var c activities.Contact
 	err = p.write(ctx, &c, a.CreateCallerContact, activities.CallerContact{
 		ID: id, Name: r.Name, Email: r.Email, CompanyID: companyID, CallerNumber: p.state.CallerNumber,
 	})
@@ -355,8 +355,8 @@ func (p *caseProcess) submitCase(ctx workflow.Context, r SubmitCaseRequest) (Cas
 	if err != nil {
 		return p.state, err
 	}
-	var c store.Case
-	err = p.write(ctx, &c, a.CreateCase, store.NewCase{
+	var c activities.Case
+	err = p.write(ctx, &c, a.CreateCase, activities.NewCase{
 		RequestID: requestID.String(), Subject: r.Subject, Description: r.Description, Category: r.Category,
 		Priority: r.Priority, ContactID: p.state.Contact.ID, InteractionID: p.in.InteractionID,
 	})
@@ -375,8 +375,8 @@ func (p *caseProcess) recordConsultation(ctx workflow.Context, r RecordConsultat
 	if err != nil {
 		return p.state, err
 	}
-	var c store.Consultation
-	err = p.write(ctx, &c, a.RecordConsultation, store.NewConsultation{
+	var c activities.Consultation
+	err = p.write(ctx, &c, a.RecordConsultation, activities.NewConsultation{
 		ID: id, CaseNumber: p.historyCase(r.CaseNumber), ContactID: &p.state.Contact.ID,
 		InteractionID: p.in.InteractionID, AgentID: p.in.AgentID, Note: r.Note,
 	})
@@ -436,14 +436,14 @@ func (p *caseProcess) at(update string, steps ...string) error {
 	return nil
 }
 
-func (p *caseProcess) checkChoose(r ChooseContactRequest) (store.Contact, error) {
+func (p *caseProcess) checkChoose(r ChooseContactRequest) (activities.Contact, error) {
 	if err := p.at(UpdateChooseContact, CaseStepChooseContact); err != nil {
-		return store.Contact{}, err
+		return activities.Contact{}, err
 	}
 	if c, ok := findContact(p.state.Candidates, r.ContactID); ok {
 		return c, nil
 	}
-	return store.Contact{}, invalidField("contact_id", "is not one of the candidates")
+	return activities.Contact{}, invalidField("contact_id", "is not one of the candidates")
 }
 
 func (p *caseProcess) checkSearch(r SearchContactsRequest) error {
@@ -466,14 +466,14 @@ func (p *caseProcess) checkSearch(r SearchContactsRequest) error {
 	return nil
 }
 
-func (p *caseProcess) checkSelect(r SelectContactRequest) (store.Contact, error) {
+func (p *caseProcess) checkSelect(r SelectContactRequest) (activities.Contact, error) {
 	if err := p.at(UpdateSelectContact, CaseStepIdentifyContact); err != nil {
-		return store.Contact{}, err
+		return activities.Contact{}, err
 	}
 	if c, ok := findContact(p.state.SearchResults, r.ContactID); ok {
 		return c, nil
 	}
-	return store.Contact{}, invalidField("contact_id", "is not one of the search results")
+	return activities.Contact{}, invalidField("contact_id", "is not one of the search results")
 }
 
 func (p *caseProcess) checkNewContact(r NewContactRequest) (*uuid.UUID, error) {
@@ -564,15 +564,15 @@ func orEmpty[T any](s []T) []T {
 	return s
 }
 
-func findContact(list []store.Contact, id string) (store.Contact, bool) {
+func findContact(list []activities.Contact, id string) (activities.Contact, bool) {
 	want, err := uuid.Parse(id)
 	if err != nil {
-		return store.Contact{}, false
+		return activities.Contact{}, false
 	}
 	for _, c := range list {
 		if c.ID == want {
 			return c, true
 		}
 	}
-	return store.Contact{}, false
+	return activities.Contact{}, false
 }

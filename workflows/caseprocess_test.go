@@ -45,13 +45,13 @@ type updateAnswer struct {
 	done     bool
 }
 
-func newCaseRun(t *testing.T, identified ...store.Contact) *caseRun {
+func newCaseRun(t *testing.T, identified ...activities.Contact) *caseRun {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
 	env.RegisterActivity(a)
 	r := &caseRun{t: t, env: env}
 	if identified == nil {
-		identified = []store.Contact{}
+		identified = []activities.Contact{}
 	}
 	env.OnActivity(a.IdentifyCaller, mock.Anything, activities.CallerLookup{Number: rawCaller, DefaultRegion: "US"}).
 		Return(activities.Caller{Number: callerE164, Contacts: identified}, nil).Once()
@@ -144,8 +144,8 @@ func (r *caseRun) requireNotes(contactID uuid.UUID, by, caseNumber string) {
 	}
 }
 
-func contact(name string) store.Contact {
-	return store.Contact{ID: uuid.New(), Name: name, CommunicationOptions: []store.CommunicationOption{
+func contact(name string) activities.Contact {
+	return activities.Contact{ID: uuid.New(), Name: name, CommunicationOptions: []activities.CommunicationOption{
 		{Kind: store.OptionPhone, Value: callerE164},
 	}}
 }
@@ -155,10 +155,10 @@ func submission() workflows.SubmitCaseRequest {
 }
 
 // expectCase mocks the case creation for contactID and returns the case.
-func expectCase(env *testsuite.TestWorkflowEnvironment, contactID uuid.UUID) store.Case {
-	c := store.Case{ID: uuid.New(), Number: "CS-000123", Subject: "Router keeps rebooting", Priority: store.PriorityHigh,
+func expectCase(env *testsuite.TestWorkflowEnvironment, contactID uuid.UUID) activities.Case {
+	c := activities.Case{ID: uuid.New(), Number: "CS-000123", Subject: "Router keeps rebooting", Priority: store.PriorityHigh,
 		Status: store.CaseNew, ContactID: contactID}
-	env.OnActivity(a.CreateCase, mock.Anything, mock.MatchedBy(func(nc store.NewCase) bool {
+	env.OnActivity(a.CreateCase, mock.Anything, mock.MatchedBy(func(nc activities.NewCase) bool {
 		return nc.ContactID == contactID && nc.Subject == "Router keeps rebooting" && nc.Priority == store.PriorityHigh &&
 			nc.Category == "hardware" && nc.InteractionID == interaction && nc.RequestID != ""
 	})).Return(c, nil).Once()
@@ -235,11 +235,11 @@ func TestAddNewCaseSeveralContactsHaveTheNumber(t *testing.T) {
 
 func TestAddNewCaseKnownCustomerFoundBySearch(t *testing.T) {
 	r := newCaseRun(t)
-	cleo := store.Contact{ID: uuid.New(), Name: "Cleo", CommunicationOptions: []store.CommunicationOption{}}
+	cleo := activities.Contact{ID: uuid.New(), Name: "Cleo", CommunicationOptions: []activities.CommunicationOption{}}
 	r.env.OnActivity(a.SearchContactsForCase, mock.Anything, activities.ContactSearch{Name: "cleo", Company: "Initech", DefaultRegion: "US"}).
-		Return([]store.Contact{cleo}, nil).Once()
+		Return([]activities.Contact{cleo}, nil).Once()
 	withNumber := cleo
-	withNumber.CommunicationOptions = []store.CommunicationOption{{Kind: store.OptionPhone, Value: callerE164}}
+	withNumber.CommunicationOptions = []activities.CommunicationOption{{Kind: store.OptionPhone, Value: callerE164}}
 	r.env.OnActivity(a.AddCallerNumber, mock.Anything, cleo.ID, callerE164).Return(withNumber, nil).Once()
 	c := expectCase(r.env, cleo.ID)
 
@@ -250,11 +250,11 @@ func TestAddNewCaseKnownCustomerFoundBySearch(t *testing.T) {
 	final := r.execute(workflows.AddNewCase, 0)
 	found := search.ok(t)
 	require.Equal(t, workflows.CaseStepIdentifyContact, found.Step, "a search stays on the identification page")
-	require.Equal(t, []store.Contact{cleo}, found.SearchResults)
+	require.Equal(t, []activities.Contact{cleo}, found.SearchResults)
 	picked := sel.ok(t)
 	require.Equal(t, workflows.CaseStepEnterCase, picked.Step)
 	require.True(t, picked.CallerNumberAdded)
-	require.Equal(t, callerE164, picked.Contact.Phone(), "the calling number is now the contact's")
+	require.Equal(t, withNumber.CommunicationOptions, picked.Contact.CommunicationOptions, "the calling number is now the contact's")
 	require.Equal(t, c.Number, submit.ok(t).Case.Number)
 	require.Equal(t, workflows.IdentifiedBySearch, final.IdentifiedBy)
 	require.Equal(t, workflows.CaseStepDone, final.Step)
@@ -264,18 +264,18 @@ func TestAddNewCaseKnownCustomerFoundBySearch(t *testing.T) {
 func TestAddNewCaseNewCustomer(t *testing.T) {
 	r := newCaseRun(t)
 	company := uuid.New()
-	var dee store.Contact
+	var dee activities.Contact
 	r.env.OnActivity(a.CreateCallerContact, mock.Anything, mock.MatchedBy(func(in activities.CallerContact) bool {
 		return in.Name == "Dee" && in.Email == "dee@example.com" && *in.CompanyID == company &&
 			in.CallerNumber == callerE164 && in.ID != uuid.Nil
-	})).Return(func(_ context.Context, in activities.CallerContact) (store.Contact, error) {
-		dee = store.Contact{ID: in.ID, Name: in.Name, CompanyID: in.CompanyID,
-			CommunicationOptions: []store.CommunicationOption{{Kind: store.OptionPhone, Value: in.CallerNumber}}}
+	})).Return(func(_ context.Context, in activities.CallerContact) (activities.Contact, error) {
+		dee = activities.Contact{ID: in.ID, Name: in.Name, CompanyID: in.CompanyID,
+			CommunicationOptions: []activities.CommunicationOption{{Kind: store.OptionPhone, Value: in.CallerNumber}}}
 		return dee, nil
 	}).Once()
-	r.env.OnActivity(a.CreateCase, mock.Anything, mock.Anything).Return(func(_ context.Context, nc store.NewCase) (store.Case, error) {
+	r.env.OnActivity(a.CreateCase, mock.Anything, mock.Anything).Return(func(_ context.Context, nc activities.NewCase) (activities.Case, error) {
 		require.Equal(t, dee.ID, nc.ContactID, "the case names the new contact")
-		return store.Case{Number: "CS-000124", ContactID: nc.ContactID}, nil
+		return activities.Case{Number: "CS-000124", ContactID: nc.ContactID}, nil
 	}).Once()
 
 	added := r.send(workflows.UpdateNewContact, workflows.NewContactRequest{Name: "Dee", Email: "dee@example.com", CompanyID: company.String()})
@@ -300,10 +300,10 @@ func TestAdviseUniquelyIdentifiedByPhone(t *testing.T) {
 	r := newCaseRun(t, ann)
 	past := history(ann.ID)
 	r.env.OnActivity(a.ContactCases, mock.Anything, ann.ID).Return(past, nil).Once()
-	r.env.OnActivity(a.RecordConsultation, mock.Anything, mock.MatchedBy(func(nc store.NewConsultation) bool {
+	r.env.OnActivity(a.RecordConsultation, mock.Anything, mock.MatchedBy(func(nc activities.NewConsultation) bool {
 		return nc.CaseNumber == "CS-000042" && *nc.ContactID == ann.ID && nc.InteractionID == interaction &&
 			nc.AgentID == processAgent && nc.Note == "Parts ordered" && nc.ID != uuid.Nil
-	})).Return(store.Consultation{ID: uuid.New(), CaseNumber: "CS-000042", Note: "Parts ordered"}, nil).Once()
+	})).Return(activities.Consultation{ID: uuid.New(), CaseNumber: "CS-000042", Note: "Parts ordered"}, nil).Once()
 
 	consult := r.send(workflows.UpdateRecordConsultation, workflows.RecordConsultationRequest{CaseNumber: "cs-000042", Note: "Parts ordered"})
 	finish := r.send(workflows.UpdateFinishProcess, workflows.FinishRequest{})
@@ -343,9 +343,9 @@ func TestAdviseSeveralContactsHaveTheNumber(t *testing.T) {
 
 func TestAdviseKnownCustomerFoundByCaseNumber(t *testing.T) {
 	r := newCaseRun(t)
-	cleo := store.Contact{ID: uuid.New(), Name: "Cleo", CommunicationOptions: []store.CommunicationOption{}}
+	cleo := activities.Contact{ID: uuid.New(), Name: "Cleo", CommunicationOptions: []activities.CommunicationOption{}}
 	r.env.OnActivity(a.SearchContactsForCase, mock.Anything, activities.ContactSearch{CaseNumber: "CS-000042", DefaultRegion: "US"}).
-		Return([]store.Contact{cleo}, nil).Once()
+		Return([]activities.Contact{cleo}, nil).Once()
 	r.env.OnActivity(a.AddCallerNumber, mock.Anything, cleo.ID, callerE164).Return(cleo, nil).Once()
 	past := history(cleo.ID)
 	r.env.OnActivity(a.ContactCases, mock.Anything, cleo.ID).Return(past, nil).Once()
@@ -355,7 +355,7 @@ func TestAdviseKnownCustomerFoundByCaseNumber(t *testing.T) {
 	finish := r.send(workflows.UpdateFinishProcess, workflows.FinishRequest{})
 
 	final := r.execute(workflows.AdviseOnExistingCase, 0)
-	require.Equal(t, []store.Contact{cleo}, search.ok(t).SearchResults)
+	require.Equal(t, []activities.Contact{cleo}, search.ok(t).SearchResults)
 	page := sel.ok(t)
 	require.Equal(t, workflows.CaseStepAdvise, page.Step)
 	require.True(t, page.CallerNumberAdded)
@@ -368,15 +368,15 @@ func TestAdviseKnownCustomerFoundByCaseNumber(t *testing.T) {
 // process goes on as [Add new case].
 func TestAdviseNewCustomerGoesOnToAddNewCase(t *testing.T) {
 	r := newCaseRun(t)
-	var eve store.Contact
-	r.env.OnActivity(a.CreateCallerContact, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.CallerContact) (store.Contact, error) {
-		eve = store.Contact{ID: in.ID, Name: in.Name, CommunicationOptions: []store.CommunicationOption{{Kind: store.OptionPhone, Value: in.CallerNumber}}}
+	var eve activities.Contact
+	r.env.OnActivity(a.CreateCallerContact, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.CallerContact) (activities.Contact, error) {
+		eve = activities.Contact{ID: in.ID, Name: in.Name, CommunicationOptions: []activities.CommunicationOption{{Kind: store.OptionPhone, Value: in.CallerNumber}}}
 		return eve, nil
 	}).Once()
 	r.env.OnActivity(a.ContactCases, mock.Anything, mock.Anything).Return([]activities.CaseSummary{}, nil).Once()
-	r.env.OnActivity(a.CreateCase, mock.Anything, mock.Anything).Return(func(_ context.Context, nc store.NewCase) (store.Case, error) {
+	r.env.OnActivity(a.CreateCase, mock.Anything, mock.Anything).Return(func(_ context.Context, nc activities.NewCase) (activities.Case, error) {
 		require.Equal(t, eve.ID, nc.ContactID)
-		return store.Case{Number: "CS-000125", ContactID: nc.ContactID}, nil
+		return activities.Case{Number: "CS-000125", ContactID: nc.ContactID}, nil
 	}).Once()
 
 	added := r.send(workflows.UpdateNewContact, workflows.NewContactRequest{Name: "Eve"})
@@ -482,7 +482,7 @@ func TestStepTimeoutAbandonsWithNothingCreated(t *testing.T) {
 func TestStepTimeoutRestartsWithEveryAgentStepAndAbandonsTheCasePage(t *testing.T) {
 	r := newCaseRun(t)
 	dee := contact("Dee")
-	r.env.OnActivity(a.SearchContactsForCase, mock.Anything, mock.Anything).Return([]store.Contact{}, nil).Times(2)
+	r.env.OnActivity(a.SearchContactsForCase, mock.Anything, mock.Anything).Return([]activities.Contact{}, nil).Times(2)
 	r.env.OnActivity(a.CreateCallerContact, mock.Anything, mock.Anything).Return(dee, nil).Once()
 	// Searches at minutes 1 and 2, the new contact at 3: each within the
 	// 2-minute step timeout of the step before.
@@ -504,7 +504,7 @@ func TestASubmittedCaseIsNeverLostToTheStepTimeout(t *testing.T) {
 	// The database is slow: creating the case takes longer than the step
 	// timeout. The process must wait for it rather than give up halfway.
 	r.env.OnActivity(a.CreateCase, mock.Anything, mock.Anything).After(5*time.Minute).
-		Return(store.Case{Number: "CS-000126", ContactID: ann.ID}, nil).Once()
+		Return(activities.Case{Number: "CS-000126", ContactID: ann.ID}, nil).Once()
 	submit := r.send(workflows.UpdateSubmitCase, submission())
 
 	final := r.execute(workflows.AddNewCase, 2*time.Minute)

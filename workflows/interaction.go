@@ -12,7 +12,6 @@ import (
 
 	"github.com/casehub/casehub/activities"
 	"github.com/casehub/casehub/cti"
-	"github.com/casehub/casehub/routing"
 	"github.com/casehub/casehub/store"
 )
 
@@ -43,7 +42,7 @@ type interactionImpl struct {
 	st      InteractionState
 	version int
 	recMu   workflow.Mutex // one record write at a time, in version order
-	queue   store.Queue
+	queue   activities.Queue
 	r       *router
 	items   int // work items routed so far (one more per transfer)
 
@@ -170,7 +169,7 @@ func (w *interactionImpl) open(ctx workflow.Context) error {
 		state = StateWorkInProgress
 	}
 	req := activities.OpenInteractionRequest{
-		Interaction: store.NewInteraction{
+		Interaction: activities.NewInteraction{
 			Number: w.in.Number, Channel: w.in.Channel, Direction: w.in.Direction, State: state,
 			WorkflowID: w.workflowID(ctx), ContactPhone: w.in.ContactPhone, ContactEmail: w.in.ContactEmail,
 			Queue: w.in.Queue, AgentID: w.in.AgentID, CallID: w.in.CallID, ChatID: w.in.ChatID, CreatedBy: w.in.CreatedBy,
@@ -243,7 +242,7 @@ func (w *interactionImpl) runRouted(ctx workflow.Context) error {
 	target := ""
 	for {
 		w.items++
-		item := store.NewWorkItem{ID: fmt.Sprintf("%s-%d", w.in.Number, w.items), Queue: w.st.Queue, Channel: channel,
+		item := activities.NewWorkItem{ID: fmt.Sprintf("%s-%d", w.in.Number, w.items), Queue: w.st.Queue, Channel: channel,
 			Kind: "interaction", WorkflowID: w.workflowID(ctx), TargetAgent: target}
 		if w.items == 1 {
 			item.Position = w.in.QueuePosition // its place in line since it arrived
@@ -355,7 +354,7 @@ func (w *interactionImpl) finishWorked(ctx workflow.Context) error {
 	if err := w.r.finish(ctx, disposition, w.queue.WrapUpTimeout()); err != nil {
 		return err
 	}
-	if err := w.write(ctx, store.InteractionChange{State: StateClosedComplete, AgentID: &agent, Actor: agent, Reason: reason,
+	if err := w.write(ctx, activities.InteractionChange{State: StateClosedComplete, AgentID: &agent, Actor: agent, Reason: reason,
 		Disposition: disposition}); err != nil {
 		return err
 	}
@@ -376,7 +375,7 @@ func (w *interactionImpl) writePhoneLog(ctx workflow.Context, agent string) {
 	if _, err := awaitUntil(ctx, callEndedGrace, "call_ended for the phone log until "+until, func() bool { return w.callEnded != nil }); err != nil {
 		return
 	}
-	l := store.PhoneLog{CallID: w.in.CallID, Interaction: w.in.Number, FromNumber: w.in.CallerNumber, ToNumber: w.in.DialledNumber}
+	l := activities.PhoneLog{CallID: w.in.CallID, Interaction: w.in.Number, FromNumber: w.in.CallerNumber, ToNumber: w.in.DialledNumber}
 	if w.in.Direction == "outbound" {
 		l.FromNumber, l.ToNumber = w.in.DialledNumber, w.in.ContactPhone
 	}
@@ -431,7 +430,7 @@ func (w *interactionImpl) close(ctx workflow.Context, actor, reason, outcome str
 // present shows the offer to its agent: the record goes Pending
 // Acceptance, assigned to the agent, in the transaction that shows the
 // offer (so the agent finds the record in step with the offer).
-func (w *interactionImpl) present(ctx workflow.Context, o OfferSignal) (routing.Presented, error) {
+func (w *interactionImpl) present(ctx workflow.Context, o OfferSignal) (activities.Presented, error) {
 	_ = w.recMu.Lock(ctx)
 	defer w.recMu.Unlock()
 	w.version++
@@ -440,11 +439,11 @@ func (w *interactionImpl) present(ctx workflow.Context, o OfferSignal) (routing.
 	if w.st.TransferTo != "" {
 		reason = "transferred by " + w.st.AgentID + "; offered to " + agent
 	}
-	c := store.InteractionChange{Number: w.in.Number, Version: w.version, State: StatePendingAcceptance,
+	c := activities.InteractionChange{Number: w.in.Number, Version: w.version, State: StatePendingAcceptance,
 		Actor: "routing", Reason: reason, AgentID: &agent}
-	var p routing.Presented
+	var p activities.Presented
 	err := workflow.ExecuteActivity(routingOptions(ctx), a.PresentOffer, activities.PresentOfferRequest{
-		OfferID: o.OfferID, Record: routing.Record{Interaction: &c}}).Get(ctx, &p)
+		OfferID: o.OfferID, Record: activities.RecordChange{Interaction: &c}}).Get(ctx, &p)
 	if err != nil {
 		return p, fmt.Errorf("present offer %s: %w", o.OfferID, err)
 	}
@@ -519,7 +518,7 @@ func (w *interactionImpl) doTransfer(ctx workflow.Context) (string, error) {
 	t := *w.transfer
 	w.transfer = nil
 	requestID := fmt.Sprintf("%s-transfer-%d", w.in.Number, w.items)
-	tr := store.Transfer{Interaction: w.in.Number, FromAgent: t.AgentID, RequestID: requestID, At: workflow.Now(ctx)}
+	tr := activities.Transfer{Interaction: w.in.Number, FromAgent: t.AgentID, At: workflow.Now(ctx)}
 	if t.ToAgentID != "" {
 		tr.ToAgent = &t.ToAgentID
 	}
@@ -538,7 +537,7 @@ func (w *interactionImpl) doTransfer(ctx workflow.Context) (string, error) {
 		return "", err
 	}
 	if t.ToQueue != "" && t.ToQueue != w.st.Queue {
-		var q store.Queue
+		var q activities.Queue
 		if err := workflow.ExecuteActivity(storageOptions(ctx), a.QueueSettings, t.ToQueue).Get(ctx, &q); err != nil {
 			return "", err
 		}
@@ -681,12 +680,12 @@ func (w *interactionImpl) keepMessage(ctx workflow.Context, key, sender, text st
 // change records a state or assignment change with the next version, so a
 // late activity never moves the record backwards.
 func (w *interactionImpl) change(ctx workflow.Context, state, agent, actor, reason string) error {
-	return w.write(ctx, store.InteractionChange{State: state, AgentID: &agent, Actor: actor, Reason: reason})
+	return w.write(ctx, activities.InteractionChange{State: state, AgentID: &agent, Actor: actor, Reason: reason})
 }
 
 // write records a change of state and assignment (c.State, *c.AgentID) and
 // whatever else c sets, with the next version.
-func (w *interactionImpl) write(ctx workflow.Context, c store.InteractionChange) error {
+func (w *interactionImpl) write(ctx workflow.Context, c activities.InteractionChange) error {
 	_ = w.recMu.Lock(ctx)
 	defer w.recMu.Unlock()
 	w.version++
@@ -717,7 +716,7 @@ func (w *interactionImpl) changeQueue(ctx workflow.Context, reason string) error
 	defer w.recMu.Unlock()
 	w.version++
 	q, none := w.st.Queue, ""
-	c := store.InteractionChange{Number: w.in.Number, Version: w.version, State: StateNew, Actor: "routing", Reason: reason, AgentID: &none, Queue: &q}
+	c := activities.InteractionChange{Number: w.in.Number, Version: w.version, State: StateNew, Actor: "routing", Reason: reason, AgentID: &none, Queue: &q}
 	if err := workflow.ExecuteActivity(storageOptions(ctx), a.ChangeInteraction, c).Get(ctx, nil); err != nil {
 		return err
 	}
@@ -812,8 +811,8 @@ func (w *interactionImpl) requestTransfer(ctx workflow.Context, r TransferReques
 	return w.st, nil
 }
 
-func (w *interactionImpl) addNote(ctx workflow.Context, r NoteRequest) (store.WorkNote, error) {
-	var n store.WorkNote
+func (w *interactionImpl) addNote(ctx workflow.Context, r NoteRequest) (activities.WorkNote, error) {
+	var n activities.WorkNote
 	err := workflow.ExecuteActivity(storageOptions(ctx), a.AddWorkNote, w.in.Number, r.Author, r.Body, r.RequestID).Get(ctx, &n)
 	return n, err
 }
@@ -881,6 +880,13 @@ func (w *interactionImpl) validateEscalate(r EscalateRequest) error {
 // escalate opens an incident or request (seed 001). The same escalation
 // twice — a retried request, a double click — returns the first one.
 func (w *interactionImpl) escalate(ctx workflow.Context, r EscalateRequest) (EscalationRef, error) {
+	if !w.opened && workflow.GetVersion(ctx, changeEscalateAfterOpen, workflow.DefaultVersion, 1) == 1 {
+		// The API shows the record as soon as PostgreSQL has it: an agent
+		// may escalate before the process has read back its contact.
+		if err := workflow.Await(ctx, func() bool { return w.opened }); err != nil {
+			return EscalationRef{}, err
+		}
+	}
 	ref, err := w.openEscalation(ctx, r, nil)
 	if err != nil {
 		return ref, err
@@ -915,7 +921,7 @@ func (w *interactionImpl) openEscalation(ctx workflow.Context, r EscalateRequest
 	}
 	w.escalating[requestID] = true
 	defer delete(w.escalating, requestID)
-	e := store.NewEscalation{Interaction: w.in.Number, Kind: r.Kind, RequestID: requestID, CaseNumber: r.CaseNumber,
+	e := activities.NewEscalation{Interaction: w.in.Number, Kind: r.Kind, RequestID: requestID, CaseNumber: r.CaseNumber,
 		ShortDescription: r.ShortDescription, Description: r.Description, Actor: r.AgentID}
 	// With no case named, the store links the interaction's related case
 	// (never a number the caller gave that names no case).
@@ -960,7 +966,7 @@ func (w *interactionImpl) chooseContact(ctx workflow.Context, r ChatContactReque
 	_ = w.recMu.Lock(ctx)
 	defer w.recMu.Unlock()
 	w.version++
-	c := store.InteractionChange{Number: w.in.Number, Version: w.version, State: w.st.State, Actor: r.AgentID,
+	c := activities.InteractionChange{Number: w.in.Number, Version: w.version, State: w.st.State, Actor: r.AgentID,
 		Reason: "contact chosen", ContactID: &id}
 	if err := workflow.ExecuteActivity(storageOptions(ctx), a.ChangeInteraction, c).Get(ctx, nil); err != nil {
 		return w.st, err
@@ -984,7 +990,7 @@ func (w *interactionImpl) noteFromProcess(ctx workflow.Context, n activities.Cal
 	// Checked with the record held: a retried note waits for the first.
 	if n.ContactID != nil && n.ContactID.String() != w.st.ContactID {
 		w.version++
-		c := store.InteractionChange{Number: w.in.Number, Version: w.version, State: w.st.State, Actor: n.AgentID,
+		c := activities.InteractionChange{Number: w.in.Number, Version: w.version, State: w.st.State, Actor: n.AgentID,
 			Reason: n.Reason(), ContactID: n.ContactID}
 		if err := workflow.ExecuteActivity(storageOptions(ctx), a.ChangeInteraction, c).Get(ctx, nil); err != nil {
 			return fmt.Errorf("record the contact identified in %s: %w", n.ProcessID, err)

@@ -14,7 +14,6 @@ import (
 
 	"github.com/casehub/casehub/activities"
 	"github.com/casehub/casehub/cti"
-	"github.com/casehub/casehub/routing"
 	"github.com/casehub/casehub/store"
 	"github.com/casehub/casehub/workflows"
 )
@@ -27,70 +26,75 @@ const selfID = "default-test-workflow-id"
 type interactionEnv struct {
 	*testsuite.TestWorkflowEnvironment
 	t          *testing.T
-	queue      store.Queue
+	queue      activities.Queue
 	agents     []string // the agents routing offers to, in turn
-	candidates []store.Contact
+	candidates []activities.ContactRef
 
 	states      []string
-	changes     []store.InteractionChange // every ChangeInteraction, in order
+	changes     []activities.InteractionChange // every ChangeInteraction, in order
 	chatsEnded  []cti.EndChatRequest
 	offers      []string // agent each offer went to
 	closed      []activities.CloseOfferRequest
 	finished    []activities.FinishWorkItemRequest
-	items       []store.NewWorkItem
-	phoneLogs   []store.PhoneLog
-	transfers   []store.Transfer
-	escalations []store.NewEscalation
+	items       []activities.NewWorkItem
+	phoneLogs   []activities.PhoneLog
+	transfers   []activities.Transfer
+	escalations []activities.NewEscalation
 	signals     []string // "<workflow id> <signal>"
 	presented   []string // offers shown to their agents
 	offerAgent  map[string]string
 	// How long each routing step takes (on the workflow's clock), to race
 	// the agent's answers against them.
 	slowPresent, slowAccept, slowClose, slowFinish time.Duration
+	slowOpen                                       time.Duration
 	bridged                                        int
 	pending                                        int
 }
 
 func newInteractionEnv(t *testing.T, agents ...string) *interactionEnv {
 	e := &interactionEnv{TestWorkflowEnvironment: newSuite().NewTestWorkflowEnvironment(), t: t, agents: agents, offerAgent: map[string]string{},
-		queue: store.Queue{Name: "support", AcceptanceTimeoutS: 30, WrapUpTimeoutS: 60, OnReject: store.OnRejectReoffer}}
+		queue: activities.Queue{Name: "support", AcceptanceTimeoutS: 30, WrapUpTimeoutS: 60, OnReject: store.OnRejectReoffer}}
 	e.RegisterActivity(a)
 	e.OnActivity(a.OpenInteraction, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, r activities.OpenInteractionRequest) (activities.OpenedInteraction, error) {
 			e.states = append(e.states, r.Interaction.State)
-			out := activities.OpenedInteraction{Interaction: store.Interaction{Number: r.Interaction.Number}, Candidates: e.candidates}
+			out := activities.OpenedInteraction{Interaction: activities.Interaction{Number: r.Interaction.Number}, Candidates: e.candidates}
 			if len(e.candidates) > 0 {
 				out.Interaction.ContactID = &e.candidates[0].ID
 			}
 			return out, nil
-		})
+		}).AfterFn(func() time.Duration { return e.slowOpen })
 	e.OnActivity(a.QueueSettings, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, name string) (store.Queue, error) { q := e.queue; q.Name = name; return q, nil }).Maybe()
+		func(_ context.Context, name string) (activities.Queue, error) {
+			q := e.queue
+			q.Name = name
+			return q, nil
+		}).Maybe()
 	// Routing activities deliver their offers to the item's process and
 	// tell the agent's process themselves, as package routing does.
 	e.OnActivity(a.EnqueueWorkItem, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, n store.NewWorkItem) ([]store.Offer, error) {
+		func(_ context.Context, n activities.NewWorkItem) ([]activities.Offer, error) {
 			e.items = append(e.items, n)
 			e.deliver(e.nextOffer(n.ID, n.TargetAgent))
 			return nil, nil
 		}).Maybe()
 	e.OnActivity(a.AckOffer, mock.Anything, mock.Anything).Return(nil).Maybe()
 	e.OnActivity(a.PresentOffer, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, r activities.PresentOfferRequest) (routing.Presented, error) {
+		func(_ context.Context, r activities.PresentOfferRequest) (activities.Presented, error) {
 			e.presented = append(e.presented, r.OfferID)
 			if c := r.Record.Interaction; c != nil {
 				e.states, e.changes = append(e.states, c.State), append(e.changes, *c)
 			}
-			return routing.Presented{Presented: true, State: store.OfferPending}, nil
+			return activities.Presented{Presented: true, State: store.OfferPending}, nil
 		}).AfterFn(func() time.Duration { return e.slowPresent }).Maybe()
 	e.OnActivity(a.AcceptOffer, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, offerID string) (routing.Accepted, error) {
+		func(_ context.Context, offerID string) (activities.Accepted, error) {
 			agent := e.offerAgent[offerID]
 			e.signals = append(e.signals, "agent-"+agent+" "+workflows.SignalItemAssigned)
-			return routing.Accepted{AgentID: agent, AgentTold: true}, nil
+			return activities.Accepted{AgentID: agent, AgentTold: true}, nil
 		}).AfterFn(func() time.Duration { return e.slowAccept }).Maybe()
 	e.OnActivity(a.CloseOffer, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, r activities.CloseOfferRequest) ([]store.Offer, error) {
+		func(_ context.Context, r activities.CloseOfferRequest) ([]activities.Offer, error) {
 			e.closed = append(e.closed, r)
 			if r.State == store.OfferTimedOut {
 				e.signals = append(e.signals, "agent-"+e.offerAgent[r.OfferID]+" "+workflows.SignalOfferTimedOut)
@@ -107,15 +111,15 @@ func newInteractionEnv(t *testing.T, agents ...string) *interactionEnv {
 			res := activities.FinishWorkItemResult{AgentTold: true}
 			if assigned {
 				agent := e.offers[len(e.offers)-1]
-				res.Finished = store.FinishedItem{AgentID: agent, WasAssigned: true, WrappingUp: true}
+				res.Finished = activities.FinishedItem{AgentID: agent, WasAssigned: true, WrappingUp: true}
 				e.signals = append(e.signals, "agent-"+agent+" "+workflows.SignalItemFinished)
 			}
 			return res, nil
 		}).AfterFn(func() time.Duration { return e.slowFinish }).Maybe()
 	e.OnActivity(a.ChangeInteraction, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, c store.InteractionChange) (store.Interaction, error) {
+		func(_ context.Context, c activities.InteractionChange) (activities.Interaction, error) {
 			e.states, e.changes = append(e.states, c.State), append(e.changes, c)
-			return store.Interaction{Number: c.Number, State: c.State, Version: c.Version}, nil
+			return activities.Interaction{Number: c.Number, State: c.State, Version: c.Version}, nil
 		}).Maybe()
 	e.OnActivity(a.OfferToAgent, mock.Anything, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, r cti.OfferRequest, _ string) (cti.Call, error) {
@@ -126,7 +130,7 @@ func newInteractionEnv(t *testing.T, agents ...string) *interactionEnv {
 	e.OnActivity(a.TransferCall, mock.Anything, mock.Anything).Return(nil).Maybe()
 	e.OnActivity(a.PlaceCall, mock.Anything, mock.Anything, mock.Anything).Return(cti.Call{ID: "call-out"}, nil).Maybe()
 	e.OnActivity(a.RecordPhoneLog, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, l store.PhoneLog) error { e.phoneLogs = append(e.phoneLogs, l); return nil }).Maybe()
+		func(_ context.Context, l activities.PhoneLog) error { e.phoneLogs = append(e.phoneLogs, l); return nil }).Maybe()
 	e.OnActivity(a.RecordTransfer, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, tr activities.TransferRecord) error {
 			require.NotEmpty(t, tr.RequestID, "the transfer's request id reaches the activity")
@@ -134,11 +138,11 @@ func newInteractionEnv(t *testing.T, agents ...string) *interactionEnv {
 			return nil
 		}).Maybe()
 	e.OnActivity(a.Escalate, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, n store.NewEscalation) (activities.Escalated, error) {
+		func(_ context.Context, n activities.NewEscalation) (activities.Escalated, error) {
 			e.escalations = append(e.escalations, n)
 			return activities.Escalated{Kind: n.Kind, Number: "INC0000001"}, nil
 		}).Maybe()
-	e.OnActivity(a.AddWorkNote, mock.Anything, mock.Anything, mock.Anything, mock.Anything, mock.Anything).Return(store.WorkNote{ID: 1}, nil).Maybe()
+	e.OnActivity(a.AddWorkNote, mock.Anything, mock.Anything, mock.Anything, mock.Anything, mock.Anything).Return(activities.WorkNote{ID: 1}, nil).Maybe()
 	e.OnActivity(a.AppendChatMessage, mock.Anything, mock.Anything, mock.Anything).Return(nil).Maybe()
 	e.OnActivity(a.SendChatMessage, mock.Anything, mock.Anything).Return(nil).Maybe()
 	e.OnActivity(a.EndChat, mock.Anything, mock.Anything).Return(
@@ -155,7 +159,7 @@ func newInteractionEnv(t *testing.T, agents ...string) *interactionEnv {
 }
 
 // nextOffer offers item to the next agent in line (or to target).
-func (e *interactionEnv) nextOffer(item, target string) []store.Offer {
+func (e *interactionEnv) nextOffer(item, target string) []activities.Offer {
 	agent := target
 	if agent == "" {
 		if len(e.agents) == 0 {
@@ -166,11 +170,11 @@ func (e *interactionEnv) nextOffer(item, target string) []store.Offer {
 	e.offers = append(e.offers, agent)
 	id := "offer-" + uuid.NewString()
 	e.offerAgent[id] = agent
-	return []store.Offer{{ID: id, ItemID: item, AgentID: agent, WorkflowID: selfID, Queue: "support", Channel: "voice"}}
+	return []activities.Offer{{ID: id, ItemID: item, AgentID: agent, WorkflowID: selfID, Queue: "support", Channel: "voice"}}
 }
 
 // deliver signals offers to the process, as routing does after its commit.
-func (e *interactionEnv) deliver(offers []store.Offer) {
+func (e *interactionEnv) deliver(offers []activities.Offer) {
 	for _, o := range offers {
 		e.SignalWorkflow(workflows.SignalOffer, workflows.OfferSignal{OfferID: o.ID, ItemID: o.ItemID, AgentID: o.AgentID, Queue: o.Queue, Channel: o.Channel})
 	}
@@ -444,8 +448,8 @@ func TestChatWithoutAContactOpensAnIncident(t *testing.T) {
 
 func TestChatWithSeveralMatchesLetsTheAgentChoose(t *testing.T) {
 	e := newInteractionEnv(t, "ann")
-	first, second := store.Contact{ID: uuid.New(), Name: "Ann A"}, store.Contact{ID: uuid.New(), Name: "Ann B"}
-	e.candidates = []store.Contact{first, second}
+	first, second := activities.ContactRef{ID: uuid.New(), Name: "Ann A"}, activities.ContactRef{ID: uuid.New(), Name: "Ann B"}
+	e.candidates = []activities.ContactRef{first, second}
 	in := workflows.InteractionInput{Number: "IMS0000004", Channel: workflows.ChannelChat, Direction: "inbound", Queue: "support",
 		ChatID: "chat-2", CustomerEmail: "ann@example.com"}
 	e.at(2*time.Second, func() { e.ok(workflows.UpdateAccept, workflows.DecisionRequest{AgentID: "ann"}) })
@@ -484,6 +488,26 @@ func TestWalkInEscalatedTwiceMakesOneIncident(t *testing.T) {
 	require.Equal(t, []string{"work_in_progress", "closed_complete"}, e.states, "stays open after escalating until closed (seed 001)")
 }
 
+// An escalation the agent sends the instant the API shows the record, while
+// the process is still taking in the record it opened, waits for it: the
+// incident carries the contact the record was opened with.
+func TestEscalationBeforeTheRecordIsTakenInKeepsItsContact(t *testing.T) {
+	e := newInteractionEnv(t)
+	ann := activities.ContactRef{ID: uuid.New(), Name: "Ann"}
+	e.candidates = []activities.ContactRef{ann}
+	e.slowOpen = 5 * time.Second
+	in := workflows.InteractionInput{Number: "IMS0000016", Channel: workflows.ChannelWalkIn, Direction: "inbound", AgentID: "ann",
+		ShortDescription: "printer"}
+	e.at(time.Second, func() {
+		e.ok(workflows.UpdateEscalate, workflows.EscalateRequest{AgentID: "ann", Kind: "incident", ShortDescription: "Printer on fire"})
+	})
+	e.at(time.Minute, func() { e.ok(workflows.UpdateClose, workflows.EndRequest{AgentID: "ann"}) })
+	e.run(in)
+	require.Len(t, e.escalations, 1)
+	require.NotNil(t, e.escalations[0].ContactID, "the incident is the contact's")
+	require.Equal(t, ann.ID, *e.escalations[0].ContactID)
+}
+
 func TestCloseOnEscalate(t *testing.T) {
 	e := newInteractionEnv(t)
 	in := workflows.InteractionInput{Number: "IMS0000006", Channel: workflows.ChannelEmail, Direction: "inbound", AgentID: "ann", CloseOnEscalate: true}
@@ -499,8 +523,8 @@ func TestCloseOnEscalate(t *testing.T) {
 // one at its end, with the chat's times; a call cannot ask.
 func TestAgentEndsAChatWithAnIncident(t *testing.T) {
 	e := newInteractionEnv(t, "ann")
-	ann := store.Contact{ID: uuid.New(), Name: "Ann A"}
-	e.candidates = []store.Contact{ann}
+	ann := activities.ContactRef{ID: uuid.New(), Name: "Ann A"}
+	e.candidates = []activities.ContactRef{ann}
 	in := workflows.InteractionInput{Number: "IMS0000009", Channel: workflows.ChannelChat, Direction: "inbound", Queue: "support",
 		ChatID: "chat-9", CustomerEmail: "ann@example.com"}
 	e.at(2*time.Second, func() { e.ok(workflows.UpdateAccept, workflows.DecisionRequest{AgentID: "ann"}) })
@@ -594,7 +618,7 @@ func TestACaseProcessNotesTheContactAndCaseOnTheCall(t *testing.T) {
 	e.at(3*time.Minute, func() { e.event(callEnded()) })
 	e.run(inboundCall())
 
-	var contactWrites []store.InteractionChange
+	var contactWrites []activities.InteractionChange
 	changes := e.changes
 	for _, c := range changes {
 		if c.ContactID != nil {

@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/casehub/casehub/activities"
+	"github.com/casehub/casehub/cti"
 	"github.com/casehub/casehub/routing"
 	"github.com/casehub/casehub/store"
 )
@@ -50,6 +51,22 @@ var (
 // SignalCTIEvent delivers a telephony platform event (a cti.Event) to the
 // process that owns the call or chat.
 const SignalCTIEvent = "cti-event"
+
+// SignalPayloads names the payload each signal a casehub process listens
+// to carries (nil: none), as its senders send it and its receivers decode
+// it; a test holds them, with every other payload, to message types.
+func SignalPayloads() map[string]any {
+	return map[string]any{
+		SignalCTIEvent:           cti.Event{},
+		SignalInboundCall:        InboundCallSignal{},
+		SignalReplacedByCallback: ReplacedByCallback{},
+		SignalOffer:              OfferSignal{},
+		SignalItemAssigned:       ItemAssigned{},
+		SignalItemFinished:       ItemFinished{},
+		SignalOfferTimedOut:      OfferTimedOut{},
+		SignalQueuesChanged:      nil,
+	}
+}
 
 // ContextWorkflowID is the key under which casehub puts its workflow ID in
 // the context of every CTI command, so the platform's events about that call
@@ -606,15 +623,15 @@ type CaseProcessState struct {
 	AgentID       string `json:"agent_id"`
 	// CallerNumber is the calling number in E.164, or "" when it was
 	// withheld or is no valid number.
-	CallerNumber      string                   `json:"caller_number"`
-	IdentifiedBy      string                   `json:"identified_by"`
-	Candidates        []store.Contact          `json:"candidates"`     // at choose_contact
-	SearchResults     []store.Contact          `json:"search_results"` // at identify_contact, after a search
-	Contact           *store.Contact           `json:"contact"`
-	CallerNumberAdded bool                     `json:"caller_number_added"` // the number was added to Contact's options
-	History           []activities.CaseSummary `json:"history"`             // Contact's cases, newest first (advise)
-	Case              *store.Case              `json:"case"`                // the case created (add_new_case)
-	Consultations     []store.Consultation     `json:"consultations"`       // recorded in this process (advise)
+	CallerNumber      string                    `json:"caller_number"`
+	IdentifiedBy      string                    `json:"identified_by"`
+	Candidates        []activities.Contact      `json:"candidates"`     // at choose_contact
+	SearchResults     []activities.Contact      `json:"search_results"` // at identify_contact, after a search
+	Contact           *activities.Contact       `json:"contact"`
+	CallerNumberAdded bool                      `json:"caller_number_added"` // the number was added to Contact's options
+	History           []activities.CaseSummary  `json:"history"`             // Contact's cases, newest first (advise)
+	Case              *activities.Case          `json:"case"`                // the case created (add_new_case)
+	Consultations     []activities.Consultation `json:"consultations"`       // recorded in this process (advise)
 	// StepDeadline is when the current step gives up if the agent does
 	// nothing; null once the process has ended.
 	StepDeadline *time.Time `json:"step_deadline"`

@@ -8,7 +8,6 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/casehub/casehub/activities"
-	"github.com/casehub/casehub/store"
 )
 
 // RetentionScheduleID names the Temporal Schedule that runs Retention; ops
@@ -26,9 +25,9 @@ const (
 // platform events (with callers' numbers and chat text) and Idempotency-Key
 // records (with the answers they replay). The casehub-retention schedule
 // starts it every RetentionEvery.
-func Retention(ctx workflow.Context, in activities.RetentionRequest) (store.Expired, error) {
+func Retention(ctx workflow.Context, in activities.RetentionRequest) (activities.Expired, error) {
 	if in.CTIEvents <= 0 || in.IdempotencyKeys <= 0 {
-		return store.Expired{}, temporal.NewNonRetryableApplicationError("retention periods must be positive", "InvalidInput", nil)
+		return activities.Expired{}, temporal.NewNonRetryableApplicationError("retention periods must be positive", "InvalidInput", nil)
 	}
 	events := in.Events
 	if events <= 0 {
@@ -43,7 +42,7 @@ func Retention(ctx workflow.Context, in activities.RetentionRequest) (store.Expi
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute, MaximumAttempts: 5,
 			NonRetryableErrorTypes: activities.NonRetryable()},
 	})
-	var out store.Expired
+	var out activities.Expired
 	err := workflow.ExecuteActivity(ctx, a.ExpireRecords, in).Get(ctx, &out)
 	return out, err
 }

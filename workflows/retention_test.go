@@ -9,7 +9,6 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/casehub/casehub/activities"
-	"github.com/casehub/casehub/store"
 	"github.com/casehub/casehub/workflows"
 )
 
@@ -18,12 +17,12 @@ func TestRetentionSweepsWithTheGivenPeriods(t *testing.T) {
 	env := s.NewTestWorkflowEnvironment()
 	env.RegisterActivity(a)
 	in := activities.RetentionRequest{CTIEvents: 30 * 24 * time.Hour, IdempotencyKeys: 24 * time.Hour}
-	env.OnActivity(a.ExpireRecords, mock.Anything, in).Return(store.Expired{CTIEvents: 12, IdempotencyKeys: 3}, nil).Once()
+	env.OnActivity(a.ExpireRecords, mock.Anything, in).Return(activities.Expired{CTIEvents: 12, IdempotencyKeys: 3}, nil).Once()
 	env.ExecuteWorkflow(workflows.Retention, in)
 	require.NoError(t, env.GetWorkflowError())
-	var out store.Expired
+	var out activities.Expired
 	require.NoError(t, env.GetWorkflowResult(&out))
-	require.Equal(t, store.Expired{CTIEvents: 12, IdempotencyKeys: 3}, out)
+	require.Equal(t, activities.Expired{CTIEvents: 12, IdempotencyKeys: 3}, out)
 	env.AssertExpectations(t)
 
 	bad := s.NewTestWorkflowEnvironment()

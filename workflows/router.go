@@ -9,7 +9,6 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/casehub/casehub/activities"
-	"github.com/casehub/casehub/routing"
 	"github.com/casehub/casehub/store"
 )
 
@@ -26,8 +25,8 @@ import (
 // answer, a time-out or the contact leaving, before the activity that
 // records it, so a late answer is refused at once, with the reason.
 type router struct {
-	item     store.NewWorkItem
-	queue    store.Queue
+	item     activities.NewWorkItem
+	queue    activities.Queue
 	inbox    []OfferSignal // offers delivered and not yet taken up
 	seen     map[string]bool
 	agentID  string // the agent that accepted the item
@@ -93,7 +92,7 @@ type routeHooks struct {
 	prepare func(ctx workflow.Context, o OfferSignal) (bool, error)
 	// present shows the offer to its agent with the process's record change
 	// (the PresentOffer activity) and updates the process's own state.
-	present func(ctx workflow.Context, o OfferSignal) (routing.Presented, error)
+	present func(ctx workflow.Context, o OfferSignal) (activities.Presented, error)
 	// presented runs once the offer shows: ring the agent's phone or chat.
 	presented func(ctx workflow.Context, o OfferSignal)
 	// withdrawn: the offer ended without acceptance.
@@ -120,7 +119,7 @@ func (r *router) acceptance(ctx workflow.Context, o OfferSignal) (summary, waits
 }
 
 // newRouter starts listening for offers.
-func newRouter(ctx workflow.Context, item store.NewWorkItem, queue store.Queue) *router {
+func newRouter(ctx workflow.Context, item activities.NewWorkItem, queue activities.Queue) *router {
 	r := &router{item: item, queue: queue, seen: map[string]bool{}, ended: map[string]*endNote{}}
 	offers := signal(ctx, SignalOffer, "Routing: an agent is booked for the process's work item (an offer to present)")
 	workflow.Go(ctx, func(ctx workflow.Context) {
@@ -135,7 +134,7 @@ func newRouter(ctx workflow.Context, item store.NewWorkItem, queue store.Queue) 
 
 // reset points the router at the process's next work item (after a
 // transfer, or a callback's next pass), keeping the offer listener.
-func (r *router) reset(item store.NewWorkItem, queue store.Queue) {
+func (r *router) reset(item activities.NewWorkItem, queue activities.Queue) {
 	r.item, r.queue = item, queue
 	r.inbox, r.current, r.ended = nil, nil, map[string]*endNote{}
 	r.offer, r.decision, r.decided = nil, nil, false
@@ -280,7 +279,7 @@ func (r *router) end(o *liveOffer, outcome string) {
 // a reject, or the process stops waiting.
 func (r *router) waitForAgent(ctx workflow.Context, h routeHooks) (routeOutcome, error) {
 	if !r.queued {
-		var offers []store.Offer
+		var offers []activities.Offer
 		if err := workflow.ExecuteActivity(routingOptions(ctx), a.EnqueueWorkItem, r.item).Get(ctx, &offers); err != nil {
 			return 0, err
 		}
@@ -362,7 +361,7 @@ func (r *router) offer1(ctx workflow.Context, o OfferSignal, h routeHooks) (rout
 	switch {
 	case cur.decision != nil && cur.decision.accept:
 		cur.open = false
-		var acc routing.Accepted
+		var acc activities.Accepted
 		if err := workflow.ExecuteActivity(routingOptions(ctx), a.AcceptOffer, o.OfferID).Get(ctx, &acc); err != nil {
 			if !isConflict(err) {
 				return 0, err
@@ -431,7 +430,7 @@ func isConflict(err error) bool {
 }
 
 func (r *router) closeOffer(ctx workflow.Context, o OfferSignal, state string, requeue bool) error {
-	var offers []store.Offer
+	var offers []activities.Offer
 	err := workflow.ExecuteActivity(routingOptions(ctx), a.CloseOffer, activities.CloseOfferRequest{
 		OfferID: o.OfferID, Queue: r.item.Queue, State: state, Requeue: requeue, Exclude: state == store.OfferRejected,
 	}).Get(ctx, &offers)
@@ -551,18 +550,18 @@ func (r *router) offerLegacy(ctx workflow.Context, o OfferSignal, h routeHooks) 
 // processes. Routing activities deliver their offers themselves and return
 // none; histories from before that carry the offers, and replay signals them
 // here as they were.
-func (r *router) deliverLegacy(ctx workflow.Context, offers []store.Offer) {
+func (r *router) deliverLegacy(ctx workflow.Context, offers []activities.Offer) {
 	deliverOffers(ctx, offers, r.receive)
 }
 
 // deliverOffers signals each offer to its item's process (offers for this
 // very process go to local). An item whose process is gone is finished, and
 // the offers that follow are delivered in turn.
-func deliverOffers(ctx workflow.Context, offers []store.Offer, local func(OfferSignal)) {
+func deliverOffers(ctx workflow.Context, offers []activities.Offer, local func(OfferSignal)) {
 	self := workflow.GetInfo(ctx).WorkflowExecution.ID
 	for round := 0; len(offers) > 0 && round < 5; round++ {
 		type sent struct {
-			offer  store.Offer
+			offer  activities.Offer
 			future workflow.Future
 		}
 		var pending []sent

@@ -5,7 +5,7 @@ import (
 
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/casehub/casehub/store"
+	"github.com/casehub/casehub/activities"
 )
 
 // SelfCheck proves the whole chain works: the worker picks up a workflow,
@@ -18,7 +18,7 @@ func SelfCheck(ctx workflow.Context, in SelfCheckInput) (SelfCheckResult, error)
 	}
 	workflow.SetCurrentDetails(ctx, withDetails("**Self check** — recording", "the RecordSelfCheck activity to write a row to PostgreSQL"))
 
-	var row store.SelfCheck
+	var row activities.SelfCheck
 	if err := workflow.ExecuteActivity(storageOptions(ctx), a.RecordSelfCheck, in.Note).Get(ctx, &row); err != nil {
 		return SelfCheckResult{}, fmt.Errorf("record self check: %w", err)
 	}

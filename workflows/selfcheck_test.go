@@ -11,7 +11,6 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/casehub/casehub/activities"
-	"github.com/casehub/casehub/store"
 	"github.com/casehub/casehub/workflows"
 )
 
@@ -22,7 +21,7 @@ func TestSelfCheckRecordsThroughTheActivity(t *testing.T) {
 	env := s.NewTestWorkflowEnvironment()
 	env.RegisterActivity(a)
 	env.OnActivity(a.RecordSelfCheck, mock.Anything, "hello").
-		Return(store.SelfCheck{WorkflowID: "default-test-workflow-id"}, nil).Once()
+		Return(activities.SelfCheck{WorkflowID: "default-test-workflow-id"}, nil).Once()
 
 	env.ExecuteWorkflow(workflows.SelfCheck, workflows.SelfCheckInput{Note: "hello"})
 	require.True(t, env.IsWorkflowCompleted())
@@ -45,12 +44,12 @@ func TestSelfCheckRetriesAnUnavailableDatabase(t *testing.T) {
 	env.RegisterActivity(a)
 	calls := 0
 	env.OnActivity(a.RecordSelfCheck, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, _ string) (store.SelfCheck, error) {
+		func(_ context.Context, _ string) (activities.SelfCheck, error) {
 			calls++
 			if calls < 3 {
-				return store.SelfCheck{}, errors.New("connection refused")
+				return activities.SelfCheck{}, errors.New("connection refused")
 			}
-			return store.SelfCheck{WorkflowID: "w"}, nil
+			return activities.SelfCheck{WorkflowID: "w"}, nil
 		})
 	env.ExecuteWorkflow(workflows.SelfCheck, workflows.SelfCheckInput{})
 	require.NoError(t, env.GetWorkflowError())
@@ -61,7 +60,7 @@ func TestSelfCheckStopsOnANonRetryableError(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
 	env.RegisterActivity(a)
-	env.OnActivity(a.RecordSelfCheck, mock.Anything, mock.Anything).Return(store.SelfCheck{},
+	env.OnActivity(a.RecordSelfCheck, mock.Anything, mock.Anything).Return(activities.SelfCheck{},
 		temporal.NewNonRetryableApplicationError("bad", activities.ErrTypeInvalid, nil)).Once()
 	env.ExecuteWorkflow(workflows.SelfCheck, workflows.SelfCheckInput{})
 	require.Error(t, env.GetWorkflowError())

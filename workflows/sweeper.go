@@ -8,7 +8,6 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/casehub/casehub/activities"
-	"github.com/casehub/casehub/routing"
 )
 
 // SweeperInput starts (or continues) the routing sweeper.
@@ -51,7 +50,7 @@ func RoutingSweeper(ctx workflow.Context, in SweeperInput) error {
 		if err := sleepUntil(ctx, every, "next sweep at "+next); err != nil {
 			return err
 		}
-		var s routing.Swept
+		var s activities.Swept
 		if err := workflow.ExecuteActivity(ctx, a.SweepRouting).Get(ctx, &s); err != nil {
 			workflow.GetLogger(ctx).Warn("routing sweep", "error", err)
 			continue

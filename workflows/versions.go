@@ -53,4 +53,9 @@ const (
 	// sets the Outcome search attribute, so `Outcome = "abandoned"` finds
 	// abandoned calls.
 	changeOutcomeSearchAttribute = "outcome-search-attribute"
+
+	// changeEscalateAfterOpen: an escalation that arrives before the
+	// process has taken in the record it opened waits for it, so the
+	// incident or request carries the record's contact.
+	changeEscalateAfterOpen = "interaction-escalate-after-open"
 )
