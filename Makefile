@@ -3,6 +3,8 @@ SHELL := /bin/bash
 GO ?= go
 TEMPORAL := .bin/temporal
 TEMPORAL_UI := .bin/temporal-ui
+TEMPORAL_SERVER := .bin/temporal-server
+TEMPORAL_SQL_TOOL := .bin/temporal-sql-tool
 export CASEHUB_TEMPORAL_BIN ?= $(CURDIR)/$(TEMPORAL)
 
 .PHONY: dev test bench tools build vet fmt-check unit clean-data help
@@ -12,6 +14,10 @@ help:
 	@echo "make test   run every test (vet, gofmt, unit, store, API, integration against a real dev server)"
 	@echo "make tools  build the pinned Temporal CLI into $(TEMPORAL)"
 	@echo "make test-faults  kill, stop and restart the parts of a running system; check nothing is lost or doubled"
+	@echo "make cluster  run casehub on a local Temporal cluster (separate services on PostgreSQL, two workers, two APIs)"
+	@echo "make cluster-reset  forget the cluster: drop its databases and .data/cluster"
+	@echo "make test-e2e  the end-to-end tests alone (CASEHUB_TEST_CLUSTER=1: against a Temporal cluster)"
+	@echo "make test-cluster  the inbound call, case processes and both callback modes end to end on a cluster"
 	@echo "make fuzz   run every fuzz target for FUZZTIME each (default $(FUZZTIME))"
 	@echo "make histories  record workflow histories for the replay test (workflows/testdata/histories)"
 	@echo "make bench  measure casehub against bare Temporal here (BENCH_FLAGS=\"--calls 100 ...\"; see .bin/casehub bench -h)"
@@ -34,6 +40,39 @@ $(TEMPORAL_UI): tools/go.mod tools/go.sum
 	@echo "building the Temporal Web UI server pinned in tools/go.mod (a minute the first time)..."
 	$(GO) build -modfile=tools/go.mod -o $(TEMPORAL_UI).tmp github.com/temporalio/ui-server/v2/cmd/server
 	@mv $(TEMPORAL_UI).tmp $(TEMPORAL_UI)
+
+## cluster-tools: the Temporal server and its SQL schema tool pinned in tools/go.mod
+## (the release the CLI embeds), built from Go modules like the CLI.
+.PHONY: cluster-tools cluster cluster-reset test-e2e test-cluster
+cluster-tools: $(TEMPORAL_SERVER) $(TEMPORAL_SQL_TOOL) $(TEMPORAL_UI)
+$(TEMPORAL_SERVER): tools/go.mod tools/go.sum
+	@mkdir -p .bin
+	@echo "building the Temporal server pinned in tools/go.mod (a few minutes the first time)..."
+	$(GO) build -modfile=tools/go.mod -o $@.tmp go.temporal.io/server/cmd/server
+	@mv $@.tmp $@
+$(TEMPORAL_SQL_TOOL): tools/go.mod tools/go.sum
+	@mkdir -p .bin
+	$(GO) build -modfile=tools/go.mod -o $@.tmp go.temporal.io/server/cmd/tools/sql
+	@mv $@.tmp $@
+
+## cluster: casehub on a local Temporal cluster (package cluster; README, "Running on a
+## Temporal cluster"). State in PostgreSQL and .data/cluster; Ctrl-C stops it, running it
+## again resumes; cluster-reset forgets it.
+cluster: cluster-tools build
+	.bin/casehub cluster
+cluster-reset: build
+	.bin/casehub cluster reset
+
+## test-e2e: the end-to-end tests alone; CASEHUB_TEST_CLUSTER=1 runs them on a cluster.
+test-e2e: tools
+	$(GO) test -count=1 -timeout 30m ./e2e/
+
+## test-cluster: the seeds' main processes end to end on a Temporal cluster of the tests'
+## own (fresh databases, free ports): an inbound call, case processes, both callback
+## modes, live events through the proxy, and concurrent routing over two workers.
+CLUSTER_TESTS := ^(TestInboundCallAcceptedEndedWithPhoneLog|TestAddNewCaseForAContactIdentifiedByPhone|TestAddNewCaseFromAnAcceptedCall|TestCallbackCustomerFirstEndToEnd|TestCallbackAgentFirstEndToEnd|TestAgentStreamDrivesACall|TestManyCallsManyAgentsNoDoubleBooking)$$
+test-cluster: $(TEMPORAL_SERVER) $(TEMPORAL_SQL_TOOL)
+	CASEHUB_TEST_CLUSTER=1 $(GO) test -count=1 -timeout 20m -run '$(CLUSTER_TESTS)' -v ./e2e/
 
 ## dev: everything on embedded defaults; Ctrl-C stops it, running it again resumes.
 dev: tools $(TEMPORAL_UI) build

@@ -9,12 +9,19 @@ import (
 	"path/filepath"
 )
 
-// The tools built from tools/go.mod: the Temporal CLI (its dev server) and
-// the Temporal Web UI server.
+// The tools built from tools/go.mod: the Temporal CLI (its dev server),
+// the Temporal Web UI server, and the Temporal server and its SQL schema
+// tool (casehub's local cluster, package cluster).
 var (
-	cliTool = tool{name: "temporal", env: "CASEHUB_TEMPORAL_BIN", pkg: "github.com/temporalio/cli/cmd/temporal", version: CLIVersion}
-	uiTool  = tool{name: "temporal-ui", env: "CASEHUB_TEMPORAL_UI_BIN", pkg: "github.com/temporalio/ui-server/v2/cmd/server", version: UIVersion}
+	cliTool     = tool{name: "temporal", env: "CASEHUB_TEMPORAL_BIN", pkg: "github.com/temporalio/cli/cmd/temporal", version: CLIVersion}
+	uiTool      = tool{name: "temporal-ui", env: "CASEHUB_TEMPORAL_UI_BIN", pkg: "github.com/temporalio/ui-server/v2/cmd/server", version: UIVersion}
+	serverTool  = tool{name: "temporal-server", env: "CASEHUB_TEMPORAL_SERVER_BIN", pkg: "go.temporal.io/server/cmd/server", version: ServerVersion}
+	sqlToolTool = tool{name: "temporal-sql-tool", env: "CASEHUB_TEMPORAL_SQL_TOOL_BIN", pkg: "go.temporal.io/server/cmd/tools/sql", version: ServerVersion}
 )
+
+// ServerVersion is the Temporal server release pinned in tools/go.mod (the
+// one the pinned CLI embeds).
+const ServerVersion = "v1.29.1"
 
 type tool struct{ name, env, pkg, version string }
 
@@ -27,6 +34,16 @@ func FindCLI(ctx context.Context, dir string) (string, error) { return find(ctx,
 // FindUI returns the path of the pinned Temporal Web UI server, as FindCLI
 // does ($CASEHUB_TEMPORAL_UI_BIN, else .bin/temporal-ui, built if missing).
 func FindUI(ctx context.Context, dir string) (string, error) { return find(ctx, dir, uiTool) }
+
+// FindServer returns the path of the pinned Temporal server, as FindCLI does
+// ($CASEHUB_TEMPORAL_SERVER_BIN, else .bin/temporal-server, built if missing).
+func FindServer(ctx context.Context, dir string) (string, error) { return find(ctx, dir, serverTool) }
+
+// FindSQLTool returns the path of the pinned server's SQL schema tool, as
+// FindCLI does ($CASEHUB_TEMPORAL_SQL_TOOL_BIN, else .bin/temporal-sql-tool).
+func FindSQLTool(ctx context.Context, dir string) (string, error) {
+	return find(ctx, dir, sqlToolTool)
+}
 
 func find(ctx context.Context, dir string, t tool) (string, error) {
 	if p := os.Getenv(t.env); p != "" {

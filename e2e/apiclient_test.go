@@ -17,7 +17,7 @@ func TestAnInboundCallThroughTheGeneratedClient(t *testing.T) {
 	queue, tokens := setupQueue(t, map[string]any{"wrapup_timeout_seconds": 0}, "gen")
 	agent := "gen-" + queue
 	ctx := context.Background()
-	c, err := apiclient.NewClientWithResponses(sys.api.URL, apiclient.WithRequestEditorFn(func(_ context.Context, req *http.Request) error {
+	c, err := apiclient.NewClientWithResponses(sys.apiURL, apiclient.WithRequestEditorFn(func(_ context.Context, req *http.Request) error {
 		req.Header.Set("Authorization", "Bearer "+tokens[agent])
 		return nil
 	}))

@@ -58,7 +58,7 @@ func openPage(t *testing.T) *page {
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1280, 1100),
 	}
-	p := &page{t: t, base: sys.api.URL, wait: 90 * time.Second, n: pages.Add(1)}
+	p := &page{t: t, base: sys.apiURL, wait: 90 * time.Second, n: pages.Add(1)}
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	tab, cancelTab := chromedp.NewContext(alloc, chromedp.WithListener(func(ev any) {
 		if e, ok := ev.(*runtime.EventExceptionThrown); ok {
@@ -162,13 +162,33 @@ func js(s string) string {
 // what describe (JavaScript) says the page shows if it never is.
 func (p *page) waitFor(what, expr, describe string) {
 	p.t.Helper()
-	ctx, cancel := context.WithTimeout(p.tab, p.wait)
-	defer cancel()
-	_, err := chromedp.Run(ctx, chromedp.Poll[bool](expr,
-		chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(p.wait)))
-	if err == nil {
-		return
+	deadline := time.Now().Add(p.wait)
+	for {
+		ctx, cancel := context.WithDeadline(p.tab, deadline)
+		_, err := chromedp.Run(ctx, chromedp.Poll[bool](expr,
+			chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(time.Until(deadline))))
+		cancel()
+		if err == nil {
+			return
+		}
+		// A page that navigates (a form posted, a redirect) destroys the
+		// context the poll runs in; poll again in the new document.
+		if !navigatedAway(err) || time.Now().After(deadline) {
+			p.failWait(what, describe, err)
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// navigatedAway says err is a poll's context lost to a navigation.
+func navigatedAway(err error) bool {
+	return strings.Contains(err.Error(), "Cannot find context with specified id") ||
+		strings.Contains(err.Error(), "Execution context was destroyed")
+}
+
+func (p *page) failWait(what, describe string, err error) {
+	p.t.Helper()
 	dctx, dcancel := context.WithTimeout(p.tab, 10*time.Second)
 	defer dcancel()
 	shown, _ := chromedp.Run(dctx, chromedp.Evaluate[string](describe))

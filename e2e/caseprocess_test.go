@@ -53,7 +53,7 @@ func (u agentUI) call(method, path string, body any) (int, []byte) {
 		require.NoError(u.t, err)
 		rd = bytes.NewReader(raw)
 	}
-	req, err := http.NewRequest(method, sys.api.URL+path, rd)
+	req, err := http.NewRequest(method, sys.apiURL+path, rd)
 	require.NoError(u.t, err)
 	req.Header.Set("Authorization", "Bearer "+u.token)
 	req.Header.Set("Content-Type", "application/json")

@@ -39,7 +39,7 @@ func postEvent(t *testing.T, ev cti.Event) *http.Response {
 	t.Helper()
 	body, err := json.Marshal(ev)
 	require.NoError(t, err)
-	req, err := http.NewRequest(http.MethodPost, sys.api.URL+"/v1/cti/events", bytes.NewReader(body))
+	req, err := http.NewRequest(http.MethodPost, sys.apiURL+"/v1/cti/events", bytes.NewReader(body))
 	require.NoError(t, err)
 	req.Header.Set("Authorization", "Bearer "+sys.tokens[auth.RoleIntegration])
 	req.Header.Set(cti.SignatureHeader, cti.Sign([]byte(ctiSecret), body, time.Now()))

@@ -30,7 +30,7 @@ type stream struct {
 // openStream opens path with token, resuming after lastID when it is set.
 func openStream(t *testing.T, path, token, lastID string) *stream {
 	t.Helper()
-	return openStreamAt(t, sys.api.URL, path, token, lastID)
+	return openStreamAt(t, sys.apiURL, path, token, lastID)
 }
 
 // openStreamAt is openStream on the API at base.
@@ -141,7 +141,7 @@ func TestEventStreamsRefuseStrangers(t *testing.T) {
 		{"a malformed Last-Event-ID", "/v1/agents/" + eve + "/events", tokens[eve], "yesterday", http.StatusUnprocessableEntity},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			req, err := http.NewRequest(http.MethodGet, sys.api.URL+tc.path, nil)
+			req, err := http.NewRequest(http.MethodGet, sys.apiURL+tc.path, nil)
 			require.NoError(t, err)
 			if tc.token != "" {
 				req.Header.Set("Authorization", "Bearer "+tc.token)

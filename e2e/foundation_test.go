@@ -19,7 +19,7 @@ import (
 )
 
 func TestReadyWhenPostgresAndTemporalAnswer(t *testing.T) {
-	resp, err := http.Get(sys.api.URL + "/readyz")
+	resp, err := http.Get(sys.apiURL + "/readyz")
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)

@@ -23,7 +23,7 @@ func do(t *testing.T, method, path, token string, body any, out any) int {
 		require.NoError(t, err)
 		r = bytes.NewReader(b)
 	}
-	req, err := http.NewRequest(method, sys.api.URL+path, r)
+	req, err := http.NewRequest(method, sys.apiURL+path, r)
 	require.NoError(t, err)
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/json")
@@ -115,7 +115,7 @@ func doKeyed(t *testing.T, path, token, key string, body any, out any) int {
 	t.Helper()
 	b, err := json.Marshal(body)
 	require.NoError(t, err)
-	req, err := http.NewRequest(http.MethodPost, sys.api.URL+path, bytes.NewReader(b))
+	req, err := http.NewRequest(http.MethodPost, sys.apiURL+path, bytes.NewReader(b))
 	require.NoError(t, err)
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Idempotency-Key", key)

@@ -24,7 +24,7 @@ func created(t *testing.T, path, token string, body any) string {
 	post := func() *http.Response {
 		b, err := json.Marshal(body)
 		require.NoError(t, err)
-		req, err := http.NewRequest(http.MethodPost, sys.api.URL+path, bytes.NewReader(b))
+		req, err := http.NewRequest(http.MethodPost, sys.apiURL+path, bytes.NewReader(b))
 		require.NoError(t, err)
 		req.Header.Set("Authorization", "Bearer "+token)
 		req.Header.Set("Content-Type", "application/json")

@@ -1,6 +1,9 @@
 // Package e2e drives the whole system as its users do: a real Temporal dev
 // server (started from the pinned CLI), real PostgreSQL, the casehub worker
-// and the HTTP API, over HTTP.
+// and the HTTP API, over HTTP. With CASEHUB_TEST_CLUSTER=1 the same tests
+// run against a Temporal cluster instead (cluster_test.go): separate
+// Temporal services on PostgreSQL, two worker processes and two API
+// replicas behind one address.
 package e2e
 
 import (
@@ -25,7 +28,6 @@ import (
 	"github.com/casehub/casehub/codec"
 	"github.com/casehub/casehub/cti"
 	"github.com/casehub/casehub/cti/ctisim"
-	"github.com/casehub/casehub/devserver"
 	"github.com/casehub/casehub/events"
 	"github.com/casehub/casehub/internal/testenv"
 	"github.com/casehub/casehub/metrics"
@@ -35,18 +37,20 @@ import (
 
 // system is everything the tests talk to.
 type system struct {
-	temporal *devserver.Server
-	client   client.Client
-	db       *testenv.Database
-	store    *store.Store
-	api      *httptest.Server
-	sim      *ctisim.Simulator
-	simURL   string
-	tokens   map[auth.Role]string
-	keys     *codec.Keyring // the payload keys
+	temporalAddr string // the Temporal frontend, host:port
+	client       client.Client
+	db           *testenv.Database
+	store        *store.Store
+	apiURL       string // the API (on a cluster, the proxy over its replicas)
+	simURL       string
+	tokens       map[auth.Role]string
+	keys         *codec.Keyring // the payload keys
 	// uiOrigin is where a test's Temporal Web UI runs: the codec endpoint
 	// answers it (CORS with credentials).
 	uiOrigin string
+	// cluster says the system runs as separate processes on a Temporal
+	// cluster (CASEHUB_TEST_CLUSTER=1).
+	cluster bool
 }
 
 // eventKeepAlive is the streams' keep-alive in the tests (short, so that a
@@ -63,6 +67,9 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
+	if os.Getenv("CASEHUB_TEST_CLUSTER") == "1" {
+		return runOnCluster(m)
+	}
 	db := testenv.MustDatabase("e2e")
 	defer db.Close()
 	srv := testenv.MustTemporal()
@@ -161,7 +168,7 @@ func run(m *testing.M) int {
 		return 2
 	}
 
-	sys = system{temporal: srv, client: cl, db: db, store: db.Store, api: httpSrv, sim: sim, simURL: simSrv.URL, tokens: tokens, keys: keys, uiOrigin: uiOrigin}
+	sys = system{temporalAddr: srv.HostPort, client: cl, db: db, store: db.Store, apiURL: httpSrv.URL, simURL: simSrv.URL, tokens: tokens, keys: keys, uiOrigin: uiOrigin}
 	return m.Run()
 }
 

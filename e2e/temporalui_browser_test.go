@@ -42,7 +42,7 @@ func TestTemporalUIShowsPayloadsInClearOnlyAfterSignIn(t *testing.T) {
 	port, err := strconv.Atoi(origin.Port())
 	require.NoError(t, err)
 	ui, err := devserver.StartUI(ctx, devserver.UIOptions{
-		Bin: bin, Port: port, TemporalAddress: sys.temporal.HostPort, CodecEndpoint: sys.api.URL + "/codec",
+		Bin: bin, Port: port, TemporalAddress: sys.temporalAddr, CodecEndpoint: sys.apiURL + "/codec",
 		ConfigDir: t.TempDir(),
 	})
 	require.NoError(t, err)

@@ -1,6 +1,7 @@
 // Command casehub runs contact-center case processes as Temporal workflows.
 //
 //	casehub dev        the whole system locally: Temporal dev server + UI, migrations, worker, API
+//	casehub cluster    the same on a local Temporal cluster: separate services, two workers, two APIs
 //	casehub api        the HTTP API
 //	casehub worker     the Temporal worker
 //	casehub migrate    create the database if missing and apply migrations (up|down|status)
@@ -37,6 +38,7 @@ const usage = `usage: casehub <command> [flags]
 
 commands:
   dev        run the whole system locally (Temporal dev server with UI, PostgreSQL schema, worker, API)
+  cluster    run it on a local Temporal cluster (separate services on PostgreSQL, two workers, two APIs): cluster [reset]
   api        serve the HTTP API
   worker     run the Temporal worker
   migrate    create the database if missing and apply migrations: migrate [up|down|status]
@@ -59,6 +61,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	switch cmd {
 	case "dev":
 		return runDev(ctx, rest, getenv, stdout)
+	case "cluster":
+		return runCluster(ctx, rest, getenv, stdout)
 	case "api":
 		return runAPI(ctx, rest, getenv)
 	case "worker":
