@@ -11,10 +11,8 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -42,11 +40,9 @@ type Options struct {
 
 // Server is a running dev server process.
 type Server struct {
-	cmd      *exec.Cmd
+	*child
 	HostPort string
 	UIURL    string
-	exited   chan struct{}
-	waitErr  error
 }
 
 // TunedArgs are the settings measured to matter on the dev server's single
@@ -120,26 +116,14 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		return nil, fmt.Errorf("temporal CLI not found at %s (build it with `make tools`): %w", o.CLIPath, err)
 	}
 
-	cmd := exec.Command(o.CLIPath, o.Args()...)
-	cmd.Stdout, cmd.Stderr = o.Output, o.Output
-	// Die with us, and stay out of the terminal's process group so that one
-	// Ctrl-C reaches casehub, which then stops the server in order.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM, Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start temporal dev server: %w", err)
+	c, err := startChild("temporal dev server", o.Output, o.CLIPath, o.Args()...)
+	if err != nil {
+		return nil, err
 	}
-	s := &Server{
-		cmd:      cmd,
-		HostPort: net.JoinHostPort(o.IP, strconv.Itoa(o.Port)),
-		exited:   make(chan struct{}),
-	}
+	s := &Server{child: c, HostPort: net.JoinHostPort(o.IP, strconv.Itoa(o.Port))}
 	if !o.Headless {
 		s.UIURL = "http://" + net.JoinHostPort(o.IP, strconv.Itoa(o.UIPort))
 	}
-	go func() {
-		s.waitErr = cmd.Wait()
-		close(s.exited)
-	}()
 
 	if err := s.waitReady(ctx, o.Namespace); err != nil {
 		_ = s.Stop()
@@ -164,7 +148,7 @@ func (s *Server) waitReady(ctx context.Context, namespace string) error {
 		last = err
 		select {
 		case <-s.exited:
-			return fmt.Errorf("temporal dev server exited while starting: %v", s.waitErr)
+			return s.exitedWhileStarting()
 		case <-ctx.Done():
 			return fmt.Errorf("temporal dev server at %s not ready: %w", s.HostPort, errors.Join(ctx.Err(), last))
 		case <-time.After(100 * time.Millisecond):
@@ -173,20 +157,7 @@ func (s *Server) waitReady(ctx context.Context, namespace string) error {
 }
 
 // Stop interrupts the server and waits for it to exit (killing it after 20 s).
-func (s *Server) Stop() error {
-	_ = s.cmd.Process.Signal(syscall.SIGINT)
-	select {
-	case <-s.exited:
-		var exitErr *exec.ExitError
-		if errors.As(s.waitErr, &exitErr) {
-			return nil // interrupted on purpose
-		}
-		return s.waitErr
-	case <-time.After(20 * time.Second):
-		_ = s.cmd.Process.Kill()
-		return errors.New("temporal dev server did not stop in 20 s; killed")
-	}
-}
+func (s *Server) Stop() error { return s.stop(20 * time.Second) }
 
 // Exited is closed when the server process has exited.
 func (s *Server) Exited() <-chan struct{} { return s.exited }

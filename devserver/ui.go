@@ -8,10 +8,8 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -41,10 +39,8 @@ type UIOptions struct {
 
 // UI is a running Temporal Web UI server.
 type UI struct {
-	cmd     *exec.Cmd
-	URL     string
-	exited  chan struct{}
-	waitErr error
+	*child
+	URL string
 }
 
 // uiConfig is the part of the UI server's configuration (its config.Config)
@@ -117,17 +113,12 @@ func StartUI(ctx context.Context, o UIOptions) (*UI, error) {
 		return nil, fmt.Errorf("temporal UI server not found at %s (build it with `make tools`): %w", o.Bin, err)
 	}
 	// The server joins --root and --config; from / an absolute directory stays as it is.
-	cmd := exec.Command(o.Bin, "--root", "/", "--config", o.ConfigDir, "--env", "development", "start")
-	cmd.Stdout, cmd.Stderr = o.Output, o.Output
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM, Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start the Temporal UI server: %w", err)
+	// The server joins --root and --config; from / an absolute directory stays as it is.
+	c, err := startChild("temporal UI server", o.Output, o.Bin, "--root", "/", "--config", o.ConfigDir, "--env", "development", "start")
+	if err != nil {
+		return nil, err
 	}
-	u := &UI{cmd: cmd, URL: "http://" + net.JoinHostPort(o.IP, strconv.Itoa(o.Port)), exited: make(chan struct{})}
-	go func() {
-		u.waitErr = cmd.Wait()
-		close(u.exited)
-	}()
+	u := &UI{child: c, URL: "http://" + net.JoinHostPort(o.IP, strconv.Itoa(o.Port))}
 	if err := u.waitReady(ctx); err != nil {
 		_ = u.Stop()
 		return nil, err
@@ -155,7 +146,7 @@ func (u *UI) waitReady(ctx context.Context) error {
 		last = err
 		select {
 		case <-u.exited:
-			return fmt.Errorf("temporal UI server exited while starting: %v", u.waitErr)
+			return u.exitedWhileStarting()
 		case <-ctx.Done():
 			return fmt.Errorf("temporal UI server at %s not ready: %w", u.URL, errors.Join(ctx.Err(), last))
 		case <-time.After(100 * time.Millisecond):
@@ -164,13 +155,4 @@ func (u *UI) waitReady(ctx context.Context) error {
 }
 
 // Stop interrupts the UI server and waits for it to exit (killing it after 10 s).
-func (u *UI) Stop() error {
-	_ = u.cmd.Process.Signal(syscall.SIGINT)
-	select {
-	case <-u.exited:
-		return nil
-	case <-time.After(10 * time.Second):
-		_ = u.cmd.Process.Kill()
-		return errors.New("temporal UI server did not stop in 10 s; killed")
-	}
-}
+func (u *UI) Stop() error { return u.stop(10 * time.Second) }
