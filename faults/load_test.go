@@ -27,9 +27,16 @@ import (
 // instant an offer shows and ends the call; some offers are left to run
 // out; some wrap-ups end by their timer; scheduled callbacks fall due
 // during the run. Measured: every request's time (none over 5 s) and how
-// late each timer-driven step was (none over 2 s): acceptance time-outs,
-// wrap-up ends, scheduled callbacks' first dials. And nothing is lost or
-// doubled.
+// late each timer-driven step was (none later than the workflow task
+// time-out and one second): acceptance time-outs, wrap-up ends, scheduled
+// callbacks' first dials. And nothing is lost or doubled.
+//
+// Why the task time-out: a timer that fires the instant the worker is
+// killed has its workflow task started on the dead worker (sticky); the
+// server hands it to the new worker only when that task's start-to-close
+// time-out (workflows.TaskTimeout, 2 s) runs out, so such a timer is
+// TaskTimeout plus one task late whatever casehub does (a CI run saw 2.05 s
+// for exactly that case).
 func TestWorkerKilledRepeatedlyUnderLoad(t *testing.T) {
 	const (
 		run         = 80 * time.Second // load, with a kill every killEvery
@@ -38,7 +45,7 @@ func TestWorkerKilledRepeatedlyUnderLoad(t *testing.T) {
 		acceptance  = 4 * time.Second
 		wrapUp      = 3 * time.Second
 		maxRequest  = 5 * time.Second
-		maxLateness = 2 * time.Second
+		maxLateness = workflows.TaskTimeout + time.Second
 	)
 	s := newSystem(t)
 	q, ids, tokens := s.queue(map[string]any{"acceptance_timeout_seconds": int(acceptance.Seconds()), "wrapup_timeout_seconds": int(wrapUp.Seconds())},
