@@ -20,7 +20,7 @@ help:
 	@echo "make test-cluster  the inbound call, case processes and both callback modes end to end on a cluster"
 	@echo "make fuzz   run every fuzz target for FUZZTIME each (default $(FUZZTIME))"
 	@echo "make histories  record workflow histories for the replay test (workflows/testdata/histories)"
-	@echo "make bench  measure casehub against bare Temporal here (BENCH_FLAGS=\"--calls 100 ...\"; see .bin/casehub bench -h)"
+	@echo "make bench  measure casehub against bare Temporal here (BENCH_FLAGS=\"--calls 100 ...\"; on a Temporal cluster: BENCH_FLAGS=\"--cluster --workers 2\"; see .bin/casehub-bench -h)"
 
 ## tools: the Temporal CLI pinned in tools/go.mod, built from Go modules (no binary download).
 tools: $(TEMPORAL)
@@ -30,8 +30,10 @@ $(TEMPORAL): tools/go.mod tools/go.sum
 	$(GO) build -modfile=tools/go.mod -o $(TEMPORAL).tmp github.com/temporalio/cli/cmd/temporal
 	@mv $(TEMPORAL).tmp $(TEMPORAL)
 
+## build: casehub (the one production binary) and casehub-bench (the benchmark, not in the image).
 build:
 	$(GO) build -o .bin/casehub ./cmd/casehub
+	$(GO) build -o .bin/casehub-bench ./cmd/casehub-bench
 
 ## temporal-ui: the Temporal Web UI server pinned in tools/go.mod (the release the CLI
 ## embeds), run on its own by `make dev` so that it can send the codec sign-in cookie.
@@ -100,17 +102,19 @@ test: tools vet fmt-check lint-api
 ## test-faults: kill workers, stop PostgreSQL, restart Temporal, stop the CTI simulator,
 ## deliver duplicates, and check nothing was lost or done twice. The system runs as
 ## separate processes of the real binary on a PostgreSQL instance and a Temporal dev
-## server of the tests' own (faults/harness_test.go). Not part of `make test`.
+## server of the tests' own (faults/harness_test.go); then the same on a Temporal cluster
+## with two workers and two API replicas (faults/cluster_test.go). Not part of `make test`.
 .PHONY: test-faults
-test-faults: tools
-	$(GO) test -tags faults -count=1 -timeout 20m ./faults/
+test-faults: tools $(TEMPORAL_SERVER) $(TEMPORAL_SQL_TOOL)
+	$(GO) test -tags faults -count=1 -timeout 30m ./faults/
 
 ## bench: casehub against bare Temporal on this machine, on a dev server of its own
-## and a database of its own; a table on stdout, the results in .data/bench-results.json.
-## Not part of `make test`.
+## (or with BENCH_FLAGS="--cluster" a Temporal cluster of its own; "--workers N" runs
+## N casehub workers) and a database of its own; a table on stdout, the results in
+## .data/bench-results.json. Not part of `make test`.
 BENCH_FLAGS ?=
-bench: tools build
-	.bin/casehub bench $(BENCH_FLAGS)
+bench: tools build $(if $(findstring --cluster,$(BENCH_FLAGS)),$(TEMPORAL_SERVER) $(TEMPORAL_SQL_TOOL))
+	.bin/casehub-bench $(BENCH_FLAGS)
 
 ## fuzz: each fuzz target for FUZZTIME (go test -fuzz takes one target at a time).
 ## Their seed corpora (testdata/fuzz) run in `make test` as ordinary tests.

@@ -94,7 +94,7 @@ func (s *Server) createCallback(c echo.Context) error {
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
-	status, cb, err := s.requestCallback(c.Request().Context(), req, principal(c))
+	status, cb, err := s.requestCallback(c.Request().Context(), req, principal(c), true)
 	if err != nil {
 		return err
 	}
@@ -141,7 +141,7 @@ func (s *Server) createCallbacks(c echo.Context) error {
 	g.SetLimit(batchParallelism)
 	for i, item := range req.Items {
 		g.Go(func() error {
-			status, cb, err := s.requestCallback(ctx, item, who)
+			status, cb, err := s.requestCallback(ctx, item, who, false)
 			r := callbackBatchResult{Index: i, Status: status}
 			if err != nil {
 				p := toProblem(err)
@@ -161,7 +161,10 @@ func (s *Server) createCallbacks(c echo.Context) error {
 }
 
 // requestCallback validates, deduplicates, records and starts one callback.
-func (s *Server) requestCallback(ctx context.Context, req callbackRequest, p auth.Principal) (int, store.Callback, error) {
+// A resumable request (one callback per request) sets its callback's id
+// aside on its Idempotency-Key, so that a retry after its process died
+// answers with that callback as created.
+func (s *Server) requestCallback(ctx context.Context, req callbackRequest, p auth.Principal, resumable bool) (int, store.Callback, error) {
 	number, err := phone.Normalize(req.Number, s.deps.DefaultRegion)
 	if err != nil {
 		return 0, store.Callback{}, invalidField("number", "must be a dialable telephone number (E.164, like +12025550143)")
@@ -179,7 +182,7 @@ func (s *Server) requestCallback(ctx context.Context, req callbackRequest, p aut
 	if err != nil {
 		return 0, store.Callback{}, err
 	}
-	status, cb, err := s.recordCallback(ctx, req, p, q, number, settings, at, expires)
+	status, cb, err := s.recordCallback(ctx, req, p, q, number, settings, at, expires, resumable)
 	if err == nil {
 		cb.DueAt = dueAt(cb, settings, now)
 	}
@@ -189,7 +192,7 @@ func (s *Server) requestCallback(ctx context.Context, req callbackRequest, p aut
 // recordCallback records a checked callback request and starts its
 // process, or finds the number's pending callback in the queue.
 func (s *Server) recordCallback(ctx context.Context, req callbackRequest, p auth.Principal, q store.Queue, number string,
-	settings workflows.CallbackSettings, at *time.Time, expires time.Time) (int, store.Callback, error) {
+	settings workflows.CallbackSettings, at *time.Time, expires time.Time, resumable bool) (int, store.Callback, error) {
 	var err error
 	n := store.NewCallback{Queue: q.Name, Number: number, Mode: req.Mode, ScheduledAt: at, TimeZone: req.TimeZone,
 		ExpiresAt: expires, MaxAttempts: settings.MaxAttempts, CreatedBy: createdBy(p)}
@@ -212,13 +215,21 @@ func (s *Server) recordCallback(ctx context.Context, req callbackRequest, p auth
 		}
 		n.ReplacesInteraction, n.ReplacesItem = req.ReplacesInteraction, item
 	}
-	if n.ID, err = s.deps.Store.NextCallbackID(ctx); err != nil {
+	if resumable {
+		n.ID, _, err = s.resumeOrAllocate(ctx, s.deps.Store.NextCallbackID)
+	} else {
+		n.ID, err = s.deps.Store.NextCallbackID(ctx)
+	}
+	if err != nil {
 		return 0, store.Callback{}, err
 	}
 	n.WorkflowID = workflows.CallbackWorkflowID(n.ID)
 	cb, created, err := s.deps.Store.CreateCallback(ctx, n)
 	if err != nil {
 		return 0, store.Callback{}, err
+	}
+	if !created && cb.ID == n.ID {
+		created = true // this request's own, recorded by its first attempt before that attempt's process died
 	}
 	if !created {
 		// One pending callback per number and queue: this is the one.

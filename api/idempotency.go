@@ -51,14 +51,15 @@ func (s *Server) idempotent(next echo.HandlerFunc) echo.HandlerFunc {
 		h := sha256.New()
 		h.Write([]byte(c.Request().Method + " " + c.Request().URL.Path + "\n"))
 		h.Write(body)
-		claim := idempotentRequest(who, key, c.Request().Method, c.Request().URL.Path, h.Sum(nil))
-		claimed, prior, err := s.deps.Store.ClaimIdempotencyKey(ctx, claim, idempotencyStaleAfter)
+		req := idempotentRequest(who, key, c.Request().Method, c.Request().URL.Path, h.Sum(nil))
+		req.Owner = s.deps.Instance.ID()
+		claimed, claim, prior, err := s.deps.Store.ClaimIdempotencyKey(ctx, req, idempotencyStaleAfter)
 		if err != nil {
 			return err
 		}
 		if !claimed {
 			switch {
-			case !bytes.Equal(prior.RequestHash, claim.RequestHash):
+			case !bytes.Equal(prior.RequestHash, req.RequestHash):
 				return &Problem{Type: typeIdemKey, Title: "Idempotency-Key reused", Status: http.StatusUnprocessableEntity,
 					Detail: "this Idempotency-Key was used with another request; use a new key for a new request",
 					Errors: []FieldProblem{{Field: HeaderIdempotencyKey, Detail: "was used with another request body"}}}
@@ -77,6 +78,7 @@ func (s *Server) idempotent(next echo.HandlerFunc) echo.HandlerFunc {
 			return c.Blob(*prior.Status, ct, prior.Body)
 		}
 
+		c.SetRequest(c.Request().WithContext(context.WithValue(ctx, claimKey{}, claim)))
 		rec := &recorder{ResponseWriter: c.Response().Writer}
 		c.Response().Writer = rec
 		if err := next(c); err != nil {
@@ -96,6 +98,31 @@ func (s *Server) idempotent(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		return nil
 	}
+}
+
+// claimKey carries a request's store.Claim in its context.
+type claimKey struct{}
+
+// resumeOrAllocate returns what an earlier attempt of this request set
+// aside (its process died: see store.Instance) or else allocates it and
+// sets it aside before the caller's first side effect, so that a retry of
+// a request whose first attempt died mid-way resumes the same work (the
+// same interaction, the same callback) instead of doing it twice. Without
+// an Idempotency-Key it only allocates.
+func (s *Server) resumeOrAllocate(ctx context.Context, allocate func(context.Context) (string, error)) (value string, resumed bool, err error) {
+	claim, ok := ctx.Value(claimKey{}).(store.Claim)
+	if ok && claim.Progress != "" {
+		return claim.Progress, true, nil
+	}
+	if value, err = allocate(ctx); err != nil {
+		return "", false, err
+	}
+	if ok {
+		if err := s.deps.Store.SetIdempotencyProgress(ctx, claim, value); err != nil {
+			return "", false, err
+		}
+	}
+	return value, false, nil
 }
 
 // recorder keeps a copy of the response body.

@@ -72,7 +72,7 @@ func TestIdempotencyKeyWhileTheFirstRequestRuns(t *testing.T) {
 	h := sha256.New()
 	h.Write([]byte("POST /v1/contacts\n"))
 	h.Write([]byte(body))
-	claimed, _, err := st.ClaimIdempotencyKey(t.Context(), store.IdempotentRequest{
+	claimed, _, _, err := st.ClaimIdempotencyKey(t.Context(), store.IdempotentRequest{
 		Principal: auth.TokenID(token), Key: key, Method: "POST", Path: "/v1/contacts", RequestHash: h.Sum(nil),
 	}, time.Hour)
 	require.NoError(t, err)

@@ -183,7 +183,9 @@ func (s *Server) checkReferences(c echo.Context, contactID *string, queue, agent
 // 201 with its state once the record exists.
 func (s *Server) startInteraction(c echo.Context, in workflows.InteractionInput) error {
 	ctx := c.Request().Context()
-	number, err := s.deps.Store.NextInteractionNumber(ctx)
+	// A retry of a request whose first attempt died keeps its number: the
+	// start below then joins the process that attempt started.
+	number, _, err := s.resumeOrAllocate(ctx, s.deps.Store.NextInteractionNumber)
 	if err != nil {
 		return err
 	}

@@ -49,6 +49,10 @@ type Deps struct {
 	// Codec opens and seals Temporal payloads for the Temporal Web UI and
 	// CLI (/codec/decode, /codec/encode); nil turns the endpoint off.
 	Codec *codec.Codec
+	// Instance is this process's instance lock: an Idempotency-Key request
+	// it was running when it died is taken over by a retry at once
+	// (nil: after the claim's two minutes).
+	Instance *store.Instance
 	// Counters count what this process does (CTI events refused, case
 	// processes started); nil counts nothing.
 	Counters *metrics.Counters

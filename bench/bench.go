@@ -4,10 +4,10 @@
 // routing offers work, how punctually scheduled callbacks dial, and what a
 // worker holding thousands of waiting processes costs in memory.
 //
-// Everything runs on 127.0.0.1: a Temporal dev server from the pinned CLI
-// (or one given by address), a fresh PostgreSQL database created and
-// dropped by the run, the casehub worker, the API and the CTI simulator
-// over real HTTP. Comparisons run in alternating blocks (casehub, bare,
+// Everything runs on 127.0.0.1: a Temporal dev server from the pinned CLI,
+// a Temporal cluster of the run's own (package cluster) or a server given
+// by address, a fresh PostgreSQL database created and dropped by the run,
+// the casehub workers, the API and the CTI simulator over real HTTP. Comparisons run in alternating blocks (casehub, bare,
 // casehub, bare, ...) and every arm ends with a count check.
 package bench
 
@@ -23,17 +23,30 @@ import (
 
 // Options size and place a run. Zero values take the defaults.
 type Options struct {
-	// TemporalAddress reuses a running server; empty starts a dev server.
+	// TemporalAddress reuses a running server; empty starts a dev server
+	// (or, with Cluster, a cluster).
 	TemporalAddress string `json:"temporal_address,omitempty"`
 	// TemporalCLI is the temporal binary (default: devserver.FindCLI).
 	TemporalCLI string `json:"-"`
 	Namespace   string `json:"namespace"`
+	// Cluster runs the bench on a Temporal cluster it starts (package
+	// cluster: the server's services as separate processes over fresh
+	// PostgreSQL databases of the run's own, dropped afterwards) instead of
+	// a dev server.
+	Cluster bool `json:"cluster"`
+	// ServerBin and SQLToolBin are the cluster's Temporal server and schema
+	// tool (default: devserver.FindServer, devserver.FindSQLTool).
+	ServerBin  string `json:"-"`
+	SQLToolBin string `json:"-"`
 	// AdminDatabaseURL is a PostgreSQL server where the bench may create
 	// and drop its database.
 	AdminDatabaseURL string `json:"-"`
 	// WorkerCommand runs the casehub worker as a child process (the binary
 	// and its "worker" argument); empty runs it in this process.
 	WorkerCommand []string `json:"-"`
+	// Workers is how many casehub worker processes run (default 1); more
+	// than one needs WorkerCommand.
+	Workers int `json:"workers"`
 	// NoCodec runs casehub with its payloads in clear (to measure what the
 	// payload codec costs); by default they are sealed as in production.
 	NoCodec bool `json:"no_codec"`
@@ -71,6 +84,7 @@ func (o Options) withDefaults() Options {
 			*v = d
 		}
 	}
+	def(&o.Workers, 1)
 	def(&o.Concurrency, 10)
 	def(&o.Calls, 200)
 	def(&o.Blocks, 3)
@@ -105,13 +119,28 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
+// Validate refuses options that cannot run together.
+func (o Options) Validate() error {
+	switch {
+	case o.Cluster && o.TemporalAddress != "":
+		return errors.New("a cluster of the bench's own or a server at an address, not both")
+	case o.Workers < 0:
+		return errors.New("workers: at least one (zero is the default, one)")
+	case o.Workers > 1 && len(o.WorkerCommand) == 0:
+		return errors.New("more than one worker runs as child processes only (not in this process)")
+	}
+	return nil
+}
+
 // Results is everything a run measured; WriteTable prints it and it
 // encodes to the JSON report.
 type Results struct {
-	RunID      string     `json:"run_id"`
-	StartedAt  time.Time  `json:"started_at"`
-	Seconds    float64    `json:"seconds"`
-	Machine    Machine    `json:"machine"`
+	RunID     string    `json:"run_id"`
+	StartedAt time.Time `json:"started_at"`
+	Seconds   float64   `json:"seconds"`
+	Machine   Machine   `json:"machine"`
+	// Setup is which server and how many workers, in a few words.
+	Setup      string     `json:"setup"`
 	Server     ServerInfo `json:"temporal"`
 	WorkerMode string     `json:"worker"`
 	Options    Options    `json:"options"`
@@ -158,6 +187,9 @@ type bencher struct {
 // the results even when it fails part way, with the error; a count
 // mismatch is an error wrapping ErrCountMismatch.
 func Run(ctx context.Context, o Options) (Results, error) {
+	if err := o.Validate(); err != nil {
+		return Results{Options: o}, err
+	}
 	o = o.withDefaults()
 	s := &system{opts: o, log: o.Logger, runID: newRunID()}
 	res := Results{RunID: s.runID, StartedAt: time.Now().UTC(), Machine: machine(), Options: o}
@@ -166,7 +198,7 @@ func Run(ctx context.Context, o Options) (Results, error) {
 	if err := s.start(ctx); err != nil {
 		return res, err
 	}
-	res.Server, res.WorkerMode = s.server, s.workerMode
+	res.Setup, res.Server, res.WorkerMode = s.setup(), s.server, s.workerMode
 	b := &bencher{s: s, res: &res}
 	phases := []struct {
 		name string
@@ -200,7 +232,7 @@ func Run(ctx context.Context, o Options) (Results, error) {
 	}
 	err := errors.Join(errs...)
 	b.collectWorkerMetrics(ctx)
-	if !s.server.Started {
+	if !s.server.Started { // a dev server or a cluster the bench started goes away whole
 		s.terminateLeftovers(context.WithoutCancel(ctx))
 	}
 	for i := range res.Metrics {
@@ -211,9 +243,9 @@ func Run(ctx context.Context, o Options) (Results, error) {
 
 // arm brackets one measured arm with CPU samples.
 func (b *bencher) arm(name string, fn func() error) error {
-	before, t0 := sampleCPU(b.s.workerPID), time.Now()
+	before, t0 := b.s.sampleCPU(), time.Now()
 	err := fn()
-	b.res.CPU = append(b.res.CPU, cpuUse(name, time.Since(t0).Seconds(), before, sampleCPU(b.s.workerPID)))
+	b.res.CPU = append(b.res.CPU, cpuUse(name, time.Since(t0).Seconds(), before, b.s.sampleCPU()))
 	return err
 }
 

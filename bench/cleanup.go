@@ -88,26 +88,40 @@ var workerCounters = []string{
 	"temporal_request_failure",
 }
 
-// collectWorkerMetrics reads the child worker's Temporal SDK metrics: the
-// mean of each latency histogram and the counters, over the whole run.
+// collectWorkerMetrics reads the child workers' Temporal SDK metrics: the
+// mean of each latency histogram and the counters, over the whole run,
+// pooled over the workers (sums of sums, counts, counters and gauges).
 func (b *bencher) collectWorkerMetrics(ctx context.Context) {
 	s := b.s
-	if s.metricsURL == "" {
+	if len(s.children) == 0 {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.metricsURL, nil)
+	m := workerMetrics{sums: map[string]float64{}, counts: map[string]float64{}, totals: map[string]float64{}, gauges: map[string]float64{}}
+	for i, w := range s.children {
+		if err := s.readWorkerMetrics(ctx, w.metricsURL, m); err != nil {
+			s.log.Warn("read a worker's metrics", "worker", i+1, "err", err)
+			return
+		}
+	}
+	b.res.WorkerMetrics = m.lines()
+}
+
+// workerMetrics adds up the SDK metrics of one or more workers.
+type workerMetrics struct{ sums, counts, totals, gauges map[string]float64 }
+
+func (s *system) readWorkerMetrics(ctx context.Context, metricsURL string, m workerMetrics) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, metricsURL, nil)
 	if err != nil {
-		return
+		return err
 	}
 	resp, err := s.http.Do(req)
 	if err != nil {
-		s.log.Warn("read the worker's metrics", "err", err)
-		return
+		return err
 	}
 	defer resp.Body.Close()
-	sums, counts, totals, gauges := map[string]float64{}, map[string]float64{}, map[string]float64{}, map[string]float64{}
+	sums, counts, totals, gauges := m.sums, m.counts, m.totals, m.gauges
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
@@ -138,6 +152,11 @@ func (b *bencher) collectWorkerMetrics(ctx context.Context) {
 			}
 		}
 	}
+	return sc.Err()
+}
+
+func (m workerMetrics) lines() []string {
+	sums, counts, totals, gauges := m.sums, m.counts, m.totals, m.gauges
 	var lines []string
 	for _, h := range workerHistograms {
 		if counts[h] > 0 {
@@ -162,7 +181,7 @@ func (b *bencher) collectWorkerMetrics(ctx context.Context) {
 	if len(cs) > 0 {
 		lines = append(lines, "counters: "+strings.Join(cs, ", "))
 	}
-	b.res.WorkerMetrics = lines
+	return lines
 }
 
 // metricLine splits a Prometheus text line into its name and value.

@@ -9,6 +9,27 @@ import (
 	"strings"
 )
 
+// workersRSS is the casehub workers' resident memory: the sum, and each
+// worker's.
+type workersRSS struct {
+	Sum  float64
+	Each []float64
+}
+
+// readRSS reads each process's RSS.
+func readRSS(pids []int) (workersRSS, error) {
+	var r workersRSS
+	for _, pid := range pids {
+		v, err := rssMB(pid)
+		if err != nil {
+			return workersRSS{}, err
+		}
+		r.Sum += v
+		r.Each = append(r.Each, v)
+	}
+	return r, nil
+}
+
 // rssMB is a process's resident set (VmRSS in /proc/<pid>/status) in MB.
 func rssMB(pid int) (float64, error) {
 	v := procField(fmt.Sprintf("/proc/%d/status", pid), "VmRSS")
@@ -49,12 +70,36 @@ func procStat(pid int) (name string, ppid int, cpu float64, err error) {
 }
 
 // cpuSample is CPU seconds used so far by each part of the system: this
-// process (API, simulator, bench drivers, bare worker), the casehub worker
-// when it is a child, the Temporal dev server when we started it, and
-// PostgreSQL (every postgres process on the machine).
+// process (API, simulator, bench drivers, bare worker), the casehub workers
+// when they are children (summed), the Temporal dev server or cluster
+// services when we started them (summed), and PostgreSQL (every postgres
+// process on the machine).
 type cpuSample map[string]float64
 
-func sampleCPU(workerPID int) cpuSample {
+// cpuParts says which processes sampleCPU counts as what.
+type cpuParts struct {
+	workers     map[int]bool // the casehub workers' pids
+	workerKey   string       // "worker", or "workers (sum of N)"
+	temporalKey string       // "temporal", or "temporal (sum of N services)"
+}
+
+func (s *system) cpuParts() cpuParts {
+	p := cpuParts{workers: map[int]bool{}, workerKey: "worker", temporalKey: "temporal"}
+	for _, pid := range s.workerPIDs {
+		p.workers[pid] = true
+	}
+	if n := len(s.workerPIDs); n > 1 {
+		p.workerKey = fmt.Sprintf("workers (sum of %d)", n)
+	}
+	if s.server.Kind == ServerCluster {
+		p.temporalKey = fmt.Sprintf("temporal (sum of %d services)", len(s.server.Services))
+	}
+	return p
+}
+
+func (s *system) sampleCPU() cpuSample { return sampleCPU(s.cpuParts()) }
+
+func sampleCPU(parts cpuParts) cpuSample {
 	self := os.Getpid()
 	out := cpuSample{}
 	entries, _ := filepath.Glob("/proc/[0-9]*")
@@ -70,10 +115,11 @@ func sampleCPU(workerPID int) cpuSample {
 		switch {
 		case pid == self:
 			out["bench+api+bare"] += cpu
-		case pid == workerPID && pid != self:
-			out["worker"] += cpu
-		case ppid == self && name == "temporal":
-			out["temporal"] += cpu
+		case parts.workers[pid]:
+			out[parts.workerKey] += cpu
+		case ppid == self && strings.HasPrefix(name, "temporal"):
+			// The dev server ("temporal") or the cluster's services ("temporal-server").
+			out[parts.temporalKey] += cpu
 		case strings.HasPrefix(name, "postgres"):
 			// Backends that exit take their CPU time with them: a lower bound.
 			out["postgres (live backends)"] += cpu

@@ -24,6 +24,9 @@ type Metric struct {
 	Ratio  *Spread `json:"ratio,omitempty"`
 	Target *Target `json:"target,omitempty"`
 	Met    *bool   `json:"met,omitempty"`
+	// PerWorker is each worker's value where Casehub is their sum (the
+	// workers' RSS with more than one worker).
+	PerWorker []float64 `json:"per_worker,omitempty"`
 	// Count: the value is a count, shown as a whole number.
 	Count bool `json:"count,omitempty"`
 	// Available is false when the measurement could not run; Note says why.
@@ -91,10 +94,13 @@ func trim(v float64) string {
 // the dev server's settings above it.
 func WriteTable(w io.Writer, r Results) {
 	m := r.Machine
-	fmt.Fprintf(w, "## casehub bench %s\n\n", r.RunID)
+	fmt.Fprintf(w, "## casehub bench %s: %s\n\n", r.RunID, r.Setup)
 	fmt.Fprintf(w, "machine: %d CPUs (%s), %.1f GiB memory, %s, %s/%s\n", m.NumCPU, m.CPUModel, m.MemoryGiB, m.GoVersion, m.OS, m.Arch)
 	fmt.Fprintf(w, "temporal: %s\n", r.Server.Describe())
 	fmt.Fprintf(w, "worker: %s\n", r.WorkerMode)
+	if r.Options.Workers > 1 {
+		fmt.Fprintf(w, "with %d workers: the CPU and RSS figures are sums over them (each one's RSS in brackets), the SDK metrics pooled\n", r.Options.Workers)
+	}
 	if r.Options.NoCodec {
 		fmt.Fprintln(w, "payloads: casehub's in clear (--no-codec); the bare side's always are")
 	} else {
@@ -156,7 +162,11 @@ func WriteTable(w io.Writer, r Results) {
 		}
 	}
 	if len(r.WorkerMetrics) > 0 {
-		fmt.Fprintln(w, "\ncasehub worker (Temporal SDK metrics, whole run):")
+		if r.Options.Workers > 1 {
+			fmt.Fprintf(w, "\ncasehub workers (Temporal SDK metrics of the %d summed, means over all of them, whole run):\n", r.Options.Workers)
+		} else {
+			fmt.Fprintln(w, "\ncasehub worker (Temporal SDK metrics, whole run):")
+		}
 		for _, s := range r.WorkerMetrics {
 			fmt.Fprintln(w, "  "+s)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -15,21 +16,23 @@ import (
 const scaleWithin = 10 * time.Minute
 
 // scale leaves many processes waiting and reads what it costs: the
-// worker's resident memory with OpenCallbacks callbacks scheduled far
+// workers' resident memory with OpenCallbacks callbacks scheduled far
 // ahead and OpenInteractions calls waiting in a queue without agents, and
-// the API's GET latency at a fixed request rate meanwhile.
+// the API's GET latency at a fixed request rate meanwhile. With several
+// workers the memory is their sum (each one's in the metric).
 func (b *bencher) scale(ctx context.Context) error {
 	s := b.s
 	o := s.opts
-	base, err := rssMB(s.workerPID)
+	base, err := readRSS(s.workerPIDs)
 	if err != nil {
 		return err
 	}
-	b.res.Metrics = append(b.res.Metrics, Metric{Key: "worker_rss_start", Name: "worker RSS before scale", Unit: "MB", Casehub: f(base), Available: true})
+	b.res.Metrics = append(b.res.Metrics, rssMetric("worker_rss_start", "before scale", base))
 
 	// Callbacks far ahead.
 	cbTag := fmt.Sprintf("bench-%s-scale-callbacks", s.runID)
-	rssCallbacks := Metric{Key: "worker_rss_callbacks", Name: fmt.Sprintf("worker RSS, %d open callbacks", o.OpenCallbacks), Unit: "MB"}
+	cbWhen := fmt.Sprintf("%d open callbacks", o.OpenCallbacks)
+	rssCallbacks := Metric{Key: "worker_rss_callbacks", Name: rssName(cbWhen, len(s.workerPIDs), nil), Unit: "MB"}
 	if o.OpenCallbacks == 10_000 {
 		rssCallbacks.Target = &Target{Op: "<", Value: 500}
 	} else {
@@ -45,11 +48,12 @@ func (b *bencher) scale(ctx context.Context) error {
 		}
 		b.res.Metrics = append(b.res.Metrics, Metric{Key: "callback_create_rate", Name: "callbacks requested (batch API) and waiting",
 			Unit: "/s", Casehub: f(perSecond(n, took)), Available: true})
-		rss, err := settledRSS(s.workerPID)
+		rss, err := settledRSS(s.workerPIDs)
 		if err != nil {
 			return err
 		}
-		rssCallbacks.Casehub, rssCallbacks.Available = f(rss), true
+		m := rssMetric(rssCallbacks.Key, cbWhen, rss)
+		rssCallbacks.Name, rssCallbacks.Casehub, rssCallbacks.PerWorker, rssCallbacks.Available = m.Name, m.Casehub, m.PerWorker, true
 		return nil
 	}); err != nil {
 		return err
@@ -62,12 +66,11 @@ func (b *bencher) scale(ctx context.Context) error {
 		if err := b.waitingCalls(ctx, qTag, o.OpenInteractions); err != nil {
 			return err
 		}
-		rss, err := settledRSS(s.workerPID)
+		rss, err := settledRSS(s.workerPIDs)
 		if err != nil {
 			return err
 		}
-		b.res.Metrics = append(b.res.Metrics, Metric{Key: "worker_rss_all", Unit: "MB", Casehub: f(rss), Available: true,
-			Name: fmt.Sprintf("worker RSS, + %d interactions waiting for agents", o.OpenInteractions)})
+		b.res.Metrics = append(b.res.Metrics, rssMetric("worker_rss_all", fmt.Sprintf("+ %d interactions waiting for agents", o.OpenInteractions), rss))
 		return nil
 	}); err != nil {
 		return err
@@ -86,16 +89,47 @@ func (b *bencher) scale(ctx context.Context) error {
 	})
 }
 
-// settledRSS reads the worker's RSS a few times over two seconds and
-// reports the largest.
-func settledRSS(pid int) (float64, error) {
-	peak := 0.0
-	for range 5 {
-		v, err := rssMB(pid)
-		if err != nil {
-			return 0, err
+// rssMetric is the workers' RSS at a moment of the scale phase: one
+// worker's, or the sum over several (the name says so and lists each).
+func rssMetric(key, when string, rss workersRSS) Metric {
+	m := Metric{Key: key, Name: rssName(when, len(rss.Each), rss.Each), Unit: "MB", Casehub: f(rss.Sum), Available: true}
+	if len(rss.Each) > 1 {
+		m.PerWorker = rss.Each
+	}
+	return m
+}
+
+// rssName names an RSS reading of n workers, each one's value when known.
+func rssName(when string, n int, each []float64) string {
+	name := "worker RSS"
+	if n > 1 {
+		name = fmt.Sprintf("workers' RSS summed over %d", n)
+		if len(each) > 0 {
+			vs := make([]string, len(each))
+			for i, v := range each {
+				vs[i] = trim(v)
+			}
+			name += " (" + strings.Join(vs, " + ") + " MB)"
 		}
-		peak = max(peak, v)
+	}
+	if strings.HasPrefix(when, "before") {
+		return name + " " + when
+	}
+	return name + ", " + when
+}
+
+// settledRSS reads the workers' RSS a few times over two seconds and
+// reports the reading with the largest sum.
+func settledRSS(pids []int) (workersRSS, error) {
+	var peak workersRSS
+	for range 5 {
+		v, err := readRSS(pids)
+		if err != nil {
+			return workersRSS{}, err
+		}
+		if v.Sum > peak.Sum {
+			peak = v
+		}
 		time.Sleep(400 * time.Millisecond)
 	}
 	return peak, nil

@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -32,6 +33,7 @@ import (
 	"github.com/casehub/casehub/activities"
 	"github.com/casehub/casehub/api"
 	"github.com/casehub/casehub/auth"
+	"github.com/casehub/casehub/cluster"
 	"github.com/casehub/casehub/codec"
 	"github.com/casehub/casehub/cti"
 	"github.com/casehub/casehub/cti/ctisim"
@@ -53,7 +55,10 @@ type system struct {
 	tmp    string
 	server ServerInfo
 
-	temporal   *devserver.Server // nil when reusing a server
+	temporal   *devserver.Server // the dev server the bench started, if it did
+	cluster    *cluster.Cluster  // the cluster the bench started, if it did
+	clusterDBs *cluster.Options  // its databases, dropped by stop
+	keepTmp    bool              // the cluster failed to start: its logs stay in tmp
 	client     client.Client     // casehub's side: payloads sealed unless Options.NoCodec
 	bareClient client.Client     // the bare side: plain Temporal
 	codecKeys  string            // the worker's CASEHUB_CODEC_KEYS ("off" without the codec)
@@ -69,11 +74,9 @@ type system struct {
 	apiURL string
 	https  []*http.Server
 
-	workerPID  int
+	workerPIDs []int // the casehub workers' processes (this one's when in-process)
 	workerMode string
-	workerCmd  *exec.Cmd
-	workerDone chan struct{}
-	metricsURL string
+	children   []*childWorker
 	inproc     sdkworker.Worker
 	bare       sdkworker.Worker
 
@@ -84,23 +87,53 @@ type system struct {
 	numbers    atomic.Int64 // phone numbers handed out so far
 }
 
+// Kinds of ServerInfo.
+const (
+	ServerDev     = "dev_server" // a dev server the bench started
+	ServerCluster = "cluster"    // a cluster the bench started
+	ServerReused  = "reused"     // a server at Options.TemporalAddress
+)
+
 // ServerInfo says which Temporal server the bench ran against and how.
 type ServerInfo struct {
+	Kind      string   `json:"kind"`
 	Address   string   `json:"address"`
 	Started   bool     `json:"started_by_bench"`
 	CLI       string   `json:"cli,omitempty"`
 	Version   string   `json:"cli_version,omitempty"`
 	DBFile    string   `json:"db_file,omitempty"`
 	TunedArgs []string `json:"tuned_args,omitempty"`
+	// A cluster's server release, services (one process each), history
+	// shards and PostgreSQL databases (persistence, visibility).
+	ServerVersion string   `json:"server_version,omitempty"`
+	Services      []string `json:"services,omitempty"`
+	Shards        int      `json:"shards,omitempty"`
+	Databases     []string `json:"databases,omitempty"`
+}
+
+// Name is the kind of server in a few words.
+func (s ServerInfo) Name() string {
+	switch s.Kind {
+	case ServerDev:
+		return "Temporal dev server"
+	case ServerCluster:
+		return "Temporal cluster"
+	}
+	return "Temporal server at " + s.Address
 }
 
 // Describe is the one-line form for the table's header.
 func (s ServerInfo) Describe() string {
-	if !s.Started {
-		return s.Address + " (reused; its settings are whatever it was started with)"
+	switch s.Kind {
+	case ServerDev:
+		return fmt.Sprintf("dev server from the pinned CLI %s at %s, file-backed SQLite (%s), %s",
+			s.Version, s.Address, s.DBFile, strings.Join(tunedSettings(s.TunedArgs), ", "))
+	case ServerCluster:
+		return fmt.Sprintf("cluster of the pinned server %s at %s: %s as separate processes, %d history shards, "+
+			"PostgreSQL persistence and SQL visibility (databases %s, created for this run and dropped after it)",
+			s.ServerVersion, s.Address, strings.Join(s.Services, ", "), s.Shards, strings.Join(s.Databases, ", "))
 	}
-	return fmt.Sprintf("dev server from the pinned CLI %s at %s, file-backed SQLite (%s), %s",
-		s.Version, s.Address, s.DBFile, strings.Join(tunedSettings(s.TunedArgs), ", "))
+	return s.Address + " (reused; its settings are whatever it was started with)"
 }
 
 // tunedSettings renders devserver.TunedArgs as name=value settings.
@@ -220,10 +253,25 @@ func (s *system) serve(ln net.Listener, h http.Handler) {
 	go func() { _ = srv.Serve(ln) }()
 }
 
+// setup is the server and the workers in a few words.
+func (s *system) setup() string {
+	workers := "1 casehub worker"
+	if n := len(s.workerPIDs); n != 1 {
+		workers = fmt.Sprintf("%d casehub workers", n)
+	}
+	if s.inproc != nil {
+		workers += " (in-process)"
+	}
+	return s.server.Name() + ", " + workers
+}
+
 func (s *system) startTemporal(ctx context.Context) error {
 	if s.opts.TemporalAddress != "" {
-		s.server = ServerInfo{Address: s.opts.TemporalAddress}
+		s.server = ServerInfo{Kind: ServerReused, Address: s.opts.TemporalAddress}
 		return nil
+	}
+	if s.opts.Cluster {
+		return s.startCluster(ctx)
 	}
 	cli := s.opts.TemporalCLI
 	if cli == "" {
@@ -244,7 +292,7 @@ func (s *system) startTemporal(ctx context.Context) error {
 		return err
 	}
 	s.temporal = srv
-	s.server = ServerInfo{Address: srv.HostPort, Started: true, CLI: cli, Version: devserver.CLIVersion, DBFile: dbFile, TunedArgs: devserver.TunedArgs()}
+	s.server = ServerInfo{Kind: ServerDev, Address: srv.HostPort, Started: true, CLI: cli, Version: devserver.CLIVersion, DBFile: dbFile, TunedArgs: devserver.TunedArgs()}
 	return nil
 }
 
@@ -259,17 +307,14 @@ func (s *system) createDatabase(ctx context.Context) error {
 	if err := admin.PingContext(ctx); err != nil {
 		return fmt.Errorf("PostgreSQL at %s: %w (set --admin-database-url)", redact(s.opts.AdminDatabaseURL), err)
 	}
-	name := "casehub_bench_" + s.runID
+	name := s.databaseName()
 	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+pq.QuoteIdentifier(name)); err != nil {
 		return fmt.Errorf("create database %s: %w", name, err)
 	}
 	s.dbName = name
-	u, err := url.Parse(s.opts.AdminDatabaseURL)
-	if err != nil {
+	if s.adminURL, err = s.databaseURL(name); err != nil {
 		return err
 	}
-	u.Path = "/" + name
-	s.adminURL = u.String()
 	cfg := store.DefaultConfig(s.adminURL)
 	if s.db, err = store.Open(ctx, cfg); err != nil {
 		return err
@@ -284,8 +329,16 @@ func (s *system) createDatabase(ctx context.Context) error {
 	return nil
 }
 
-// startWorker runs the casehub worker: as a child process when the options
-// name a command (so its memory is its own), else in this process.
+// childWorker is a casehub worker the bench runs as a child process.
+type childWorker struct {
+	cmd        *exec.Cmd
+	done       chan struct{}
+	metricsURL string
+}
+
+// startWorker runs the casehub workers: Options.Workers child processes
+// when the options name a command (so that their memory is their own), else
+// one in this process.
 func (s *system) startWorker(ctx context.Context, quiet *slog.Logger) error {
 	if len(s.opts.WorkerCommand) == 0 {
 		acts := &activities.Activities{Store: s.store, Temporal: s.client, CTI: cti.NewHTTPAdapter(s.simURL, "")}
@@ -294,12 +347,42 @@ func (s *system) startWorker(ctx context.Context, quiet *slog.Logger) error {
 			s.inproc = nil
 			return fmt.Errorf("start worker: %w", err)
 		}
-		s.workerPID, s.workerMode = os.Getpid(), "in-process (RSS and CPU include the API, simulator and bench drivers)"
+		s.workerPIDs, s.workerMode = []int{os.Getpid()}, "in-process (RSS and CPU include the API, simulator and bench drivers)"
 		return nil
 	}
+	var pids []string
+	for range s.opts.Workers {
+		w, err := s.startChild()
+		if err != nil {
+			return err
+		}
+		s.children = append(s.children, w)
+		s.workerPIDs = append(s.workerPIDs, w.cmd.Process.Pid)
+		pids = append(pids, strconv.Itoa(w.cmd.Process.Pid))
+	}
+	what := "child process"
+	if len(s.children) > 1 {
+		what = fmt.Sprintf("%d child processes", len(s.children))
+	}
+	s.workerMode = fmt.Sprintf("%s `%s worker` (pid %s)", what, filepath.Base(s.opts.WorkerCommand[0]), strings.Join(pids, ", "))
+	if len(s.children) > 1 {
+		s.workerMode += "; CPU and RSS are the sums over the workers"
+	}
+	// Ready once each serves its metrics (it registers search attributes first).
+	deadline := time.Now().Add(60 * time.Second)
+	for i, w := range s.children {
+		if err := s.waitReady(ctx, w, deadline); err != nil {
+			return fmt.Errorf("casehub worker %d of %d: %w", i+1, len(s.children), err)
+		}
+	}
+	return nil
+}
+
+// startChild starts one casehub worker process with a metrics port of its own.
+func (s *system) startChild() (*childWorker, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	metricsAddr := ln.Addr().String()
 	ln.Close()
@@ -310,41 +393,43 @@ func (s *system) startWorker(ctx context.Context, quiet *slog.Logger) error {
 	cmd.Stdout, cmd.Stderr = s.opts.LogOutput, s.opts.LogOutput
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM, Setpgid: true}
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start worker %s: %w", s.opts.WorkerCommand[0], err)
+		return nil, fmt.Errorf("start worker %s: %w", s.opts.WorkerCommand[0], err)
 	}
-	s.workerCmd, s.workerPID, s.workerDone = cmd, cmd.Process.Pid, make(chan struct{})
-	s.workerMode = fmt.Sprintf("child process %s worker (pid %d)", filepath.Base(s.opts.WorkerCommand[0]), cmd.Process.Pid)
-	s.metricsURL = "http://" + metricsAddr + "/metrics"
-	go func() { _ = cmd.Wait(); close(s.workerDone) }()
-	// Ready once it serves its metrics (it registers search attributes first).
-	deadline := time.Now().Add(60 * time.Second)
+	w := &childWorker{cmd: cmd, done: make(chan struct{}), metricsURL: "http://" + metricsAddr + "/metrics"}
+	go func() { _ = cmd.Wait(); close(w.done) }()
+	return w, nil
+}
+
+func (s *system) waitReady(ctx context.Context, w *childWorker, deadline time.Time) error {
 	for time.Now().Before(deadline) {
-		resp, err := s.http.Get(s.metricsURL)
+		resp, err := s.http.Get(w.metricsURL)
 		if err == nil {
 			resp.Body.Close()
 			return nil
 		}
 		select {
-		case <-s.workerDone:
-			return errors.New("the casehub worker exited while starting; see its log above")
+		case <-w.done:
+			return errors.New("it exited while starting; see its log above")
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	return errors.New("the casehub worker did not start in 60 s")
+	return errors.New("it did not start in 60 s")
 }
 
 // stop takes everything down in order: drivers are done; the workers stop
-// before the database goes away.
+// before the database goes away, and Temporal last.
 func (s *system) stop() {
-	if s.workerCmd != nil {
-		_ = s.workerCmd.Process.Signal(syscall.SIGTERM)
+	for _, w := range s.children {
+		_ = w.cmd.Process.Signal(syscall.SIGTERM)
+	}
+	for _, w := range s.children {
 		select {
-		case <-s.workerDone:
+		case <-w.done:
 		case <-time.After(20 * time.Second):
-			_ = s.workerCmd.Process.Kill()
-			<-s.workerDone
+			_ = w.cmd.Process.Kill()
+			<-w.done
 		}
 	}
 	if s.inproc != nil {
@@ -381,9 +466,23 @@ func (s *system) stop() {
 			s.log.Warn("stop Temporal dev server", "err", err)
 		}
 	}
-	if s.tmp != "" {
+	s.stopCluster()
+	if s.tmp != "" && !s.keepTmp {
 		_ = os.RemoveAll(s.tmp)
 	}
+}
+
+// databaseName is the name of the run's own casehub database.
+func (s *system) databaseName() string { return "casehub_bench_" + s.runID }
+
+// databaseURL is the admin URL with its database replaced by name.
+func (s *system) databaseURL(name string) (string, error) {
+	u, err := url.Parse(s.opts.AdminDatabaseURL)
+	if err != nil {
+		return "", err
+	}
+	u.Path = "/" + name
+	return u.String(), nil
 }
 
 func (s *system) dropDatabase() {

@@ -148,6 +148,7 @@ type supervised struct {
 	mu       sync.Mutex
 	cur      *process
 	stopping bool
+	held     bool // killed on purpose and kept down (kill)
 }
 
 func supervise(logger *slog.Logger, name, logDir, bin string, env []string, args ...string) (*supervised, error) {
@@ -164,7 +165,7 @@ func supervise(logger *slog.Logger, name, logDir, bin string, env []string, args
 func (s *supervised) watch(p *process) {
 	<-p.exited
 	s.mu.Lock()
-	stopping := s.stopping
+	stopping := s.stopping || s.held
 	s.mu.Unlock()
 	if stopping {
 		return
@@ -173,7 +174,7 @@ func (s *supervised) watch(p *process) {
 	time.Sleep(time.Second)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.stopping {
+	if s.stopping || s.held {
 		return
 	}
 	np, err := start(s.name, s.logDir, s.bin, s.env, s.args...)

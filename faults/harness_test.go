@@ -5,7 +5,10 @@
 // as separate OS processes of the real binary — cti-sim, api, one or more
 // workers — against a PostgreSQL instance and a file-backed Temporal dev
 // server that belong to this package alone, so that a kill is a real
-// SIGKILL and stopping PostgreSQL or Temporal touches no other test.
+// SIGKILL and stopping PostgreSQL or Temporal touches no other test. The
+// tests of cluster_test.go run the same binary on a Temporal cluster
+// instead, its stores on that same PostgreSQL instance, with two workers
+// and two API replicas.
 //
 // Run with `make test-faults`.
 package faults
@@ -38,6 +41,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/casehub/casehub/auth"
+	"github.com/casehub/casehub/cluster"
 	"github.com/casehub/casehub/codec"
 	"github.com/casehub/casehub/devserver"
 	"github.com/casehub/casehub/store"
@@ -287,6 +291,11 @@ type system struct {
 	sim     *proc
 	workers []*proc
 
+	// On a cluster (newClusterSystem) instead of the dev server and the
+	// processes above.
+	cluster     *cluster.Cluster
+	clusterOpts cluster.Options
+
 	supervisor  string
 	integration string
 
@@ -444,10 +453,20 @@ func (s *system) shutdown() {
 	if s.temporal != nil {
 		_ = s.temporal.Stop()
 	}
+	if s.cluster != nil {
+		s.cluster.Stop()
+	}
 	if !pkg.pg.running() {
 		if err := pkg.pg.start(); err != nil {
 			s.t.Errorf("restart PostgreSQL after the test: %v", err)
 		}
+	}
+	if s.cluster != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		if err := cluster.DropDatabases(ctx, s.clusterOpts); err != nil {
+			s.t.Errorf("drop the cluster's databases: %v", err)
+		}
+		cancel()
 	}
 	if s.db != nil {
 		s.db.Close()
@@ -464,6 +483,8 @@ func (s *system) shutdown() {
 // printLogs prints the end of every process's log.
 func (s *system) printLogs() {
 	files, _ := filepath.Glob(filepath.Join(s.dir, "*.log"))
+	cfiles, _ := filepath.Glob(filepath.Join(s.dir, "logs", "*.log")) // a cluster's
+	files = append(files, cfiles...)
 	sort.Strings(files)
 	for _, f := range files {
 		s.t.Logf("==== %s (last lines) ====\n%s", filepath.Base(f), tail(f, 80))

@@ -179,64 +179,7 @@ FROM callbacks c JOIN callback_attempts a ON a.callback = c.id AND a.attempt = 1
 		}
 	}
 
-	// Every call ends closed (the desks work on, without letting offers run
-	// out).
-	numbers := map[string]string{} // call id -> interaction
-	closed := func() bool {
-		for _, c := range rung {
-			if numbers[c] != "" {
-				continue
-			}
-			var n []string
-			require.NoError(t, s.db.Select(&n, `SELECT number FROM interactions WHERE call_id = $1 AND state = 'closed_complete'`, c))
-			if len(n) == 0 {
-				return false
-			}
-			numbers[c] = n[0]
-		}
-		return true
-	}
-	for deadline := time.Now().Add(2 * time.Minute); !closed(); time.Sleep(200 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			s.logRouting(q, byID(ids, tokens))
-			l.mu.Lock()
-			t.Fatalf("%d of %d calls closed 2 min after the run; the desks met: %q", len(numbers), len(rung), l.errors)
-		}
-	}
-	stopDesks()
-	desks.Wait()
-
-	// ---- nothing lost or doubled ----
-	require.Empty(t, l.errors, "errors the desks met")
-	require.Len(t, numbers, len(rung), "one closed interaction per call")
-	for c, n := range numbers {
-		require.Equal(t, 1, s.count(`SELECT count(*) FROM interactions WHERE call_id = $1`, c), "one interaction for call %s", c)
-		s.requireClean(n, 1)
-		require.Equal(t, 1, s.count(`SELECT count(*) FROM offers o JOIN work_items i ON i.id = o.item_id
-WHERE i.workflow_id = $1 AND o.state = 'accepted'`, workflows.InteractionWorkflowID(n)), "%s accepted once", n)
-	}
-	for _, cb := range callbacks {
-		d := s.callback(cb.ID)
-		require.Equal(t, 1, d.Attempts, "callback %s: attempts %+v", cb.ID, d.Dials)
-		require.NotNil(t, d.Interaction)
-		s.requireClean(*d.Interaction, 1)
-		require.Len(t, s.simCalls(workflows.CallbackDialKey(cb.ID, 1)), 1, "one call for callback %s", cb.ID)
-	}
-	require.Zero(t, s.count(`SELECT count(*) FROM offers WHERE state = 'pending'`), "no offer left open")
-	require.Zero(t, s.count(`SELECT count(*) FROM work_items WHERE state <> 'done'`), "no work item left")
-	for id := range byID(ids, tokens) {
-		s.eventually(func() bool {
-			var a deskView
-			return l.do("GET", "/v1/agents/"+id, s.supervisor, nil, &a) == http.StatusOK &&
-				a.VoiceLoad == 0 && a.ChatLoad == 0 && a.Presence != "wrap_up" && len(a.ReservedFor) == 0
-		}, "%s is free at the end", id)
-	}
-	require.Zero(t, s.count(`SELECT count(*) FROM agents WHERE voice_load <> 0 OR chat_load <> 0`), "nothing booked at the end")
-	for id := range byID(ids, tokens) {
-		var pg string
-		require.NoError(t, s.db.Get(&pg, `SELECT presence FROM agents WHERE id = $1`, id))
-		require.Equal(t, pg, s.agentProcess(id).Presence, "%s: the agent's process and PostgreSQL agree on its presence", id)
-	}
+	l.requireAllDone(q, rung, callbacks, byID(ids, tokens), stopDesks, &desks)
 }
 
 // load is the test's side of the run: every request it makes, timed, and
@@ -244,6 +187,9 @@ WHERE i.workflow_id = $1 AND o.state = 'accepted'`, workflows.InteractionWorkflo
 type load struct {
 	s        *system
 	draining atomic.Bool
+	// faulting is set while a fault lasts: the API's 503 (retry later) and
+	// a dropped connection are then expected, not errors. A 500 never is.
+	faulting atomic.Bool
 
 	mu            sync.Mutex
 	reqs          []request
@@ -308,7 +254,8 @@ func (l *load) send(method, path, token string, body any) answer {
 	l.mu.Lock()
 	l.reqs = append(l.reqs, request{method: method, route: route(path), status: a.status, at: began, dur: time.Since(began)})
 	l.mu.Unlock()
-	if a.status >= 500 || a.status == 0 {
+	expected := l.faulting.Load() && (a.status == http.StatusServiceUnavailable || a.status == 0)
+	if (a.status >= 500 || a.status == 0) && !expected {
 		l.errorf("%s %s: %d %v %s", method, path, a.status, err, a.body)
 	}
 	return a
@@ -365,8 +312,9 @@ func (d *callDesk) work(ctx context.Context) {
 	l := d.l
 	offers, wrapUps := 0, 0
 	ignored := map[string]bool{}
-	toTimer := false     // the current wrap-up is left to its timer
-	var until *time.Time // its end, as the desk showed it
+	ended := map[string]bool{} // calls this desk ended (their work may show a moment longer)
+	toTimer := false           // the current wrap-up is left to its timer
+	var until *time.Time       // its end, as the desk showed it
 	for ctx.Err() == nil {
 		var v deskView
 		if l.do("GET", "/v1/agents/"+d.id, d.token, nil, &v) != http.StatusOK {
@@ -391,6 +339,14 @@ func (d *callDesk) work(ctx context.Context) {
 			if toTimer && v.WrapUpUntil != nil {
 				until = v.WrapUpUntil
 			}
+		case len(v.Work) > 0 && v.Work[0].Interaction != "" && !ended[v.Work[0].Interaction] && len(v.PendingOffers) == 0:
+			// A call the agent holds whose end did not go through (the
+			// accept or the end answered 503 during a fault): end it.
+			if l.act(http.StatusOK, "POST", "/v1/interactions/"+v.Work[0].Interaction+"/end", d.token, map[string]any{"disposition": "done"}) {
+				ended[v.Work[0].Interaction] = true
+				l.act(http.StatusOK, "POST", "/v1/agents/"+d.id+"/end-wrap-up", d.token, map[string]any{})
+			}
+			continue
 		case v.Presence == store.PresenceOnBreak:
 			// After an offer ran out: back to work.
 			l.act(http.StatusOK, "PUT", "/v1/agents/"+d.id+"/presence", d.token, map[string]any{"presence": "available"})
@@ -409,6 +365,7 @@ func (d *callDesk) work(ctx context.Context) {
 			if !l.act(http.StatusOK, "POST", "/v1/interactions/"+n+"/end", d.token, map[string]any{"disposition": "done"}) {
 				continue
 			}
+			ended[n] = true
 			wrapUps++
 			if wrapUps%d.timerEvery == 0 {
 				toTimer = true
@@ -446,5 +403,76 @@ func (l *load) callbackDesk(ctx context.Context, id, token string) {
 			continue
 		}
 		resp.Body.Close()
+	}
+}
+
+// requireAllDone lets the desks work on until every rung call is closed
+// (without letting offers run out), stops them, and checks that nothing
+// was lost or doubled: one interaction, one accepted offer and one phone
+// log per call, each callback completed on one attempt with one call, no
+// offer or item left open, every agent free, and the agents' processes
+// agreeing with PostgreSQL.
+func (l *load) requireAllDone(q string, rung []string, callbacks []store.Callback, tokenOf map[string]string, stopDesks func(), desks *sync.WaitGroup) {
+	s, t := l.s, l.s.t
+	t.Helper()
+	l.draining.Store(true)
+	// Every call ends closed (the desks work on, without letting offers run
+	// out).
+	numbers := map[string]string{} // call id -> interaction
+	closed := func() bool {
+		for _, c := range rung {
+			if numbers[c] != "" {
+				continue
+			}
+			var n []string
+			require.NoError(t, s.db.Select(&n, `SELECT number FROM interactions WHERE call_id = $1 AND state = 'closed_complete'`, c))
+			if len(n) == 0 {
+				return false
+			}
+			numbers[c] = n[0]
+		}
+		return true
+	}
+	for deadline := time.Now().Add(2 * time.Minute); !closed(); time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			s.logRouting(q, tokenOf)
+			s.logOpenInteractions(q)
+			l.mu.Lock()
+			t.Fatalf("%d of %d calls closed 2 min after the run; the desks met: %q", len(numbers), len(rung), l.errors)
+		}
+	}
+	stopDesks()
+	desks.Wait()
+
+	// ---- nothing lost or doubled ----
+	require.Empty(t, l.errors, "errors the desks met")
+	require.Len(t, numbers, len(rung), "one closed interaction per call")
+	for c, n := range numbers {
+		require.Equal(t, 1, s.count(`SELECT count(*) FROM interactions WHERE call_id = $1`, c), "one interaction for call %s", c)
+		s.requireClean(n, 1)
+		require.Equal(t, 1, s.count(`SELECT count(*) FROM offers o JOIN work_items i ON i.id = o.item_id
+WHERE i.workflow_id = $1 AND o.state = 'accepted'`, workflows.InteractionWorkflowID(n)), "%s accepted once", n)
+	}
+	for _, cb := range callbacks {
+		d := s.callback(cb.ID)
+		require.Equal(t, 1, d.Attempts, "callback %s: attempts %+v", cb.ID, d.Dials)
+		require.NotNil(t, d.Interaction)
+		s.requireClean(*d.Interaction, 1)
+		require.Len(t, s.simCalls(workflows.CallbackDialKey(cb.ID, 1)), 1, "one call for callback %s", cb.ID)
+	}
+	require.Zero(t, s.count(`SELECT count(*) FROM offers WHERE state = 'pending'`), "no offer left open")
+	require.Zero(t, s.count(`SELECT count(*) FROM work_items WHERE state <> 'done'`), "no work item left")
+	for id := range tokenOf {
+		s.eventually(func() bool {
+			var a deskView
+			return l.do("GET", "/v1/agents/"+id, s.supervisor, nil, &a) == http.StatusOK &&
+				a.VoiceLoad == 0 && a.ChatLoad == 0 && a.Presence != "wrap_up" && len(a.ReservedFor) == 0
+		}, "%s is free at the end", id)
+	}
+	require.Zero(t, s.count(`SELECT count(*) FROM agents WHERE voice_load <> 0 OR chat_load <> 0`), "nothing booked at the end")
+	for id := range tokenOf {
+		var pg string
+		require.NoError(t, s.db.Get(&pg, `SELECT presence FROM agents WHERE id = $1`, id))
+		require.Equal(t, pg, s.agentProcess(id).Presence, "%s: the agent's process and PostgreSQL agree on its presence", id)
 	}
 }

@@ -213,3 +213,31 @@ func (s *system) logRouting(queue string, agents map[string]string) {
 	require.NoError(s.t, s.db.Select(&items, `SELECT id, state, agent_id FROM work_items WHERE queue = $1 AND state <> 'done' ORDER BY position`, queue))
 	s.t.Logf("work items not done: %+v", items)
 }
+
+// logOpenInteractions prints the queue's interactions that are not closed,
+// with what their processes wait for, for a run that did not drain.
+func (s *system) logOpenInteractions(queue string) {
+	var open []struct {
+		Number   string    `db:"number"`
+		State    string    `db:"state"`
+		Workflow string    `db:"workflow_id"`
+		Updated  time.Time `db:"updated_at"`
+	}
+	if err := s.db.Select(&open, `SELECT number, state, workflow_id, updated_at FROM interactions WHERE queue = $1 AND state <> 'closed_complete' ORDER BY number`, queue); err != nil {
+		s.t.Logf("open interactions: %v", err)
+		return
+	}
+	for _, it := range open {
+		pending := ""
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if d, err := s.client.DescribeWorkflowExecution(ctx, it.Workflow, ""); err == nil {
+			pending = d.GetWorkflowExecutionInfo().GetStatus().String()
+			for _, a := range d.GetPendingActivities() {
+				pending += fmt.Sprintf(" %s(attempt %d, %s)", a.GetActivityType().GetName(), a.GetAttempt(), a.GetLastFailure().GetMessage())
+			}
+		}
+		cancel()
+		s.t.Logf("open interaction %s: %s since %s; process %s; history: %s", it.Number, it.State, it.Updated.Format(time.RFC3339Nano), pending,
+			s.explain(it.Workflow, it.Updated.Add(-2*time.Second), time.Now()))
+	}
+}

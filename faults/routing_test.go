@@ -115,6 +115,12 @@ type deskView struct {
 		OfferID    string `json:"offer_id"`
 		CallbackID string `json:"callback_id"`
 	} `json:"reserved_for"`
+	// Work is what the agent holds: the desk shows each, so an agent whose
+	// accept answered 503 in an outage (and took effect) still sees its call.
+	Work []struct {
+		ItemID      string `json:"item_id"`
+		Interaction string `json:"interaction"`
+	} `json:"work"`
 }
 
 func (s *system) desk(id, token string) deskView {

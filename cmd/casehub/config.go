@@ -5,12 +5,11 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"os"
-	"strconv"
 	"time"
 
 	"github.com/casehub/casehub/activities"
 	"github.com/casehub/casehub/codec"
+	"github.com/casehub/casehub/internal/cli"
 	"github.com/casehub/casehub/workflows"
 )
 
@@ -55,34 +54,29 @@ type config struct {
 	TemporalUI  int
 }
 
+// envFlags are casehub's flags with environment fallbacks (package cli),
+// and the groups of settings its commands share.
 type envFlags struct {
 	fs     *flag.FlagSet
 	getenv func(string) string
 }
 
+func (e envFlags) shared() cli.EnvFlags { return cli.EnvFlags{FS: e.fs, Getenv: e.getenv} }
+
 func (e envFlags) str(p *string, name, env, def, help string) {
-	if v := e.getenv(env); v != "" {
-		def = v
-	}
-	e.fs.StringVar(p, name, def, fmt.Sprintf("%s (env %s)", help, env))
+	e.shared().Str(p, name, env, def, help)
 }
 
 func (e envFlags) dur(p *time.Duration, name, env string, def time.Duration, help string) {
-	if v := e.getenv(env); v != "" {
-		if d, err := time.ParseDuration(v); err == nil {
-			def = d
-		}
-	}
-	e.fs.DurationVar(p, name, def, fmt.Sprintf("%s (env %s)", help, env))
+	e.shared().Dur(p, name, env, def, help)
 }
 
 func (e envFlags) int(p *int, name, env string, def int, help string) {
-	if v := e.getenv(env); v != "" {
-		if n, err := strconv.Atoi(v); err == nil {
-			def = n
-		}
-	}
-	e.fs.IntVar(p, name, def, fmt.Sprintf("%s (env %s)", help, env))
+	e.shared().Int(p, name, env, def, help)
+}
+
+func (e envFlags) bool(p *bool, name, env string, def bool, help string) {
+	e.shared().Bool(p, name, env, def, help)
 }
 
 // newFlags makes a flag set for command name with the settings every
@@ -151,15 +145,6 @@ func (e envFlags) ctiFlags(c *config, defaultSecret string) {
 	e.str(&c.CTIWebhookSecret, "cti-webhook-secret", "CASEHUB_CTI_WEBHOOK_SECRET", defaultSecret, "shared secret the platform signs events with (empty: events refused)")
 }
 
-func (e envFlags) bool(p *bool, name, env string, def bool, help string) {
-	if v := e.getenv(env); v != "" {
-		if b, err := strconv.ParseBool(v); err == nil {
-			def = b
-		}
-	}
-	e.fs.BoolVar(p, name, def, fmt.Sprintf("%s (env %s)", help, env))
-}
-
 // interactionFlags are the system-wide interaction properties.
 func (e envFlags) interactionFlags(c *config) {
 	e.bool(&c.CreateInteraction, "create-interaction", "CASEHUB_CREATE_INTERACTION", true, "click-to-call creates an interaction record (like sn_openframe.create_interaction)")
@@ -186,17 +171,4 @@ func (e envFlags) metricsFlags(c *config) {
 	e.str(&c.MetricsAddr, "metrics-addr", "CASEHUB_METRICS_ADDR", "127.0.0.1:9090", "worker's /metrics listen address (empty: off)")
 }
 
-func (c *config) logger() *slog.Logger {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
-		level = slog.LevelInfo
-	}
-	opts := &slog.HandlerOptions{Level: level}
-	var h slog.Handler = slog.NewTextHandler(os.Stderr, opts)
-	if c.LogFormat == "json" {
-		h = slog.NewJSONHandler(os.Stderr, opts)
-	}
-	l := slog.New(h)
-	slog.SetDefault(l)
-	return l
-}
+func (c *config) logger() *slog.Logger { return cli.Logger(c.LogLevel, c.LogFormat) }

@@ -13,26 +13,14 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/casehub/casehub/cti/ctisim"
+	"github.com/casehub/casehub/internal/cli"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "casehub:", err)
-		}
-		os.Exit(1)
-	}
-}
+func main() { cli.Main("casehub", run) }
 
 const usage = `usage: casehub <command> [flags]
 
@@ -46,7 +34,6 @@ commands:
   selfcheck  run a workflow through the worker into PostgreSQL and report how long it took
   cti-sim    the telephony platform simulator: cti-sim [serve] | call | chat | hangup
   healthcheck  GET a URL and fail unless it answers 200 (container health checks)
-  bench      measure casehub against bare Temporal on this machine (throughput, latency, memory)
   codec-key  print a new payload encryption key line: codec-key [ID] (add it last to the key file to rotate)
 
 Run "casehub <command> -h" for the command's flags.
@@ -77,8 +64,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return ctisim.Main(ctx, rest, getenv, stdout)
 	case "healthcheck":
 		return runHealthcheck(ctx, rest, getenv, stdout)
-	case "bench":
-		return runBench(ctx, rest, getenv, stdout)
 	case "codec-key":
 		return runCodecKey(rest, stdout)
 	case "help", "-h", "--help":

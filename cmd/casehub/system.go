@@ -86,6 +86,14 @@ func dialTemporal(ctx context.Context, c *config, logger *slog.Logger, m *metric
 // serveAPI serves the API on c.HTTPAddr until ctx is done, then shuts down
 // gracefully.
 func serveAPI(ctx context.Context, c *config, deps api.Deps) error {
+	// While this process lives, its Idempotency-Key requests are its own;
+	// when it dies, a retry through another replica takes them over.
+	instance, err := store.HoldInstance(ctx, deps.Store.DB(), deps.Logger)
+	if err != nil {
+		return err
+	}
+	defer instance.Close()
+	deps.Instance = instance
 	e := api.NewServer(deps)
 	ln, err := net.Listen("tcp", c.HTTPAddr)
 	if err != nil {
