@@ -36,7 +36,13 @@ import (
 // server hands it to the new worker only when that task's start-to-close
 // time-out (workflows.TaskTimeout, 2 s) runs out, so such a timer is
 // TaskTimeout plus one task late whatever casehub does (a CI run saw 2.05 s
-// for exactly that case).
+// for exactly that case). Likewise, when the kill falls just after the
+// timer's task scheduled the step's activity, the dead worker may already
+// have taken that activity: it is retried once its attempt time-out
+// (workflows.AttemptTimeout, 5 s) runs out (a CI run saw 6.03 s, the kill
+// 10 ms after the timer). So a step with a kill between its due time and
+// the usual bound is allowed that attempt time-out plus two seconds; any
+// other step the usual bound.
 func TestWorkerKilledRepeatedlyUnderLoad(t *testing.T) {
 	const (
 		run         = 80 * time.Second // load, with a kill every killEvery
@@ -46,6 +52,9 @@ func TestWorkerKilledRepeatedlyUnderLoad(t *testing.T) {
 		wrapUp      = 3 * time.Second
 		maxRequest  = 5 * time.Second
 		maxLateness = workflows.TaskTimeout + time.Second
+		// lostLateness bounds a step whose task or activity was taken by
+		// the worker that was killed (see above).
+		lostLateness = workflows.AttemptTimeout + 2*time.Second
 	)
 	s := newSystem(t)
 	q, ids, tokens := s.queue(map[string]any{"acceptance_timeout_seconds": int(acceptance.Seconds()), "wrapup_timeout_seconds": int(wrapUp.Seconds())},
@@ -153,13 +162,23 @@ FROM offers o JOIN work_items i ON i.id = o.item_id WHERE i.queue = $1 AND o.sta
 	wrapUps := l.wrapUpSamples()
 	dials := s.lateness(`SELECT c.id, c.workflow_id AS workflow, c.scheduled_at AS due, a.started_at AS done
 FROM callbacks c JOIN callback_attempts a ON a.callback = c.id AND a.attempt = 1 WHERE c.queue = $1 ORDER BY c.scheduled_at`, cbq)
+	// bound is how late a step may be: the usual bound, or, when a kill fell
+	// between its due time and that bound, the time for a lost attempt.
+	bound := func(x late) time.Duration {
+		for _, k := range kills {
+			if !k.Before(x.due) && k.Sub(x.due) <= maxLateness {
+				return lostLateness
+			}
+		}
+		return maxLateness
+	}
 	for _, k := range []struct {
 		kind    string
 		samples []late
 	}{{"acceptance time-outs", timeouts}, {"wrap-ups ended by the timer", wrapUps}, {"scheduled callbacks' first dials", dials}} {
 		t.Logf("%s: %d, lateness p50 %s, max %s", k.kind, len(k.samples), latePct(k.samples, 0.5), latePct(k.samples, 1))
 		for _, x := range k.samples {
-			if x.late() > maxLateness {
+			if x.late() > bound(x) {
 				t.Logf("  late: %s %.2fs, due +%.1fs (%s); %s: %s", x.what, x.late().Seconds(), x.due.Sub(start).Seconds(), sinceKill(kills, x.due),
 					x.workflow, s.explain(x.workflow, x.due, x.done))
 			}
@@ -175,7 +194,7 @@ FROM callbacks c JOIN callback_attempts a ON a.callback = c.id AND a.attempt = 1
 	assert.LessOrEqual(t, pct(reqs, 1).dur, maxRequest, "the slowest request")
 	for _, k := range [][]late{timeouts, wrapUps, dials} {
 		for _, x := range k {
-			assert.LessOrEqual(t, x.late(), maxLateness, "%s: due %s, done %s", x.what, x.due.Format(time.RFC3339Nano), x.done.Format(time.RFC3339Nano))
+			assert.LessOrEqual(t, x.late(), bound(x), "%s: due %s, done %s (%s)", x.what, x.due.Format(time.RFC3339Nano), x.done.Format(time.RFC3339Nano), sinceKill(kills, x.due))
 		}
 	}
 

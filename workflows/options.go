@@ -26,10 +26,11 @@ const (
 	// A command to the telephony platform about a live call (ring the
 	// agent, bridge, hang up, a chat message): worthless a minute later.
 	ctiDeadline = time.Minute
-	// attemptTimeout bounds one attempt of a short activity: a PostgreSQL
+	// AttemptTimeout bounds one attempt of a short activity: a PostgreSQL
 	// write or a platform command answers in milliseconds, so an attempt
-	// whose worker died is given up on quickly and retried elsewhere.
-	attemptTimeout = 5 * time.Second
+	// whose worker died is given up on quickly and retried elsewhere. A
+	// step handed to a worker just before it dies waits this long.
+	AttemptTimeout = 5 * time.Second
 	// dialWindow is how late after its attempt began a call to a customer
 	// may still be placed: a customer-first dial holds an agent, an
 	// agent-first one has the agent waiting at the desk, and a click-to-call
@@ -43,7 +44,7 @@ const (
 func storageOptions(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		ScheduleToCloseTimeout: storageDeadline,
-		StartToCloseTimeout:    attemptTimeout,
+		StartToCloseTimeout:    AttemptTimeout,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:        200 * time.Millisecond,
 			BackoffCoefficient:     2,
@@ -57,7 +58,7 @@ func storageOptions(ctx workflow.Context) workflow.Context {
 func routingOptions(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		ScheduleToCloseTimeout: routingDeadline,
-		StartToCloseTimeout:    attemptTimeout,
+		StartToCloseTimeout:    AttemptTimeout,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:        200 * time.Millisecond,
 			BackoffCoefficient:     2,
