@@ -327,7 +327,13 @@ func (c *Cluster) startServices(ctx context.Context) error {
 	if err != nil || strings.Contains(string(out), "warning:") || strings.Contains(string(out), "error:") {
 		return fmt.Errorf("the cluster's dynamic config does not suit Temporal %s: %v\n%s", c.o.ServerBin, err, out)
 	}
-	for _, svc := range services {
+	serving := func(svc string) error {
+		target := addr(c.o.servicePorts(svc).GRPC)
+		return waitFor(ctx, "temporal "+svc+" at "+target, 3*time.Minute, c.services, func(ctx context.Context) error {
+			return grpcHealth(ctx, target, healthNames[svc])
+		})
+	}
+	for i, svc := range services {
 		// The server joins --root and --config; from / an absolute directory stays as it is.
 		p, err := start("temporal-"+svc, c.logDir, c.o.ServerBin, nil,
 			"--root", "/", "--config", c.o.configDir(), "--env", svc, "--allow-no-auth", "start", "--service", svc)
@@ -335,13 +341,19 @@ func (c *Cluster) startServices(ctx context.Context) error {
 			return err
 		}
 		c.services = append(c.services, p)
+		// Every service writes the cluster's metadata row at its start if
+		// it is missing; on fresh databases two at once collide on its key
+		// and the loser exits (seen: matching, "duplicate key value violates
+		// unique constraint cluster_metadata_info_pkey"). So the first
+		// service serves, with the row written, before the others start.
+		if i == 0 {
+			if err := serving(svc); err != nil {
+				return err
+			}
+		}
 	}
-	for svc, name := range healthNames {
-		target := addr(c.o.servicePorts(svc).GRPC)
-		err := waitFor(ctx, "temporal "+svc+" at "+target, 3*time.Minute, c.services, func(ctx context.Context) error {
-			return grpcHealth(ctx, target, name)
-		})
-		if err != nil {
+	for svc := range healthNames {
+		if err := serving(svc); err != nil {
 			return err
 		}
 	}
