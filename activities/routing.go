@@ -21,18 +21,12 @@ func (a *Activities) router() *routing.Router {
 }
 
 // stepKey names the routing step an activity runs: its run and activity id,
-// which every retry of that activity keeps. A local activity's id is
-// counted apart from regular activities' ids, so it is marked as local;
-// a worker that replays a lost workflow task runs the step again under the
-// same id.
+// which every retry of that activity keeps.
 func stepKey(ctx context.Context) string {
 	if !activity.IsActivity(ctx) {
 		return ""
 	}
 	info := activity.GetInfo(ctx)
-	if info.IsLocalActivity {
-		return info.WorkflowExecution.RunID + "/local/" + info.ActivityID
-	}
 	return info.WorkflowExecution.RunID + "/" + info.ActivityID
 }
 

@@ -28,7 +28,6 @@ const (
 type BareShape struct {
 	Tag             string `json:"tag"`
 	Activities      int    `json:"activities"`
-	LocalActivities int    `json:"local_activities"`
 	CancelledTimers int    `json:"cancelled_timers"`
 	FiredTimers     int    `json:"fired_timers"`
 }
@@ -40,15 +39,7 @@ func bareActivityOptions(ctx workflow.Context) workflow.Context {
 	})
 }
 
-func bareLocalOptions(ctx workflow.Context) workflow.Context {
-	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout: 5 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 200 * time.Millisecond, BackoffCoefficient: 2, MaximumInterval: 10 * time.Second},
-	})
-}
-
-// bareProcess runs in.LocalActivities local activities, then in.Activities
-// activities one after the other; the first
+// bareProcess runs in.Activities activities one after the other; the first
 // CancelledTimers of them run under a timer that is cancelled when the
 // activity answers (as an acceptance timer is when the agent accepts), and
 // FiredTimers 1 ms timers fire at the end. The last activity writes the row
@@ -57,11 +48,6 @@ func bareProcess(ctx workflow.Context, in BareShape) error {
 	ctx = bareActivityOptions(ctx)
 	var b *bareActivities
 	id := workflow.GetInfo(ctx).WorkflowExecution.ID
-	for i := range in.LocalActivities {
-		if err := workflow.ExecuteLocalActivity(bareLocalOptions(ctx), b.Noop, i).Get(ctx, nil); err != nil {
-			return err
-		}
-	}
 	for i := range in.Activities {
 		cancel := func() {}
 		if i < in.CancelledTimers {
@@ -93,13 +79,13 @@ func bareProcess(ctx workflow.Context, in BareShape) error {
 	return nil
 }
 
-// bareStep answers the note update with one local activity that writes a
-// row, as casehub's note step does (a local activity since
-// changeLocalSteps), until told to finish.
+// bareStep answers the note update with one activity that writes a row,
+// until told to finish.
 func bareStep(ctx workflow.Context, tag string) error {
+	ctx = bareActivityOptions(ctx)
 	var b *bareActivities
 	if err := workflow.SetUpdateHandler(ctx, bareNoteUpdate, func(ctx workflow.Context, key string) (string, error) {
-		err := workflow.ExecuteLocalActivity(bareLocalOptions(ctx), b.Record, tag, key).Get(ctx, nil)
+		err := workflow.ExecuteActivity(bareActivityOptions(ctx), b.Record, tag, key).Get(ctx, nil)
 		return key, err
 	}); err != nil {
 		return err

@@ -20,7 +20,6 @@ import (
 // presence routing books against; this workflow owns the timers and keeps
 // its copy in step with what each activity reports.
 func Agent(ctx workflow.Context, in AgentInput) error {
-	localSteps(ctx) // decided first (see localSteps)
 	w := &agentImpl{}
 	if in.State != nil {
 		w.state = *in.State
@@ -140,7 +139,7 @@ func (w *agentImpl) settled(item string) {
 // run waits for the item processes' signals and the wrap-up countdown.
 func (w *agentImpl) run(ctx workflow.Context) error {
 	_ = workflow.UpsertTypedSearchAttributes(ctx, SearchAgentID.ValueSet(w.state.AgentID), SearchProcessState.ValueSet(w.shown()))
-	w.v = version(ctx, changeAgentSettles)
+	w.v = workflow.GetVersion(ctx, changeAgentSettles, workflow.DefaultVersion, 1)
 	finished, timedOut, queuesChanged, assigned := w.finished, w.timedOut, w.queuesChanged, w.assigned
 
 	for {
@@ -370,7 +369,7 @@ func (w *agentImpl) workOffline(ctx workflow.Context) (AgentState, error) {
 // no second one.
 func (w *agentImpl) takeUpWrapUp(ctx workflow.Context) error {
 	var wu activities.WrapUp
-	if err := storageStep(ctx, a.AgentWrapUp, w.state.AgentID).Get(ctx, &wu); err != nil {
+	if err := workflow.ExecuteActivity(storageOptions(ctx), a.AgentWrapUp, w.state.AgentID).Get(ctx, &wu); err != nil {
 		return err
 	}
 	if wu.Presence != store.PresenceWrapUp {
@@ -407,7 +406,7 @@ func (w *agentImpl) wrapUpOver(ctx workflow.Context, disposition string, byAgent
 
 func (w *agentImpl) dispatch(ctx workflow.Context) {
 	var offers []activities.Offer
-	if err := storageStep(ctx, a.DispatchAgent, w.state.AgentID).Get(ctx, &offers); err != nil {
+	if err := workflow.ExecuteActivity(storageOptions(ctx), a.DispatchAgent, w.state.AgentID).Get(ctx, &offers); err != nil {
 		workflow.GetLogger(ctx).Error("dispatch after queue change", "error", err)
 		return
 	}
@@ -416,7 +415,7 @@ func (w *agentImpl) dispatch(ctx workflow.Context) {
 
 func (w *agentImpl) record(ctx workflow.Context, r activities.SetPresenceRequest) (activities.SetPresenceResult, error) {
 	var res activities.SetPresenceResult
-	err := storageStep(ctx, a.SetAgentPresence, r).Get(ctx, &res)
+	err := workflow.ExecuteActivity(storageOptions(ctx), a.SetAgentPresence, r).Get(ctx, &res)
 	if err != nil {
 		workflow.GetLogger(ctx).Error("record presence", "presence", r.Presence, "error", err)
 		var appErr *temporal.ApplicationError

@@ -40,7 +40,6 @@ import (
 // customer answers (the dial runs before it), and the agent cannot accept
 // while the customer is still being dialled.
 func Callback(ctx workflow.Context, in CallbackInput) (CallbackState, error) {
-	localSteps(ctx) // decided first (see localSteps)
 	w := &callbackImpl{in: in, seen: map[string]bool{}}
 	w.st = CallbackState{ID: in.ID, Queue: in.Queue, Mode: in.Mode, State: store.CallbackScheduled, Step: CallbackStepScheduled,
 		MaxAttempts: in.MaxAttempts, ScheduledAt: in.ScheduledAt, TimeZone: in.TimeZone, ExpiresAt: in.ExpiresAt,
@@ -148,7 +147,7 @@ func (w *callbackImpl) setup(ctx workflow.Context) error {
 
 // run is the callback from its request to its close.
 func (w *callbackImpl) run(ctx workflow.Context) error {
-	if err := storageStep(ctx, a.QueueSettings, w.in.Queue).Get(ctx, &w.queue); err != nil {
+	if err := workflow.ExecuteActivity(storageOptions(ctx), a.QueueSettings, w.in.Queue).Get(ctx, &w.queue); err != nil {
 		return w.closeAs(ctx, store.CallbackFailed, "queue "+w.in.Queue+" is not configured")
 	}
 	var err error
@@ -338,7 +337,7 @@ func (w *callbackImpl) throughQueue(ctx workflow.Context) (bool, error) {
 func (w *callbackImpl) watchClosing(ctx workflow.Context) (stop func()) {
 	w.hoursClosed = false
 	bh := w.settings.BusinessHours
-	if bh == nil || version(ctx, changeLeaveQueueAtClosing) < 1 {
+	if bh == nil || workflow.GetVersion(ctx, changeLeaveQueueAtClosing, workflow.DefaultVersion, 1) < 1 {
 		return func() {}
 	}
 	now := workflow.Now(ctx)
@@ -362,7 +361,7 @@ func (w *callbackImpl) watchClosing(ctx workflow.Context) (stop func()) {
 func (w *callbackImpl) takeOverPlace(ctx workflow.Context, item activities.NewWorkItem) error {
 	item.ReplacesID = w.in.ReplacesItem
 	var res activities.EnqueuedCallback
-	if err := storageStep(ctx, a.EnqueueCallbackItem, item).Get(ctx, &res); err != nil {
+	if err := workflow.ExecuteActivity(storageOptions(ctx), a.EnqueueCallbackItem, item).Get(ctx, &res); err != nil {
 		return err
 	}
 	w.r.queued = true
@@ -436,7 +435,7 @@ func (w *callbackImpl) present(ctx workflow.Context, o OfferSignal) (activities.
 	w.st.OfferedTo = o.AgentID
 	c := w.change(CallbackStepOffered)
 	var p activities.Presented
-	err := routingStep(ctx, a.PresentOffer, activities.PresentOfferRequest{
+	err := workflow.ExecuteActivity(routingOptions(ctx), a.PresentOffer, activities.PresentOfferRequest{
 		OfferID: o.OfferID, Record: activities.RecordChange{Callback: &c}}).Get(ctx, &p)
 	if err != nil {
 		return p, fmt.Errorf("present offer %s: %w", o.OfferID, err)
@@ -643,7 +642,7 @@ func (w *callbackImpl) recordAttempt(ctx workflow.Context, outcome string, ended
 	if v.AgentID != "" {
 		at.AgentID = &v.AgentID
 	}
-	if err := storageStep(ctx, a.RecordCallbackAttempt, at).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteActivity(storageOptions(ctx), a.RecordCallbackAttempt, at).Get(ctx, nil); err != nil {
 		return fmt.Errorf("record attempt %d: %w", v.Attempt, err)
 	}
 	return nil
@@ -737,7 +736,7 @@ func (w *callbackImpl) connect(ctx workflow.Context) error {
 	w.connectedAt = &now
 	agent := w.st.AgentID
 	var it activities.Interaction
-	err := storageStep(ctx, a.OpenCallbackInteraction, activities.OpenCallbackInteractionRequest{
+	err := workflow.ExecuteActivity(storageOptions(ctx), a.OpenCallbackInteraction, activities.OpenCallbackInteractionRequest{
 		CallbackID: w.in.ID,
 		Interaction: activities.NewInteraction{
 			Channel: store.InteractionPhone, Direction: store.DirectionOutbound, State: store.InteractionWorkInProgress,
@@ -773,7 +772,7 @@ func (w *callbackImpl) noteFromProcess(ctx workflow.Context, n activities.CallNo
 	_ = w.itMu.Lock(ctx)
 	defer w.itMu.Unlock()
 	w.itVersion++
-	err := storageStep(ctx, a.ChangeInteraction, activities.InteractionChange{
+	err := workflow.ExecuteActivity(storageOptions(ctx), a.ChangeInteraction, activities.InteractionChange{
 		Number: w.st.Interaction, Version: w.itVersion, Actor: n.AgentID, Reason: n.Reason(), ContactID: n.ContactID,
 	}).Get(ctx, nil)
 	if err != nil {
@@ -819,7 +818,7 @@ func (w *callbackImpl) workTheCall(ctx workflow.Context) error {
 	if w.st.Interaction != "" {
 		_ = w.itMu.Lock(ctx)
 		w.itVersion++
-		err := storageStep(ctx, a.ChangeInteraction, activities.InteractionChange{
+		err := workflow.ExecuteActivity(storageOptions(ctx), a.ChangeInteraction, activities.InteractionChange{
 			Number: w.st.Interaction, Version: w.itVersion, State: store.InteractionClosedComplete, Actor: agent,
 			Reason: reason, AgentID: &agent, Disposition: disposition,
 		}).Get(ctx, nil)
@@ -883,7 +882,7 @@ func (w *callbackImpl) writePhoneLog(ctx workflow.Context, agent string) {
 	if e := w.callEnded; e != nil && e.DurationSeconds != nil {
 		l.DurationSeconds = *e.DurationSeconds
 	}
-	if err := storageStep(ctx, a.RecordPhoneLog, l).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteActivity(storageOptions(ctx), a.RecordPhoneLog, l).Get(ctx, nil); err != nil {
 		workflow.GetLogger(ctx).Error("record phone log", "error", err)
 	}
 }
@@ -960,7 +959,7 @@ func (w *callbackImpl) closeAs(ctx workflow.Context, state, outcome string) erro
 	if err := w.step(ctx, state); err != nil {
 		return err
 	}
-	if version(ctx, changeOutcomeSearchAttribute) >= 1 {
+	if workflow.GetVersion(ctx, changeOutcomeSearchAttribute, workflow.DefaultVersion, 1) >= 1 {
 		_ = workflow.UpsertTypedSearchAttributes(ctx, SearchOutcome.ValueSet(state))
 	}
 	w.done = true
@@ -973,7 +972,7 @@ func (w *callbackImpl) closeAs(ctx workflow.Context, state, outcome string) erro
 // it is recorded, so a reader that sees it finds the record in step.
 func (w *callbackImpl) step(ctx workflow.Context, step string) error {
 	c := w.change(step)
-	if err := storageStep(ctx, a.ChangeCallback, c).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteActivity(storageOptions(ctx), a.ChangeCallback, c).Get(ctx, nil); err != nil {
 		return fmt.Errorf("record callback %s %s: %w", w.in.ID, step, err)
 	}
 	w.show(ctx, step)
@@ -1092,7 +1091,7 @@ func (w *callbackImpl) onInboundCall(ctx workflow.Context, s InboundCallSignal) 
 		return
 	}
 	w.st.Linked = append(w.st.Linked, s.Interaction)
-	if err := storageStep(ctx, a.LinkCallbackInteraction, w.in.ID, s.Interaction).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteActivity(storageOptions(ctx), a.LinkCallbackInteraction, w.in.ID, s.Interaction).Get(ctx, nil); err != nil {
 		workflow.GetLogger(ctx).Error("link the inbound call", "interaction", s.Interaction, "error", err)
 	}
 	if s.Action == OnInboundCancel && w.cancelReq == nil && w.cancellable() == nil {

@@ -34,7 +34,6 @@ func AdviseOnExistingCase(ctx workflow.Context, in CaseProcessInput) (CaseProces
 }
 
 func runCaseProcess(ctx workflow.Context, kind string, in CaseProcessInput) (CaseProcessState, error) {
-	localSteps(ctx) // decided first (see localSteps)
 	p := &caseProcess{in: in}
 	if err := p.setup(ctx, kind); err != nil {
 		return CaseProcessState{}, err
@@ -95,13 +94,13 @@ func (p *caseProcess) setup(ctx workflow.Context, kind string) error {
 
 // run is the process as the seed tells it.
 func (p *caseProcess) run(ctx workflow.Context) (CaseProcessState, error) {
-	p.notesCall = version(ctx, changeCaseProcessNotesCall) >= 1
+	p.notesCall = workflow.GetVersion(ctx, changeCaseProcessNotesCall, workflow.DefaultVersion, 1) >= 1
 	p.enter(ctx, CaseStepIdentifying)
 	_ = workflow.UpsertTypedSearchAttributes(ctx, SearchAgentID.ValueSet(p.in.AgentID))
 
 	// Identify the caller by the calling number.
 	var caller activities.Caller
-	err := storageStep(ctx, a.IdentifyCaller,
+	err := workflow.ExecuteActivity(storageOptions(ctx), a.IdentifyCaller,
 		activities.CallerLookup{Number: p.in.CallerNumber, DefaultRegion: p.in.DefaultRegion}).Get(ctx, &caller)
 	if err != nil {
 		return p.state, fmt.Errorf("identify caller: %w", err)
@@ -127,7 +126,7 @@ func (p *caseProcess) run(ctx workflow.Context) (CaseProcessState, error) {
 	if p.state.Flow == CaseProcessAdvise {
 		// The contact page with its history.
 		var history []activities.CaseSummary
-		err := storageStep(ctx, a.ContactCases, p.state.Contact.ID).Get(ctx, &history)
+		err := workflow.ExecuteActivity(storageOptions(ctx), a.ContactCases, p.state.Contact.ID).Get(ctx, &history)
 		if err != nil {
 			return p.state, fmt.Errorf("load case history: %w", err)
 		}
@@ -170,7 +169,7 @@ func (p *caseProcess) noteOnCall(ctx workflow.Context, what string, n activities
 	// The run is part of the id: another run of this kind on the same call
 	// (after a cancel) notes its own facts.
 	n.UpdateID = p.state.WorkflowID + "-" + workflow.GetInfo(ctx).WorkflowExecution.RunID + "-" + what
-	if err := storageStep(ctx, a.NoteOnCall, n).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteActivity(storageOptions(ctx), a.NoteOnCall, n).Get(ctx, nil); err != nil {
 		workflow.GetLogger(ctx).Error("note on the call", "what", what, "interaction", p.in.InteractionID, "error", err)
 	}
 }
@@ -276,7 +275,7 @@ func (p *caseProcess) write(ctx workflow.Context, result, activity any, args ...
 	p.busy = true
 	p.moves++
 	defer func() { p.busy = false; p.moves++ }()
-	return storageStep(ctx, activity, args...).Get(ctx, result)
+	return workflow.ExecuteActivity(storageOptions(ctx), activity, args...).Get(ctx, result)
 }
 
 // newID draws a random id once and records it, so the activity that uses it

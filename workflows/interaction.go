@@ -29,7 +29,6 @@ const agentAnswerGrace = 10 * time.Second
 // transferred, escalated into an incident or request, and Closed Complete,
 // with its phone log, work notes, transcript and history.
 func Interaction(ctx workflow.Context, in InteractionInput) (InteractionState, error) {
-	localSteps(ctx) // decided first (see localSteps)
 	w := &interactionImpl{in: in, seen: map[string]bool{}, escalated: map[string]EscalationRef{}, escalating: map[string]bool{}}
 	w.st = InteractionState{Number: in.Number, Channel: in.Channel, State: StateNew, Queue: in.Queue, AgentID: in.AgentID}
 	if err := w.setup(ctx); err != nil {
@@ -155,7 +154,7 @@ func (w *interactionImpl) run(ctx workflow.Context) error {
 		return err
 	}
 	w.waitFor(ctx, "")
-	if w.st.Outcome != "" && version(ctx, changeOutcomeSearchAttribute) >= 1 {
+	if w.st.Outcome != "" && workflow.GetVersion(ctx, changeOutcomeSearchAttribute, workflow.DefaultVersion, 1) >= 1 {
 		_ = workflow.UpsertTypedSearchAttributes(ctx, SearchOutcome.ValueSet(w.st.Outcome))
 	}
 	// Let update handlers still running (a late note) finish first.
@@ -186,7 +185,7 @@ func (w *interactionImpl) open(ctx workflow.Context) error {
 		}
 	}
 	var opened activities.OpenedInteraction
-	if err := storageStep(ctx, a.OpenInteraction, req).Get(ctx, &opened); err != nil {
+	if err := workflow.ExecuteActivity(storageOptions(ctx), a.OpenInteraction, req).Get(ctx, &opened); err != nil {
 		return fmt.Errorf("open interaction %s: %w", w.in.Number, err)
 	}
 	w.version, w.opened = 1, true
@@ -233,7 +232,7 @@ func (w *interactionImpl) runRouted(ctx workflow.Context) error {
 			return w.close(ctx, "", "caller hung up in the IVR", "abandoned")
 		}
 	}
-	if err := storageStep(ctx, a.QueueSettings, w.in.Queue).Get(ctx, &w.queue); err != nil {
+	if err := workflow.ExecuteActivity(storageOptions(ctx), a.QueueSettings, w.in.Queue).Get(ctx, &w.queue); err != nil {
 		return w.close(ctx, "system", "queue "+w.in.Queue+" is not configured", "unroutable")
 	}
 	channel := store.ChannelVoice
@@ -325,7 +324,7 @@ func (w *interactionImpl) finishWorked(ctx workflow.Context) error {
 				IdempotencyKey: w.in.Number + "-hangup", CallID: w.in.CallID}).Get(ctx, nil)
 		}
 		if w.in.Channel == ChannelChat && !w.callerGone &&
-			version(ctx, changeAgentEndsChat) >= 1 {
+			workflow.GetVersion(ctx, changeAgentEndsChat, workflow.DefaultVersion, 1) >= 1 {
 			// Ended for the customer too: the platform closes the chat and
 			// refuses further messages, rather than taking them into a chat
 			// nobody reads.
@@ -403,7 +402,7 @@ func (w *interactionImpl) writePhoneLog(ctx workflow.Context, agent string) {
 	if e := w.callEnded; e != nil && e.DurationSeconds != nil {
 		l.DurationSeconds = *e.DurationSeconds
 	}
-	if err := storageStep(ctx, a.RecordPhoneLog, l).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteActivity(storageOptions(ctx), a.RecordPhoneLog, l).Get(ctx, nil); err != nil {
 		workflow.GetLogger(ctx).Error("record phone log", "error", err)
 	}
 }
@@ -443,7 +442,7 @@ func (w *interactionImpl) present(ctx workflow.Context, o OfferSignal) (activiti
 	c := activities.InteractionChange{Number: w.in.Number, Version: w.version, State: StatePendingAcceptance,
 		Actor: "routing", Reason: reason, AgentID: &agent}
 	var p activities.Presented
-	err := routingStep(ctx, a.PresentOffer, activities.PresentOfferRequest{
+	err := workflow.ExecuteActivity(routingOptions(ctx), a.PresentOffer, activities.PresentOfferRequest{
 		OfferID: o.OfferID, Record: activities.RecordChange{Interaction: &c}}).Get(ctx, &p)
 	if err != nil {
 		return p, fmt.Errorf("present offer %s: %w", o.OfferID, err)
@@ -504,7 +503,7 @@ func (w *interactionImpl) withdrawn(ctx workflow.Context, o OfferSignal, why str
 		_ = workflow.ExecuteActivity(ctiOptions(ctx), a.HangUp, cti.HangUpRequest{IdempotencyKey: o.OfferID + "-withdraw", CallID: w.agentLeg}).Get(ctx, nil)
 		w.agentLeg = ""
 	}
-	if w.r.closingItem() && version(ctx, changeRejectClosesDirectly) >= 1 {
+	if w.r.closingItem() && workflow.GetVersion(ctx, changeRejectClosesDirectly, workflow.DefaultVersion, 1) >= 1 {
 		return // Pending Acceptance goes straight to Closed Complete
 	}
 	if err := w.change(ctx, StateNew, "", "routing", why); err != nil {
@@ -526,7 +525,7 @@ func (w *interactionImpl) doTransfer(ctx workflow.Context) (string, error) {
 	if t.ToQueue != "" {
 		tr.ToQueue = &t.ToQueue
 	}
-	if err := storageStep(ctx, a.RecordTransfer, activities.TransferRecord{Transfer: tr, RequestID: requestID}).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteActivity(storageOptions(ctx), a.RecordTransfer, activities.TransferRecord{Transfer: tr, RequestID: requestID}).Get(ctx, nil); err != nil {
 		return "", err
 	}
 	if w.in.Channel == ChannelPhone {
@@ -539,14 +538,14 @@ func (w *interactionImpl) doTransfer(ctx workflow.Context) (string, error) {
 	}
 	if t.ToQueue != "" && t.ToQueue != w.st.Queue {
 		var q activities.Queue
-		if err := storageStep(ctx, a.QueueSettings, t.ToQueue).Get(ctx, &q); err != nil {
+		if err := workflow.ExecuteActivity(storageOptions(ctx), a.QueueSettings, t.ToQueue).Get(ctx, &q); err != nil {
 			return "", err
 		}
 		w.queue, w.st.Queue = q, t.ToQueue
 		_ = workflow.UpsertTypedSearchAttributes(ctx, SearchQueue.ValueSet(t.ToQueue))
 	}
 	w.agentLeg = ""
-	if t.ToAgentID != "" && version(ctx, changeTransferToAgentKeepsRecord) >= 1 {
+	if t.ToAgentID != "" && workflow.GetVersion(ctx, changeTransferToAgentKeepsRecord, workflow.DefaultVersion, 1) >= 1 {
 		// Seed 000: the record goes to the new agent in Pending Acceptance
 		// when the offer shows; until then it stays as it was.
 		w.st.TransferTo = t.ToAgentID
@@ -649,7 +648,7 @@ func (w *interactionImpl) onEvent(ctx workflow.Context, ev cti.Event) {
 		// The call's first event opened the record; a later one (the IVR
 		// finished) may bring the caller's selections and case number.
 		if len(ev.IVR) > 0 || ev.CaseNumber != "" {
-			if err := storageStep(ctx, a.RecordIVR, w.in.Number, ev.IVR, ev.CaseNumber).Get(ctx, nil); err != nil {
+			if err := workflow.ExecuteActivity(storageOptions(ctx), a.RecordIVR, w.in.Number, ev.IVR, ev.CaseNumber).Get(ctx, nil); err != nil {
 				workflow.GetLogger(ctx).Error("record IVR selections", "error", err)
 			}
 			if ev.CaseNumber != "" && w.in.CaseNumber == "" {
@@ -673,7 +672,7 @@ func (w *interactionImpl) onEvent(ctx workflow.Context, ev cti.Event) {
 func (w *interactionImpl) keepMessage(ctx workflow.Context, key, sender, text string, at time.Time) {
 	w.transcript++
 	line := activities.ChatLine{Seq: w.transcript, Key: key, Sender: sender, Text: text, At: at}
-	if err := storageStep(ctx, a.AppendChatMessage, w.in.Number, line).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteActivity(storageOptions(ctx), a.AppendChatMessage, w.in.Number, line).Get(ctx, nil); err != nil {
 		workflow.GetLogger(ctx).Error("keep chat message", "error", err)
 	}
 }
@@ -691,7 +690,7 @@ func (w *interactionImpl) write(ctx workflow.Context, c activities.InteractionCh
 	defer w.recMu.Unlock()
 	w.version++
 	c.Number, c.Version = w.in.Number, w.version
-	if err := storageStep(ctx, a.ChangeInteraction, c).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteActivity(storageOptions(ctx), a.ChangeInteraction, c).Get(ctx, nil); err != nil {
 		return fmt.Errorf("record %s: %w", c.State, err)
 	}
 	w.show(ctx, c.State, *c.AgentID)
@@ -718,11 +717,11 @@ func (w *interactionImpl) changeQueue(ctx workflow.Context, reason string) error
 	w.version++
 	q, none := w.st.Queue, ""
 	c := activities.InteractionChange{Number: w.in.Number, Version: w.version, State: StateNew, Actor: "routing", Reason: reason, AgentID: &none, Queue: &q}
-	if err := storageStep(ctx, a.ChangeInteraction, c).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteActivity(storageOptions(ctx), a.ChangeInteraction, c).Get(ctx, nil); err != nil {
 		return err
 	}
 	w.st.State, w.st.AgentID = StateNew, ""
-	if version(ctx, changeRequeueSearchAttributes) >= 1 {
+	if workflow.GetVersion(ctx, changeRequeueSearchAttributes, workflow.DefaultVersion, 1) >= 1 {
 		// Back in the queue, with nobody on it, as the Temporal UI shows it.
 		_ = workflow.UpsertTypedSearchAttributes(ctx, SearchProcessState.ValueSet(StateNew), SearchAgentID.ValueUnset())
 		workflow.SetCurrentDetails(ctx, w.summary())
@@ -814,7 +813,7 @@ func (w *interactionImpl) requestTransfer(ctx workflow.Context, r TransferReques
 
 func (w *interactionImpl) addNote(ctx workflow.Context, r NoteRequest) (activities.WorkNote, error) {
 	var n activities.WorkNote
-	err := storageStep(ctx, a.AddWorkNote, w.in.Number, r.Author, r.Body, r.RequestID).Get(ctx, &n)
+	err := workflow.ExecuteActivity(storageOptions(ctx), a.AddWorkNote, w.in.Number, r.Author, r.Body, r.RequestID).Get(ctx, &n)
 	return n, err
 }
 
@@ -881,7 +880,7 @@ func (w *interactionImpl) validateEscalate(r EscalateRequest) error {
 // escalate opens an incident or request (seed 001). The same escalation
 // twice — a retried request, a double click — returns the first one.
 func (w *interactionImpl) escalate(ctx workflow.Context, r EscalateRequest) (EscalationRef, error) {
-	if !w.opened && version(ctx, changeEscalateAfterOpen) == 1 {
+	if !w.opened && workflow.GetVersion(ctx, changeEscalateAfterOpen, workflow.DefaultVersion, 1) == 1 {
 		// The API shows the record as soon as PostgreSQL has it: an agent
 		// may escalate before the process has read back its contact.
 		if err := workflow.Await(ctx, func() bool { return w.opened }); err != nil {
@@ -936,7 +935,7 @@ func (w *interactionImpl) openEscalation(ctx workflow.Context, r EscalateRequest
 		e.ChatInitiatedAt, e.ChatAcceptedAt, e.ChatTerminatedAt = &initiated, w.acceptedAt, terminated
 	}
 	var esc activities.Escalated
-	if err := storageStep(ctx, a.Escalate, e).Get(ctx, &esc); err != nil {
+	if err := workflow.ExecuteActivity(storageOptions(ctx), a.Escalate, e).Get(ctx, &esc); err != nil {
 		return EscalationRef{}, err
 	}
 	ref := EscalationRef{Kind: r.Kind, Number: esc.Number}
@@ -969,7 +968,7 @@ func (w *interactionImpl) chooseContact(ctx workflow.Context, r ChatContactReque
 	w.version++
 	c := activities.InteractionChange{Number: w.in.Number, Version: w.version, State: w.st.State, Actor: r.AgentID,
 		Reason: "contact chosen", ContactID: &id}
-	if err := storageStep(ctx, a.ChangeInteraction, c).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteActivity(storageOptions(ctx), a.ChangeInteraction, c).Get(ctx, nil); err != nil {
 		return w.st, err
 	}
 	w.st.ContactID = r.ContactID
@@ -993,7 +992,7 @@ func (w *interactionImpl) noteFromProcess(ctx workflow.Context, n activities.Cal
 		w.version++
 		c := activities.InteractionChange{Number: w.in.Number, Version: w.version, State: w.st.State, Actor: n.AgentID,
 			Reason: n.Reason(), ContactID: n.ContactID}
-		if err := storageStep(ctx, a.ChangeInteraction, c).Get(ctx, nil); err != nil {
+		if err := workflow.ExecuteActivity(storageOptions(ctx), a.ChangeInteraction, c).Get(ctx, nil); err != nil {
 			return fmt.Errorf("record the contact identified in %s: %w", n.ProcessID, err)
 		}
 		w.st.ContactID = n.ContactID.String()

@@ -39,99 +39,32 @@ const (
 	dialWindow = 30 * time.Second
 )
 
-// storageStep runs a write of a process's records to PostgreSQL;
-// routingStep runs a step of the offer protocol. Both answer in
-// milliseconds and are idempotent (a routing step by its run and step id,
-// a record write by its natural key), so a process started since
-// changeLocalSteps runs them as local activities, inside the workflow task
-// that asks for them: one marker event in the history instead of an
-// activity's three events and the workflow task that takes in its result,
-// and no round trip through the server's task queues. A worker that dies
-// in the middle loses the workflow task; the next worker replays it and
-// runs the step again, which answers as the first run did. A retry whose
-// backoff is longer than the workflow task time-out waits on a timer, so
-// a long PostgreSQL outage does not hold the task open. Processes started
-// before the change keep regular activities (storageOptions,
-// routingOptions), so their histories replay.
-func storageStep(ctx workflow.Context, fn any, args ...any) workflow.Future {
-	if !localSteps(ctx) {
-		return workflow.ExecuteActivity(storageOptions(ctx), fn, args...)
-	}
-	return workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		ScheduleToCloseTimeout: storageDeadline,
-		StartToCloseTimeout:    AttemptTimeout,
-		RetryPolicy:            storageRetry(),
-	}), fn, args...)
-}
-
-// routingStep runs a step of the offer protocol (see storageStep).
-func routingStep(ctx workflow.Context, fn any, args ...any) workflow.Future {
-	if !localSteps(ctx) {
-		return workflow.ExecuteActivity(routingOptions(ctx), fn, args...)
-	}
-	return workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		ScheduleToCloseTimeout: routingDeadline,
-		StartToCloseTimeout:    AttemptTimeout,
-		RetryPolicy:            routingRetry(),
-	}), fn, args...)
-}
-
-// localSteps tells whether this run takes its short steps as local
-// activities (changeLocalSteps). Every process asks it first thing, in its
-// first workflow task, so the choice is made once per run: a run started
-// before the change replays that task and answers false throughout; a new
-// run records version 1 there.
-func localSteps(ctx workflow.Context) bool {
-	return workflow.GetVersion(ctx, changeLocalSteps, workflow.DefaultVersion, 1) >= 1
-}
-
-// version is the version of an earlier change this run follows. A run
-// started since changeLocalSteps follows every earlier change (each has
-// version 1) without recording a marker and a search attribute update for
-// each; an older run asks workflow.GetVersion as it did.
-func version(ctx workflow.Context, change string) workflow.Version {
-	if localSteps(ctx) {
-		return 1
-	}
-	return workflow.GetVersion(ctx, change, workflow.DefaultVersion, 1)
-}
-
-func storageRetry() *temporal.RetryPolicy {
-	return &temporal.RetryPolicy{
-		InitialInterval:        200 * time.Millisecond,
-		BackoffCoefficient:     2,
-		MaximumInterval:        10 * time.Second,
-		NonRetryableErrorTypes: activities.NonRetryable(),
-	}
-}
-
-func routingRetry() *temporal.RetryPolicy {
-	return &temporal.RetryPolicy{
-		InitialInterval:        200 * time.Millisecond,
-		BackoffCoefficient:     2,
-		MaximumInterval:        5 * time.Second,
-		NonRetryableErrorTypes: activities.NonRetryable(),
-	}
-}
-
 // storageOptions are the options for activities that write a process's
-// records to PostgreSQL (processes from before changeLocalSteps, and the
-// self check, which proves the activity worker polls).
+// records to PostgreSQL.
 func storageOptions(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		ScheduleToCloseTimeout: storageDeadline,
 		StartToCloseTimeout:    AttemptTimeout,
-		RetryPolicy:            storageRetry(),
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        200 * time.Millisecond,
+			BackoffCoefficient:     2,
+			MaximumInterval:        10 * time.Second,
+			NonRetryableErrorTypes: activities.NonRetryable(),
+		},
 	})
 }
 
-// routingOptions are the options for the offer protocol's steps as
-// regular activities (processes from before changeLocalSteps).
+// routingOptions are the options for the offer protocol's steps.
 func routingOptions(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		ScheduleToCloseTimeout: routingDeadline,
 		StartToCloseTimeout:    AttemptTimeout,
-		RetryPolicy:            routingRetry(),
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        200 * time.Millisecond,
+			BackoffCoefficient:     2,
+			MaximumInterval:        5 * time.Second,
+			NonRetryableErrorTypes: activities.NonRetryable(),
+		},
 	})
 }
 

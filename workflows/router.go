@@ -280,7 +280,7 @@ func (r *router) end(o *liveOffer, outcome string) {
 func (r *router) waitForAgent(ctx workflow.Context, h routeHooks) (routeOutcome, error) {
 	if !r.queued {
 		var offers []activities.Offer
-		if err := routingStep(ctx, a.EnqueueWorkItem, r.item).Get(ctx, &offers); err != nil {
+		if err := workflow.ExecuteActivity(routingOptions(ctx), a.EnqueueWorkItem, r.item).Get(ctx, &offers); err != nil {
 			return 0, err
 		}
 		r.queued = true
@@ -303,7 +303,7 @@ func (r *router) waitForAgent(ctx workflow.Context, h routeHooks) (routeOutcome,
 		o := r.inbox[0]
 		r.inbox = r.inbox[1:]
 		if r.protocol == 0 {
-			r.protocol = int(version(ctx, changePresentOffer))
+			r.protocol = int(workflow.GetVersion(ctx, changePresentOffer, workflow.DefaultVersion, 1))
 			if r.protocol < 1 {
 				r.protocol = -1
 			}
@@ -326,7 +326,7 @@ func (r *router) waitForAgent(ctx workflow.Context, h routeHooks) (routeOutcome,
 func (r *router) offer1(ctx workflow.Context, o OfferSignal, h routeHooks) (routeOutcome, error) {
 	if h.prepare != nil {
 		// Received, so no one delivers it again while the process prepares.
-		if err := routingStep(ctx, a.AckOffer, o.OfferID).Get(ctx, nil); err != nil {
+		if err := workflow.ExecuteActivity(routingOptions(ctx), a.AckOffer, o.OfferID).Get(ctx, nil); err != nil {
 			return 0, err
 		}
 		ok, err := h.prepare(ctx, o)
@@ -362,7 +362,7 @@ func (r *router) offer1(ctx workflow.Context, o OfferSignal, h routeHooks) (rout
 	case cur.decision != nil && cur.decision.accept:
 		cur.open = false
 		var acc activities.Accepted
-		if err := routingStep(ctx, a.AcceptOffer, o.OfferID).Get(ctx, &acc); err != nil {
+		if err := workflow.ExecuteActivity(routingOptions(ctx), a.AcceptOffer, o.OfferID).Get(ctx, &acc); err != nil {
 			if !isConflict(err) {
 				return 0, err
 			}
@@ -431,7 +431,7 @@ func isConflict(err error) bool {
 
 func (r *router) closeOffer(ctx workflow.Context, o OfferSignal, state string, requeue bool) error {
 	var offers []activities.Offer
-	err := routingStep(ctx, a.CloseOffer, activities.CloseOfferRequest{
+	err := workflow.ExecuteActivity(routingOptions(ctx), a.CloseOffer, activities.CloseOfferRequest{
 		OfferID: o.OfferID, Queue: r.item.Queue, State: state, Requeue: requeue, Exclude: state == store.OfferRejected,
 	}).Get(ctx, &offers)
 	if err != nil {
@@ -450,7 +450,7 @@ func (r *router) finish(ctx workflow.Context, disposition *string, wrapUp time.D
 		return nil
 	}
 	var res activities.FinishWorkItemResult
-	err := routingStep(ctx, a.FinishWorkItem, activities.FinishWorkItemRequest{
+	err := workflow.ExecuteActivity(routingOptions(ctx), a.FinishWorkItem, activities.FinishWorkItemRequest{
 		ItemID: r.item.ID, Queue: r.item.Queue, Disposition: disposition, WrapUp: wrapUp,
 	}).Get(ctx, &res)
 	if err != nil {
@@ -492,7 +492,7 @@ func (r *router) decideLegacy(ctx workflow.Context, accept bool, reason string) 
 
 func (r *router) offerLegacy(ctx workflow.Context, o OfferSignal, h routeHooks) (routeOutcome, error) {
 	r.offer, r.decision = &o, nil
-	if err := routingStep(ctx, a.AckOffer, o.OfferID).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteActivity(routingOptions(ctx), a.AckOffer, o.OfferID).Get(ctx, nil); err != nil {
 		return 0, err
 	}
 	if err := h.offered(ctx, o); err != nil {
@@ -506,13 +506,13 @@ func (r *router) offerLegacy(ctx workflow.Context, o OfferSignal, h routeHooks) 
 	}
 	switch {
 	case r.decision != nil && r.decision.accept:
-		err := routingStep(ctx, a.AcceptOffer, o.OfferID).Get(ctx, nil)
+		err := workflow.ExecuteActivity(routingOptions(ctx), a.AcceptOffer, o.OfferID).Get(ctx, nil)
 		r.offer, r.decided = nil, true
 		if err != nil {
 			return 0, err
 		}
 		r.agentID = o.AgentID
-		if version(ctx, changeAgentToldOfAssignment) >= 1 {
+		if workflow.GetVersion(ctx, changeAgentToldOfAssignment, workflow.DefaultVersion, 1) >= 1 {
 			workflow.SignalExternalWorkflow(ctx, AgentWorkflowID(o.AgentID), "", SignalItemAssigned,
 				ItemAssigned{ItemID: o.ItemID, Queue: r.item.Queue})
 		}
@@ -580,7 +580,7 @@ func deliverOffers(ctx workflow.Context, offers []activities.Offer, local func(O
 			}
 			workflow.GetLogger(ctx).Warn("item process gone; finishing its work item", "item_id", p.offer.ItemID, "workflow_id", p.offer.WorkflowID)
 			var res activities.FinishWorkItemResult
-			err := routingStep(ctx, a.FinishWorkItem,
+			err := workflow.ExecuteActivity(routingOptions(ctx), a.FinishWorkItem,
 				activities.FinishWorkItemRequest{ItemID: p.offer.ItemID, Queue: p.offer.Queue}).Get(ctx, &res)
 			if err != nil {
 				workflow.GetLogger(ctx).Error("finish orphaned work item", "item_id", p.offer.ItemID, "error", err)

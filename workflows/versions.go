@@ -58,10 +58,4 @@ const (
 	// process has taken in the record it opened waits for it, so the
 	// incident or request carries the record's contact.
 	changeEscalateAfterOpen = "interaction-escalate-after-open"
-
-	// changeLocalSteps: short PostgreSQL steps (a process's own records,
-	// the offer protocol's steps) run as local activities (storageStep,
-	// routingStep): a marker event each instead of an activity task and
-	// the workflow task that takes in its result.
-	changeLocalSteps = "local-steps"
 )
