@@ -363,7 +363,9 @@ func (d *callDesk) work(ctx context.Context) {
 			// accept or the end answered 503 during a fault): end it.
 			if l.act(http.StatusOK, "POST", "/v1/interactions/"+v.Work[0].Interaction+"/end", d.token, map[string]any{"disposition": "done"}) {
 				ended[v.Work[0].Interaction] = true
-				l.act(http.StatusOK, "POST", "/v1/agents/"+d.id+"/end-wrap-up", d.token, map[string]any{})
+				// The end may have taken effect before (its answer lost in
+				// the fault) and the wrap-up run out since.
+				l.endWrapUp(d.id, d.token, true)
 			}
 			continue
 		case v.Presence == store.PresenceOnBreak:
@@ -390,31 +392,62 @@ func (d *callDesk) work(ctx context.Context) {
 				toTimer = true
 				continue
 			}
-			l.act(http.StatusOK, "POST", "/v1/agents/"+d.id+"/end-wrap-up", d.token, map[string]any{})
+			l.endWrapUp(d.id, d.token, false)
 			continue
 		}
 		time.Sleep(100 * time.Millisecond) // the desk's poll
 	}
 }
 
+// endWrapUp ends the agent's wrap-up the instant the call's end answered.
+// The agent may be available already (409) only when the wrap-up had time
+// to run out first: the request waited on a fault, or the call's end was
+// in doubt (inDoubt: its first answer was lost in a fault).
+func (l *load) endWrapUp(id, token string, inDoubt bool) {
+	during := l.faulting.Load()
+	a := l.send("POST", "/v1/agents/"+id+"/end-wrap-up", token, map[string]any{})
+	during = during || l.faulting.Load()
+	switch {
+	case a.status == http.StatusOK, a.status >= 500, a.status == 0: // send judges these
+	case a.status == http.StatusConflict && (during || inDoubt):
+	default:
+		l.errorf("POST /v1/agents/%s/end-wrap-up: %d %s", id, a.status, a.body)
+	}
+}
+
 // callbackDesk is the callback queue's agent: it accepts each answered
 // callback the instant it shows, and the customer hangs up a moment later.
+// A callback the agent holds without this desk's accept having answered
+// 200 (a 503 in an outage, after the accept took effect) shows in the
+// agent's work, and is hung up the same way.
 func (l *load) callbackDesk(ctx context.Context, id, token string) {
+	hungUp := map[string]bool{} // callbacks whose call this desk hung up (their work may show a moment longer)
 	for ctx.Err() == nil {
 		var v deskView
-		if l.do("GET", "/v1/agents/"+id, token, nil, &v) != http.StatusOK || len(v.PendingOffers) == 0 {
+		if l.do("GET", "/v1/agents/"+id, token, nil, &v) != http.StatusOK {
 			time.Sleep(100 * time.Millisecond) // the desk's poll
 			continue
 		}
-		cb := strings.TrimPrefix(v.PendingOffers[0].WorkflowID, workflows.CallbackWorkflowID(""))
-		if !l.act(http.StatusOK, "POST", "/v1/callbacks/"+cb+"/accept", token, map[string]any{}) {
+		var cb string
+		switch {
+		case len(v.PendingOffers) > 0:
+			cb = strings.TrimPrefix(v.PendingOffers[0].WorkflowID, workflows.CallbackWorkflowID(""))
+			if !l.act(http.StatusOK, "POST", "/v1/callbacks/"+cb+"/accept", token, map[string]any{}) {
+				continue
+			}
+		case len(v.Work) > 0 && v.Work[0].CallbackID != "" && !hungUp[v.Work[0].CallbackID]:
+			cb = v.Work[0].CallbackID
+		default:
+			time.Sleep(100 * time.Millisecond) // the desk's poll
 			continue
 		}
 		time.Sleep(300 * time.Millisecond) // the conversation
 		var d callbackDetail
 		if st := l.do("GET", "/v1/callbacks/"+cb, token, nil, &d); st != http.StatusOK || len(d.Dials) == 0 || d.Dials[len(d.Dials)-1].CallID == nil {
-			l.errorf("callback %s: no call to hang up (%d, %+v)", cb, st, d.Dials)
-			continue
+			if !(l.faulting.Load() && (st == http.StatusServiceUnavailable || st == 0)) {
+				l.errorf("callback %s: no call to hang up (%d, %+v)", cb, st, d.Dials)
+			}
+			continue // still in the agent's work: the next poll hangs it up
 		}
 		resp, err := http.Post(l.s.simURL+"/sim/calls/"+*d.Dials[len(d.Dials)-1].CallID+"/hangup", "application/json", strings.NewReader("{}"))
 		if err != nil {
@@ -422,6 +455,7 @@ func (l *load) callbackDesk(ctx context.Context, id, token string) {
 			continue
 		}
 		resp.Body.Close()
+		hungUp[cb] = true
 	}
 }
 

@@ -120,6 +120,7 @@ type deskView struct {
 	Work []struct {
 		ItemID      string `json:"item_id"`
 		Interaction string `json:"interaction"`
+		CallbackID  string `json:"callback_id"`
 	} `json:"work"`
 }
 
