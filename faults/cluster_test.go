@@ -110,16 +110,7 @@ func workerOf(c *cluster.Cluster, identity string) int {
 // lastTaskWorker is the identity of the worker that completed the
 // workflow's latest workflow task: the one holding it in its cache.
 func (s *system) lastTaskWorker(workflowID string) string {
-	s.t.Helper()
-	it := s.client.GetWorkflowHistory(s.t.Context(), workflowID, "", false, 0)
-	var identity string
-	for it.HasNext() {
-		ev, err := it.Next()
-		require.NoError(s.t, err)
-		if a := ev.GetWorkflowTaskCompletedEventAttributes(); a != nil {
-			identity = a.GetIdentity()
-		}
-	}
+	identity, _ := s.taskWorker(workflowID)
 	return identity
 }
 
@@ -127,24 +118,29 @@ func (s *system) lastTaskWorker(workflowID string) string {
 // everything sent to it (no workflow task scheduled after the last one
 // completed), and "" until then.
 func (s *system) settledTaskWorker(workflowID string) string {
+	if identity, settled := s.taskWorker(workflowID); settled {
+		return identity
+	}
+	return ""
+}
+
+// taskWorker reads the workflow's history: who completed its latest
+// workflow task, and whether no task was scheduled after it.
+func (s *system) taskWorker(workflowID string) (identity string, settled bool) {
 	s.t.Helper()
 	it := s.client.GetWorkflowHistory(s.t.Context(), workflowID, "", false, 0)
-	var identity string
-	pending := false
+	settled = true
 	for it.HasNext() {
 		ev, err := it.Next()
 		require.NoError(s.t, err)
 		switch {
 		case ev.GetWorkflowTaskCompletedEventAttributes() != nil:
-			identity, pending = ev.GetWorkflowTaskCompletedEventAttributes().GetIdentity(), false
+			identity, settled = ev.GetWorkflowTaskCompletedEventAttributes().GetIdentity(), true
 		case ev.GetWorkflowTaskScheduledEventAttributes() != nil:
-			pending = true
+			settled = false
 		}
 	}
-	if pending {
-		return ""
-	}
-	return identity
+	return identity, settled
 }
 
 // pendingActivityWorker is the identity of the worker running the
