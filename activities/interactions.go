@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -19,12 +20,18 @@ type OpenInteractionRequest struct {
 	CustomerEmail string // chat: find the contact by this address
 	DefaultRegion string
 	Legs          []string // platform call or chat ids the process owns
+	// ReadQueue: answer the settings of the interaction's queue too (the
+	// process routes it), so that no second step reads them.
+	ReadQueue bool `json:",omitempty"`
 }
 
 // OpenedInteraction is the record and the contacts that matched.
 type OpenedInteraction struct {
 	Interaction Interaction
 	Candidates  []ContactRef // every contact matched; the first is attached
+	// Queue is the interaction's queue when ReadQueue asked for it; nil
+	// when no queue of that name is configured.
+	Queue *Queue `json:",omitempty"`
 }
 
 // OpenInteraction finds the customer in the directory (by calling number
@@ -81,6 +88,16 @@ func (a *Activities) OpenInteraction(ctx context.Context, r OpenInteractionReque
 		}
 	}
 	out.Interaction = interactionOf(it)
+	if r.ReadQueue && n.Queue != "" {
+		q, err := a.Store.GetQueue(ctx, n.Queue)
+		switch {
+		case err == nil:
+			qq := queueOf(q)
+			out.Queue = &qq
+		case !errors.Is(err, store.ErrNotFound):
+			return out, classify(err)
+		}
+	}
 	return out, nil
 }
 

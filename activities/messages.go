@@ -395,16 +395,26 @@ type Offer struct {
 	Channel    string `json:"channel"`
 }
 
-// RecordChange is the change a process makes to its own record as it
-// presents an offer: the interaction goes Pending Acceptance for the agent,
-// or the callback's step says offered.
+// RecordChange is the change a process makes to its own records in a
+// routing step's transaction: as it presents an offer (the interaction goes
+// Pending Acceptance for the agent, or the callback's step says offered),
+// as its agent accepts, as its item finishes (the call's phone log, the
+// record closed).
 type RecordChange struct {
 	Interaction *InteractionChange `json:"interaction,omitempty"`
 	Callback    *CallbackChange    `json:"callback,omitempty"`
+	PhoneLog    *PhoneLog          `json:"phone_log,omitempty"`
 }
 
-func (r RecordChange) toRouting() routing.Record {
+func (r *RecordChange) toRouting() routing.Record {
 	var rec routing.Record
+	if r == nil {
+		return rec
+	}
+	if l := r.PhoneLog; l != nil {
+		sl := l.toStore()
+		rec.PhoneLog = &sl
+	}
 	if c := r.Interaction; c != nil {
 		sc := c.toStore()
 		rec.Interaction = &sc

@@ -31,7 +31,7 @@ func TestConversionsCarryEveryField(t *testing.T) {
 		{CallbackChange{}, func(v any) any { return v.(CallbackChange).toStore() }},
 		{CallbackAttempt{}, func(v any) any { return v.(CallbackAttempt).toStore() }},
 		{NewWorkItem{}, func(v any) any { return v.(NewWorkItem).toStore() }},
-		{RecordChange{}, func(v any) any { return v.(RecordChange).toRouting() }},
+		{RecordChange{}, func(v any) any { r := v.(RecordChange); return r.toRouting() }},
 		{Transfer{}, func(v any) any { return v.(Transfer).toStore("request") }},
 		// From the store and routing.
 		{store.Contact{}, func(v any) any { return contactOf(v.(store.Contact)) }},

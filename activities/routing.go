@@ -84,7 +84,21 @@ func (a *Activities) PresentOffer(ctx context.Context, r PresentOfferRequest) (P
 // AcceptOffer assigns the item to the agent the offer went to and tells the
 // agent's process.
 func (a *Activities) AcceptOffer(ctx context.Context, offerID string) (Accepted, error) {
-	acc, err := a.router().Accept(ctx, stepKey(ctx), offerID)
+	return a.AcceptOfferRecorded(ctx, AcceptOfferRequest{OfferID: offerID})
+}
+
+// AcceptOfferRequest accepts an offer with the process's record change.
+type AcceptOfferRequest struct {
+	OfferID string
+	Record  RecordChange
+}
+
+// AcceptOfferRecorded assigns the item to the agent the offer went to,
+// writes the process's record (Work In Progress for the agent) in the same
+// transaction, and tells the agent's process: one step where a process
+// started before changeMergedSteps ran AcceptOffer and ChangeInteraction.
+func (a *Activities) AcceptOfferRecorded(ctx context.Context, r AcceptOfferRequest) (Accepted, error) {
+	acc, err := a.router().Accept(ctx, stepKey(ctx), r.OfferID, r.Record.toRouting())
 	if err != nil {
 		return Accepted{}, classify(err)
 	}
@@ -115,6 +129,10 @@ type FinishWorkItemRequest struct {
 	Queue       string
 	Disposition *string
 	WrapUp      time.Duration // the queue's post-processing time for the agent
+	// Record is the process's record change written with the finish (the
+	// call's phone log, Closed Complete); nil for processes that write
+	// them apart.
+	Record *RecordChange `json:",omitempty"`
 }
 
 // FinishWorkItemResult says what finishing did.
@@ -128,7 +146,9 @@ type FinishWorkItemResult struct {
 // FinishWorkItem ends an item, frees its agent (to wrap-up when it handled
 // the item), tells the agent's process and books the freed capacity.
 func (a *Activities) FinishWorkItem(ctx context.Context, r FinishWorkItemRequest) (FinishWorkItemResult, error) {
-	f, err := a.router().Finish(ctx, stepKey(ctx), routing.FinishRequest{ItemID: r.ItemID, Disposition: r.Disposition, WrapUp: r.WrapUp})
+	f, err := a.router().Finish(ctx, stepKey(ctx), routing.FinishRequest{
+		ItemID: r.ItemID, Disposition: r.Disposition, WrapUp: r.WrapUp, Record: r.Record.toRouting(),
+	})
 	if err != nil {
 		return FinishWorkItemResult{}, classify(err)
 	}

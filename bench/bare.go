@@ -28,6 +28,7 @@ const (
 type BareShape struct {
 	Tag             string `json:"tag"`
 	Activities      int    `json:"activities"`
+	LocalActivities int    `json:"local_activities"`
 	CancelledTimers int    `json:"cancelled_timers"`
 	FiredTimers     int    `json:"fired_timers"`
 }
@@ -39,8 +40,16 @@ func bareActivityOptions(ctx workflow.Context) workflow.Context {
 	})
 }
 
-// bareProcess runs in.Activities activities one after the other; the first
-// CancelledTimers of them run under a timer that is cancelled when the
+func bareLocalOptions(ctx workflow.Context) workflow.Context {
+	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: 5 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 200 * time.Millisecond, BackoffCoefficient: 2, MaximumInterval: 10 * time.Second},
+	})
+}
+
+// bareProcess runs in.LocalActivities local activities in its first
+// workflow task (as an interaction opens its record), then in.Activities
+// activities one after the other; the first CancelledTimers of them run under a timer that is cancelled when the
 // activity answers (as an acceptance timer is when the agent accepts), and
 // FiredTimers 1 ms timers fire at the end. The last activity writes the row
 // the count check finds; the others do nothing.
@@ -48,6 +57,11 @@ func bareProcess(ctx workflow.Context, in BareShape) error {
 	ctx = bareActivityOptions(ctx)
 	var b *bareActivities
 	id := workflow.GetInfo(ctx).WorkflowExecution.ID
+	for i := range in.LocalActivities {
+		if err := workflow.ExecuteLocalActivity(bareLocalOptions(ctx), b.Noop, i).Get(ctx, nil); err != nil {
+			return err
+		}
+	}
 	for i := range in.Activities {
 		cancel := func() {}
 		if i < in.CancelledTimers {

@@ -103,6 +103,8 @@ func (b *bencher) blocks(ctx context.Context) error {
 			Casehub: f(float64(b.res.Shape.Events)), Available: b.res.Shape.Events > 0},
 		Metric{Key: "call_activities", Name: "activities per inbound call (warm-up call)", Unit: "activities", Count: true,
 			Casehub: f(float64(b.res.Shape.Activities)), Available: b.res.Shape.Activities > 0},
+		Metric{Key: "call_local_activities", Name: "local activities per inbound call (warm-up call)", Unit: "local activities", Count: true,
+			Casehub: f(float64(b.res.Shape.LocalActivities)), Available: true},
 		Metric{Key: "step_p50", Name: "agent step p50 (POST notes vs SDK update)", Unit: "ms", Casehub: med(chP50), Bare: med(bareP50),
 			Ratio: spread(stepP50), Available: true, Target: &Target{OnRatio: true, Op: "<=", Value: 1.3}},
 		Metric{Key: "step_p99", Name: "agent step p99", Unit: "ms", Casehub: med(chP99), Bare: med(bareP99),

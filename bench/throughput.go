@@ -32,6 +32,7 @@ type InteractionShape struct {
 	Events          int    `json:"events"`
 	WorkflowTasks   int    `json:"workflow_tasks"`
 	Activities      int    `json:"activities"`
+	LocalActivities int    `json:"local_activities"`
 	TimersStarted   int    `json:"timers_started"`
 	TimersFired     int    `json:"timers_fired"`
 	TimersCanceled  int    `json:"timers_canceled"`
@@ -40,13 +41,17 @@ type InteractionShape struct {
 	SignalsSent     int    `json:"signals_sent"`
 }
 
-// bare is the bare process that mirrors the shape: as many activities, and
-// as many timers. A timer that did not fire (cancelled, or still running
+// bare is the bare process that mirrors the shape: as many activities and
+// local activities, and as many timers. A timer that did not fire (cancelled, or still running
 // when the process closed, as an interaction's acceptance and grace timers
 // are) becomes one started and cancelled.
 func (sh InteractionShape) bare(tag string) BareShape {
-	return BareShape{Tag: tag, Activities: sh.Activities, CancelledTimers: sh.TimersStarted - sh.TimersFired, FiredTimers: sh.TimersFired}
+	return BareShape{Tag: tag, Activities: sh.Activities, LocalActivities: sh.LocalActivities, CancelledTimers: sh.TimersStarted - sh.TimersFired, FiredTimers: sh.TimersFired}
 }
+
+// localActivityMarker is the name of the marker the Go SDK records for a
+// local activity's result.
+const localActivityMarker = "LocalActivity"
 
 // historyShape counts what a closed process's history holds.
 func historyShape(ctx context.Context, c client.Client, workflowID string) (InteractionShape, error) {
@@ -63,6 +68,10 @@ func historyShape(ctx context.Context, c client.Client, workflowID string) (Inte
 			sh.WorkflowTasks++
 		case enums.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
 			sh.Activities++
+		case enums.EVENT_TYPE_MARKER_RECORDED:
+			if ev.GetMarkerRecordedEventAttributes().GetMarkerName() == localActivityMarker {
+				sh.LocalActivities++
+			}
 		case enums.EVENT_TYPE_TIMER_STARTED:
 			sh.TimersStarted++
 		case enums.EVENT_TYPE_TIMER_FIRED:

@@ -43,7 +43,7 @@ func cycle(ctx context.Context, r *routing.Router, queue string) error {
 	if len(e.Offers) != 1 {
 		return fmt.Errorf("enqueue %s booked %d offers", id, len(e.Offers))
 	}
-	if _, err := r.Accept(ctx, key(), e.Offers[0].ID); err != nil {
+	if _, err := r.Accept(ctx, key(), e.Offers[0].ID, routing.Record{}); err != nil {
 		return err
 	}
 	_, err = r.Finish(ctx, key(), routing.FinishRequest{ItemID: id})
@@ -149,7 +149,7 @@ func BenchmarkAcceptBesideABigQueue(b *testing.B) {
 		require.NoError(b, err)
 		require.Len(b, e.Offers, 1)
 		t0 := time.Now()
-		_, err = r.Accept(ctx, key(), e.Offers[0].ID)
+		_, err = r.Accept(ctx, key(), e.Offers[0].ID, routing.Record{})
 		took = append(took, time.Since(t0))
 		require.NoError(b, err)
 		_, err = r.Finish(ctx, key(), routing.FinishRequest{ItemID: id})

@@ -33,6 +33,10 @@ type FinishRequest struct {
 	ItemID      string
 	Disposition *string
 	WrapUp      time.Duration // the queue's post-processing time for the agent
+	// Record is the process's own record change, written in the same
+	// transaction (the phone log, Closed Complete): the agent's wrap-up and
+	// the closed record show together.
+	Record Record
 }
 
 // Finished says what finishing did, and the offers the freed capacity made.
@@ -53,7 +57,11 @@ type Finished struct {
 // did.
 func (r *Router) Finish(ctx context.Context, key string, f FinishRequest) (Finished, error) {
 	res, err := step(ctx, r.Store, key, func(tx *store.Store, l *locks) (Finished, error) {
-		return finish(ctx, tx, l, f)
+		res, err := finish(ctx, tx, l, f)
+		if err != nil {
+			return Finished{}, err
+		}
+		return res, f.Record.write(ctx, tx)
 	})
 	if err != nil {
 		return Finished{}, fmt.Errorf("finish work item %s: %w", f.ItemID, err)

@@ -54,12 +54,39 @@ func (r *Router) Receive(ctx context.Context, offerID string) error {
 	return nil
 }
 
-// Record is the change a process makes to its own record as it presents an
-// offer: the interaction goes Pending Acceptance for the agent, or the
-// callback's step says offered.
+// Record is the change a process makes to its own records in the step's
+// transaction: as it presents an offer (the interaction goes Pending
+// Acceptance for the agent, or the callback's step says offered), as its
+// agent accepts (Work In Progress), as its item finishes (the call's phone
+// log, Closed Complete). The record and the step commit together, so
+// whatever shows the step shows the record in step with it.
 type Record struct {
 	Interaction *store.InteractionChange `json:"interaction,omitempty"`
 	Callback    *store.CallbackChange    `json:"callback,omitempty"`
+	PhoneLog    *store.PhoneLog          `json:"phone_log,omitempty"`
+}
+
+// write applies the record's changes in the step's transaction. Each is
+// idempotent (a change by its version, a phone log by its call), so a step
+// that runs again writes nothing new. A phone log already kept for another
+// interaction is left as it is: the step does not fail for it.
+func (rec Record) write(ctx context.Context, tx *store.Store) error {
+	if c := rec.Interaction; c != nil {
+		if _, err := tx.ChangeInteraction(ctx, *c); err != nil {
+			return err
+		}
+	}
+	if c := rec.Callback; c != nil {
+		if _, err := tx.ChangeCallback(ctx, *c); err != nil {
+			return err
+		}
+	}
+	if l := rec.PhoneLog; l != nil {
+		if err := tx.RecordPhoneLog(ctx, *l); err != nil && !errors.Is(err, store.ErrDuplicate) {
+			return err
+		}
+	}
+	return nil
 }
 
 // Presented says whether the offer is now shown to its agent; false when it
@@ -88,15 +115,8 @@ func (r *Router) Present(ctx context.Context, key, offerID string, rec Record) (
 		if _, err := tx.Exec(ctx, presentOffer, map[string]any{"id": offerID}); err != nil {
 			return Presented{}, err
 		}
-		if c := rec.Interaction; c != nil {
-			if _, err := tx.ChangeInteraction(ctx, *c); err != nil {
-				return Presented{}, err
-			}
-		}
-		if c := rec.Callback; c != nil {
-			if _, err := tx.ChangeCallback(ctx, *c); err != nil {
-				return Presented{}, err
-			}
+		if err := rec.write(ctx, tx); err != nil {
+			return Presented{}, err
 		}
 		return Presented{Presented: true, State: store.OfferPending}, nil
 	})
@@ -116,10 +136,11 @@ type Accepted struct {
 	AgentTold bool `json:"agent_told"`
 }
 
-// Accept assigns the item to the offer's agent and tells the agent's
-// process. Accepting an accepted offer again answers the same; accepting a
-// closed one is ErrConflict.
-func (r *Router) Accept(ctx context.Context, key, offerID string) (Accepted, error) {
+// Accept assigns the item to the offer's agent, writes the process's
+// record (rec, which may be empty) in the same transaction, and tells the
+// agent's process. Accepting an accepted offer again answers the same;
+// accepting a closed one is ErrConflict and writes nothing.
+func (r *Router) Accept(ctx context.Context, key, offerID string, rec Record) (Accepted, error) {
 	acc, err := step(ctx, r.Store, key, func(tx *store.Store, l *locks) (Accepted, error) {
 		o, err := tx.GetOffer(ctx, offerID)
 		if err != nil {
@@ -131,7 +152,7 @@ func (r *Router) Accept(ctx context.Context, key, offerID string) (Accepted, err
 		acc := Accepted{AgentID: o.AgentID, ItemID: o.ItemID, Queue: o.Queue, AgentTold: true}
 		switch o.State {
 		case store.OfferAccepted:
-			return acc, nil
+			return acc, rec.write(ctx, tx)
 		case store.OfferPending:
 		default:
 			return Accepted{}, fmt.Errorf("%w: the offer is %s", store.ErrConflict, o.State)
@@ -139,8 +160,10 @@ func (r *Router) Accept(ctx context.Context, key, offerID string) (Accepted, err
 		if _, err := tx.Exec(ctx, acceptOffer, map[string]any{"id": offerID}); err != nil {
 			return Accepted{}, err
 		}
-		_, err = tx.Exec(ctx, assignItem, map[string]any{"id": o.ItemID})
-		return acc, err
+		if _, err := tx.Exec(ctx, assignItem, map[string]any{"id": o.ItemID}); err != nil {
+			return Accepted{}, err
+		}
+		return acc, rec.write(ctx, tx)
 	})
 	if err != nil {
 		return Accepted{}, fmt.Errorf("accept offer %s: %w", offerID, err)

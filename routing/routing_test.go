@@ -244,12 +244,12 @@ func TestAcceptTimeoutRejectAndFinish(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, back.Offers, 1)
 	third := back.Offers[0].ID
-	acc, err := r.Accept(ctx, key(), third)
+	acc, err := r.Accept(ctx, key(), third, routing.Record{})
 	require.NoError(t, err)
 	require.Equal(t, routing.Accepted{AgentID: agents[0], ItemID: it.ID, Queue: queue, AgentTold: true}, acc)
-	_, err = r.Accept(ctx, key(), third)
+	_, err = r.Accept(ctx, key(), third, routing.Record{})
 	require.NoError(t, err, "accepting an accepted offer again answers the same")
-	_, err = r.Accept(ctx, key(), o.OfferID)
+	_, err = r.Accept(ctx, key(), o.OfferID, routing.Record{})
 	require.ErrorIs(t, err, store.ErrConflict, "a timed-out offer cannot be accepted")
 
 	disp := "resolved"
@@ -514,7 +514,7 @@ func TestRetriedStepsAnswerAsTheFirstRun(t *testing.T) {
 	require.Equal(t, agents[1], closed.Offers[0].AgentID)
 	require.Equal(t, store.PresenceOnBreak, agent(t, agents[0]).Presence)
 
-	acc := twice(t, "accept", func(k string) (any, error) { return r.Accept(ctx, k, closed.Offers[0].ID) }).(routing.Accepted)
+	acc := twice(t, "accept", func(k string) (any, error) { return r.Accept(ctx, k, closed.Offers[0].ID, routing.Record{}) }).(routing.Accepted)
 	require.Equal(t, agents[1], acc.AgentID)
 
 	f := twice(t, "finish", func(k string) (any, error) {
@@ -641,7 +641,7 @@ func TestFreedAgentGetsWorkFromItsOtherQueues(t *testing.T) {
 
 	t.Run("after an item without wrap-up finishes", func(t *testing.T) {
 		agentID, a, b, offer := twoQueues(t, r)
-		_, err := r.Accept(ctx, key(), offer.ID)
+		_, err := r.Accept(ctx, key(), offer.ID, routing.Record{})
 		require.NoError(t, err)
 		f, err := r.Finish(ctx, key(), routing.FinishRequest{ItemID: a.ID})
 		require.NoError(t, err)
@@ -651,4 +651,64 @@ func TestFreedAgentGetsWorkFromItsOtherQueues(t *testing.T) {
 		require.Equal(t, b.ID, f.Offers[0].ItemID)
 		require.Equal(t, agentID, f.Offers[0].AgentID)
 	})
+}
+
+// A process's record goes with its accept and its finish: written in the
+// step's transaction (Work In Progress with the accept; the phone log and
+// Closed Complete with the finish), and not at all when the step is
+// refused.
+func TestRecordsCommitWithAcceptAndFinish(t *testing.T) {
+	ctx := context.Background()
+	r, sig := newRouter()
+	queue, agents := fixture(t, r, "ida", "jon")
+	number, err := st.NextInteractionNumber(ctx)
+	require.NoError(t, err)
+	_, err = st.CreateInteraction(ctx, store.NewInteraction{Number: number, Channel: store.InteractionPhone,
+		Direction: store.DirectionInbound, State: store.InteractionNew, WorkflowID: "interaction-" + number, Queue: queue,
+		Actor: "cti", Reason: "incoming call"})
+	require.NoError(t, err)
+	change := func(version int, state, agent string) *store.InteractionChange {
+		return &store.InteractionChange{Number: number, Version: version, State: state, AgentID: &agent, Actor: agent, Reason: state}
+	}
+	state := func() string {
+		in, err := st.GetInteraction(ctx, number)
+		require.NoError(t, err)
+		return in.State
+	}
+
+	it := enqueue(t, r, queue, store.ChannelVoice)
+	first := sig.offers()[0]
+	require.NoError(t, r.Receive(ctx, first.OfferID))
+	_, err = r.Present(ctx, key(), first.OfferID, routing.Record{})
+	require.NoError(t, err)
+	closed, err := r.Close(ctx, key(), routing.CloseRequest{OfferID: first.OfferID, State: store.OfferRejected, Requeue: true, Exclude: true})
+	require.NoError(t, err)
+	_, err = r.Accept(ctx, key(), first.OfferID, routing.Record{Interaction: change(2, store.InteractionWorkInProgress, first.AgentID)})
+	require.ErrorIs(t, err, store.ErrConflict)
+	require.Equal(t, store.InteractionNew, state(), "a refused accept writes no record")
+
+	next := closed.Offers[0]
+	require.NoError(t, r.Receive(ctx, next.ID))
+	_, err = r.Present(ctx, key(), next.ID, routing.Record{})
+	require.NoError(t, err)
+	k := key()
+	_, err = r.Accept(ctx, k, next.ID, routing.Record{Interaction: change(3, store.InteractionWorkInProgress, next.AgentID)})
+	require.NoError(t, err)
+	require.Equal(t, store.InteractionWorkInProgress, state(), "the record is in step with the accept")
+	_, err = r.Accept(ctx, k, next.ID, routing.Record{Interaction: change(3, store.InteractionWorkInProgress, next.AgentID)})
+	require.NoError(t, err, "the retried step answers as the first")
+
+	start := time.Now().UTC().Truncate(time.Second)
+	log := &store.PhoneLog{CallID: "call-" + number, Interaction: number, FromNumber: "+15550001", ToNumber: "+15550002",
+		AgentID: &next.AgentID, StartedAt: start, EndedAt: start.Add(time.Minute), DurationSeconds: 60}
+	f, err := r.Finish(ctx, key(), routing.FinishRequest{ItemID: it.ID, WrapUp: 30 * time.Second,
+		Record: routing.Record{Interaction: change(4, store.InteractionClosedComplete, next.AgentID), PhoneLog: log}})
+	require.NoError(t, err)
+	require.True(t, f.WrappingUp)
+	require.Equal(t, store.InteractionClosedComplete, state(), "closed with the finish")
+	logs, err := st.PhoneLogs(ctx, number)
+	require.NoError(t, err)
+	require.Len(t, logs, 1)
+	require.Equal(t, 60, logs[0].DurationSeconds)
+	require.Contains(t, agents, next.AgentID)
 }

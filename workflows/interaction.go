@@ -31,6 +31,7 @@ const agentAnswerGrace = 10 * time.Second
 func Interaction(ctx workflow.Context, in InteractionInput) (InteractionState, error) {
 	w := &interactionImpl{in: in, seen: map[string]bool{}, escalated: map[string]EscalationRef{}, escalating: map[string]bool{}}
 	w.st = InteractionState{Number: in.Number, Channel: in.Channel, State: StateNew, Queue: in.Queue, AgentID: in.AgentID}
+	w.merged = workflow.GetVersion(ctx, changeMergedSteps, workflow.DefaultVersion, 1) >= 1
 	if err := w.setup(ctx); err != nil {
 		return w.st, err
 	}
@@ -40,6 +41,7 @@ func Interaction(ctx workflow.Context, in InteractionInput) (InteractionState, e
 type interactionImpl struct {
 	in      InteractionInput
 	st      InteractionState
+	merged  bool // the process follows changeMergedSteps (decided first thing)
 	version int
 	recMu   workflow.Mutex // one record write at a time, in version order
 	queue   activities.Queue
@@ -60,6 +62,8 @@ type interactionImpl struct {
 	transcript    int  // chat messages kept so far
 	initiatedAt   time.Time
 	acceptedAt    *time.Time
+	openQueue     *activities.Queue // the queue's settings, read as the record opened
+	queueRead     bool              // open read them (nil openQueue: not configured)
 
 	// What the agent asked for.
 	end        *EndRequest
@@ -68,6 +72,14 @@ type interactionImpl struct {
 	escalating map[string]bool          // request ids being opened now
 
 	waits string // what the process waits for, as the Temporal UI shows it
+}
+
+// follows tells whether the process follows an interaction change made
+// before changeMergedSteps: a process that follows changeMergedSteps
+// follows them all, without a marker (and a search attribute update) for
+// each; an older one asks workflow.GetVersion where it always did.
+func (w *interactionImpl) follows(ctx workflow.Context, change string) bool {
+	return w.merged || workflow.GetVersion(ctx, change, workflow.DefaultVersion, 1) >= 1
 }
 
 func (w *interactionImpl) workflowID(ctx workflow.Context) string {
@@ -145,7 +157,7 @@ func (w *interactionImpl) run(ctx workflow.Context) error {
 	switch {
 	case w.in.Channel == ChannelPhone && w.in.Direction == "outbound":
 		err = w.runOutbound(ctx)
-	case w.in.Channel == ChannelPhone || w.in.Channel == ChannelChat:
+	case w.routed():
 		err = w.runRouted(ctx)
 	default:
 		err = w.runManual(ctx)
@@ -154,11 +166,18 @@ func (w *interactionImpl) run(ctx workflow.Context) error {
 		return err
 	}
 	w.waitFor(ctx, "")
-	if w.st.Outcome != "" && workflow.GetVersion(ctx, changeOutcomeSearchAttribute, workflow.DefaultVersion, 1) >= 1 {
+	if w.st.Outcome != "" && !w.merged && workflow.GetVersion(ctx, changeOutcomeSearchAttribute, workflow.DefaultVersion, 1) >= 1 {
+		// (A merged process shows the outcome with the closed state.)
 		_ = workflow.UpsertTypedSearchAttributes(ctx, SearchOutcome.ValueSet(w.st.Outcome))
 	}
 	// Let update handlers still running (a late note) finish first.
 	return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+}
+
+// routed says whether the contact goes through a queue to an agent: an
+// inbound call or a chat.
+func (w *interactionImpl) routed() bool {
+	return (w.in.Channel == ChannelPhone && w.in.Direction != "outbound") || w.in.Channel == ChannelChat
 }
 
 // open creates the record: New for contacts that arrive, Work In Progress
@@ -185,7 +204,18 @@ func (w *interactionImpl) open(ctx workflow.Context) error {
 		}
 	}
 	var opened activities.OpenedInteraction
-	if err := workflow.ExecuteActivity(storageOptions(ctx), a.OpenInteraction, req).Get(ctx, &opened); err != nil {
+	if w.merged {
+		// The record is created once by its number, whatever runs it again,
+		// and the first step of the process: nothing the process hears of
+		// can come before it, so a worker that loses this workflow task runs
+		// it again to the same answer. A routed contact reads its queue's
+		// settings with it.
+		req.ReadQueue = w.routed() && w.in.Queue != ""
+		if err := workflow.ExecuteLocalActivity(openOptions(ctx), a.OpenInteraction, req).Get(ctx, &opened); err != nil {
+			return fmt.Errorf("open interaction %s: %w", w.in.Number, err)
+		}
+		w.openQueue, w.queueRead = opened.Queue, req.ReadQueue
+	} else if err := workflow.ExecuteActivity(storageOptions(ctx), a.OpenInteraction, req).Get(ctx, &opened); err != nil {
 		return fmt.Errorf("open interaction %s: %w", w.in.Number, err)
 	}
 	w.version, w.opened = 1, true
@@ -232,8 +262,15 @@ func (w *interactionImpl) runRouted(ctx workflow.Context) error {
 			return w.close(ctx, "", "caller hung up in the IVR", "abandoned")
 		}
 	}
-	if err := workflow.ExecuteActivity(storageOptions(ctx), a.QueueSettings, w.in.Queue).Get(ctx, &w.queue); err != nil {
+	switch {
+	case w.queueRead && w.openQueue != nil:
+		w.queue = *w.openQueue
+	case w.queueRead:
 		return w.close(ctx, "system", "queue "+w.in.Queue+" is not configured", "unroutable")
+	default:
+		if err := workflow.ExecuteActivity(storageOptions(ctx), a.QueueSettings, w.in.Queue).Get(ctx, &w.queue); err != nil {
+			return w.close(ctx, "system", "queue "+w.in.Queue+" is not configured", "unroutable")
+		}
 	}
 	channel := store.ChannelVoice
 	if w.in.Channel == ChannelChat {
@@ -249,11 +286,16 @@ func (w *interactionImpl) runRouted(ctx workflow.Context) error {
 		}
 		if w.r == nil {
 			w.r = newRouter(ctx, item, w.queue)
+			w.r.implied = w.merged
 		} else {
 			w.r.reset(item, w.queue)
 		}
-		outcome, err := w.r.waitForAgent(ctx, routeHooks{stopped: func() bool { return w.callerGone },
-			present: w.present, presented: w.ring, withdrawn: w.withdrawn, offered: w.offered, waiting: w.waitFor})
+		hooks := routeHooks{stopped: func() bool { return w.callerGone },
+			present: w.present, presented: w.ring, withdrawn: w.withdrawn, offered: w.offered, waiting: w.waitFor}
+		if w.merged {
+			hooks.accepting = w.accepting
+		}
+		outcome, err := w.r.waitForAgent(ctx, hooks)
 		if err != nil {
 			return err
 		}
@@ -267,11 +309,14 @@ func (w *interactionImpl) runRouted(ctx workflow.Context) error {
 			return w.close(ctx, "", "rejected", "rejected")
 		}
 
-		// Accepted: Work In Progress, and the customer is put through.
-		now := workflow.Now(ctx)
-		w.acceptedAt, w.st.OfferedTo = &now, ""
-		if err := w.change(ctx, StateWorkInProgress, w.r.agentID, w.r.agentID, "accepted"); err != nil {
-			return err
+		// Accepted: Work In Progress (recorded with the accept in a merged
+		// process), and the customer is put through.
+		if !w.merged {
+			now := workflow.Now(ctx)
+			w.acceptedAt, w.st.OfferedTo = &now, ""
+			if err := w.change(ctx, StateWorkInProgress, w.r.agentID, w.r.agentID, "accepted"); err != nil {
+				return err
+			}
 		}
 		w.waitFor(ctx, "the platform to offer the contact to "+w.r.agentID)
 		if err := workflow.Await(ctx, func() bool { return !w.ringing }); err != nil {
@@ -324,7 +369,7 @@ func (w *interactionImpl) finishWorked(ctx workflow.Context) error {
 				IdempotencyKey: w.in.Number + "-hangup", CallID: w.in.CallID}).Get(ctx, nil)
 		}
 		if w.in.Channel == ChannelChat && !w.callerGone &&
-			workflow.GetVersion(ctx, changeAgentEndsChat, workflow.DefaultVersion, 1) >= 1 {
+			w.follows(ctx, changeAgentEndsChat) {
 			// Ended for the customer too: the platform closes the chat and
 			// refuses further messages, rather than taking them into a chat
 			// nobody reads.
@@ -335,8 +380,13 @@ func (w *interactionImpl) finishWorked(ctx workflow.Context) error {
 			}
 		}
 	}
+	var log *activities.PhoneLog
 	if w.in.Channel == ChannelPhone {
-		w.writePhoneLog(ctx, agent)
+		if w.merged {
+			log = w.phoneLog(ctx, agent) // written with the finish
+		} else {
+			w.writePhoneLog(ctx, agent)
+		}
 	}
 	if w.in.Channel == ChannelChat && (w.st.ContactID == "" || (w.end != nil && w.end.OpenIncident)) {
 		now := workflow.Now(ctx)
@@ -348,6 +398,9 @@ func (w *interactionImpl) finishWorked(ctx workflow.Context) error {
 			ShortDescription: summary, RequestID: w.in.Number + "-chat-incident"}, &now); err != nil {
 			return err
 		}
+	}
+	if w.merged {
+		return w.finishRecorded(ctx, agent, reason, disposition, log)
 	}
 	// The agent goes to wrap-up first, so that when the record (and the
 	// agent's end request) says closed, the wrap-up has begun.
@@ -362,18 +415,81 @@ func (w *interactionImpl) finishWorked(ctx workflow.Context) error {
 	return nil
 }
 
+// finishRecorded ends a worked item in one routing step (a merged
+// process): the agent goes to wrap-up, the call's phone log is written and
+// the record closes, all in one transaction, so when the record (and the
+// agent's end request) says closed, the wrap-up has begun.
+func (w *interactionImpl) finishRecorded(ctx workflow.Context, agent, reason string, disposition *string, log *activities.PhoneLog) error {
+	_ = w.recMu.Lock(ctx)
+	defer w.recMu.Unlock()
+	w.version++
+	c := activities.InteractionChange{Number: w.in.Number, Version: w.version, State: StateClosedComplete, AgentID: &agent,
+		Actor: agent, Reason: reason, Disposition: disposition}
+	recorded, err := w.r.finishRecorded(ctx, disposition, w.queue.WrapUpTimeout(), activities.RecordChange{Interaction: &c, PhoneLog: log})
+	if err != nil {
+		return err
+	}
+	if !recorded {
+		// The item had finished already: the records on their own.
+		if log != nil {
+			if err := workflow.ExecuteActivity(storageOptions(ctx), a.RecordPhoneLog, *log).Get(ctx, nil); err != nil {
+				workflow.GetLogger(ctx).Error("record phone log", "error", err)
+			}
+		}
+		if err := workflow.ExecuteActivity(storageOptions(ctx), a.ChangeInteraction, c).Get(ctx, nil); err != nil {
+			return fmt.Errorf("record %s: %w", c.State, err)
+		}
+	}
+	w.st.Outcome = "completed"
+	w.show(ctx, StateClosedComplete, agent)
+	return nil
+}
+
+// accepting is the record change that goes with the accept (a merged
+// process): Work In Progress for the agent, at the next version. The
+// record is held until done says whether the accept took.
+func (w *interactionImpl) accepting(ctx workflow.Context, o OfferSignal) (activities.RecordChange, func(ok bool)) {
+	_ = w.recMu.Lock(ctx)
+	w.version++
+	agent := o.AgentID
+	c := activities.InteractionChange{Number: w.in.Number, Version: w.version, State: StateWorkInProgress,
+		AgentID: &agent, Actor: agent, Reason: "accepted"}
+	return activities.RecordChange{Interaction: &c}, func(ok bool) {
+		defer w.recMu.Unlock()
+		if !ok {
+			return
+		}
+		now := workflow.Now(ctx)
+		w.acceptedAt, w.st.OfferedTo = &now, ""
+		w.show(ctx, StateWorkInProgress, agent)
+	}
+}
+
 // writePhoneLog records the call with the platform's times, waiting a little
 // for its call_ended when the call was just hung up.
 func (w *interactionImpl) writePhoneLog(ctx workflow.Context, agent string) {
-	if w.in.CallID == "" {
+	l := w.phoneLog(ctx, agent)
+	if l == nil {
 		return
+	}
+	if err := workflow.ExecuteActivity(storageOptions(ctx), a.RecordPhoneLog, *l).Get(ctx, nil); err != nil {
+		workflow.GetLogger(ctx).Error("record phone log", "error", err)
+	}
+}
+
+// phoneLog is the call's phone log with the platform's times, waiting a
+// little for its call_ended when the call was just hung up; nil when there
+// is no call, or the process is stopping.
+func (w *interactionImpl) phoneLog(ctx workflow.Context, agent string) *activities.PhoneLog {
+	if w.in.CallID == "" {
+		return nil
 	}
 	until := after(ctx, callEndedGrace)
 	if w.callEnded == nil {
 		w.waitFor(ctx, "the platform's call_ended for the phone log, until "+until)
 	}
 	if _, err := awaitUntil(ctx, callEndedGrace, "call_ended for the phone log until "+until, func() bool { return w.callEnded != nil }); err != nil {
-		return
+		return nil
 	}
 	l := activities.PhoneLog{CallID: w.in.CallID, Interaction: w.in.Number, FromNumber: w.in.CallerNumber, ToNumber: w.in.DialledNumber}
 	if w.in.Direction == "outbound" {
@@ -402,9 +518,7 @@ func (w *interactionImpl) writePhoneLog(ctx workflow.Context, agent string) {
 	if e := w.callEnded; e != nil && e.DurationSeconds != nil {
 		l.DurationSeconds = *e.DurationSeconds
 	}
-	if err := workflow.ExecuteActivity(storageOptions(ctx), a.RecordPhoneLog, l).Get(ctx, nil); err != nil {
-		workflow.GetLogger(ctx).Error("record phone log", "error", err)
-	}
+	return &l
 }
 
 // closeAbandoned closes a contact that left before an agent picked up.
@@ -419,6 +533,9 @@ func (w *interactionImpl) closeAbandoned(ctx workflow.Context) error {
 }
 
 func (w *interactionImpl) close(ctx workflow.Context, actor, reason, outcome string) error {
+	if w.merged {
+		w.st.Outcome = outcome // shown with the closed state
+	}
 	if err := w.change(ctx, StateClosedComplete, w.st.AgentID, actor, reason); err != nil {
 		return err
 	}
@@ -503,7 +620,7 @@ func (w *interactionImpl) withdrawn(ctx workflow.Context, o OfferSignal, why str
 		_ = workflow.ExecuteActivity(ctiOptions(ctx), a.HangUp, cti.HangUpRequest{IdempotencyKey: o.OfferID + "-withdraw", CallID: w.agentLeg}).Get(ctx, nil)
 		w.agentLeg = ""
 	}
-	if w.r.closingItem() && workflow.GetVersion(ctx, changeRejectClosesDirectly, workflow.DefaultVersion, 1) >= 1 {
+	if w.r.closingItem() && w.follows(ctx, changeRejectClosesDirectly) {
 		return // Pending Acceptance goes straight to Closed Complete
 	}
 	if err := w.change(ctx, StateNew, "", "routing", why); err != nil {
@@ -545,7 +662,7 @@ func (w *interactionImpl) doTransfer(ctx workflow.Context) (string, error) {
 		_ = workflow.UpsertTypedSearchAttributes(ctx, SearchQueue.ValueSet(t.ToQueue))
 	}
 	w.agentLeg = ""
-	if t.ToAgentID != "" && workflow.GetVersion(ctx, changeTransferToAgentKeepsRecord, workflow.DefaultVersion, 1) >= 1 {
+	if t.ToAgentID != "" && w.follows(ctx, changeTransferToAgentKeepsRecord) {
 		// Seed 000: the record goes to the new agent in Pending Acceptance
 		// when the offer shows; until then it stays as it was.
 		w.st.TransferTo = t.ToAgentID
@@ -707,6 +824,9 @@ func (w *interactionImpl) show(ctx workflow.Context, state, agent string) {
 	} else {
 		attrs = append(attrs, SearchAgentID.ValueUnset())
 	}
+	if w.merged && state == StateClosedComplete && w.st.Outcome != "" {
+		attrs = append(attrs, SearchOutcome.ValueSet(w.st.Outcome))
+	}
 	_ = workflow.UpsertTypedSearchAttributes(ctx, attrs...)
 	workflow.SetCurrentDetails(ctx, w.summary())
 }
@@ -721,7 +841,7 @@ func (w *interactionImpl) changeQueue(ctx workflow.Context, reason string) error
 		return err
 	}
 	w.st.State, w.st.AgentID = StateNew, ""
-	if workflow.GetVersion(ctx, changeRequeueSearchAttributes, workflow.DefaultVersion, 1) >= 1 {
+	if w.follows(ctx, changeRequeueSearchAttributes) {
 		// Back in the queue, with nobody on it, as the Temporal UI shows it.
 		_ = workflow.UpsertTypedSearchAttributes(ctx, SearchProcessState.ValueSet(StateNew), SearchAgentID.ValueUnset())
 		workflow.SetCurrentDetails(ctx, w.summary())
@@ -880,7 +1000,7 @@ func (w *interactionImpl) validateEscalate(r EscalateRequest) error {
 // escalate opens an incident or request (seed 001). The same escalation
 // twice — a retried request, a double click — returns the first one.
 func (w *interactionImpl) escalate(ctx workflow.Context, r EscalateRequest) (EscalationRef, error) {
-	if !w.opened && workflow.GetVersion(ctx, changeEscalateAfterOpen, workflow.DefaultVersion, 1) == 1 {
+	if !w.opened && w.follows(ctx, changeEscalateAfterOpen) {
 		// The API shows the record as soon as PostgreSQL has it: an agent
 		// may escalate before the process has read back its contact.
 		if err := workflow.Await(ctx, func() bool { return w.opened }); err != nil {

@@ -29,6 +29,7 @@ type interactionEnv struct {
 	queue      activities.Queue
 	agents     []string // the agents routing offers to, in turn
 	candidates []activities.ContactRef
+	noQueue    bool // the queue is not configured
 
 	states      []string
 	changes     []activities.InteractionChange // every ChangeInteraction, in order
@@ -36,6 +37,7 @@ type interactionEnv struct {
 	offers      []string // agent each offer went to
 	closed      []activities.CloseOfferRequest
 	finished    []activities.FinishWorkItemRequest
+	accepts     []activities.AcceptOfferRequest
 	items       []activities.NewWorkItem
 	phoneLogs   []activities.PhoneLog
 	transfers   []activities.Transfer
@@ -61,6 +63,11 @@ func newInteractionEnv(t *testing.T, agents ...string) *interactionEnv {
 			out := activities.OpenedInteraction{Interaction: activities.Interaction{Number: r.Interaction.Number}, Candidates: e.candidates}
 			if len(e.candidates) > 0 {
 				out.Interaction.ContactID = &e.candidates[0].ID
+			}
+			if r.ReadQueue && !e.noQueue {
+				q := e.queue
+				q.Name = r.Interaction.Queue
+				out.Queue = &q
 			}
 			return out, nil
 		}).AfterFn(func() time.Duration { return e.slowOpen })
@@ -93,6 +100,14 @@ func newInteractionEnv(t *testing.T, agents ...string) *interactionEnv {
 			e.signals = append(e.signals, "agent-"+agent+" "+workflows.SignalItemAssigned)
 			return activities.Accepted{AgentID: agent, AgentTold: true}, nil
 		}).AfterFn(func() time.Duration { return e.slowAccept }).Maybe()
+	e.OnActivity(a.AcceptOfferRecorded, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, r activities.AcceptOfferRequest) (activities.Accepted, error) {
+			agent := e.offerAgent[r.OfferID]
+			e.signals = append(e.signals, "agent-"+agent+" "+workflows.SignalItemAssigned)
+			e.accepts = append(e.accepts, r)
+			e.record(r.Record)
+			return activities.Accepted{AgentID: agent, AgentTold: true}, nil
+		}).AfterFn(func() time.Duration { return e.slowAccept }).Maybe()
 	e.OnActivity(a.CloseOffer, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, r activities.CloseOfferRequest) ([]activities.Offer, error) {
 			e.closed = append(e.closed, r)
@@ -107,6 +122,9 @@ func newInteractionEnv(t *testing.T, agents ...string) *interactionEnv {
 	e.OnActivity(a.FinishWorkItem, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, r activities.FinishWorkItemRequest) (activities.FinishWorkItemResult, error) {
 			e.finished = append(e.finished, r)
+			if r.Record != nil {
+				e.record(*r.Record)
+			}
 			assigned := len(e.offers) > 0 && r.WrapUp > 0
 			res := activities.FinishWorkItemResult{AgentTold: true}
 			if assigned {
@@ -156,6 +174,17 @@ func newInteractionEnv(t *testing.T, agents ...string) *interactionEnv {
 			return nil
 		}).Maybe()
 	return e
+}
+
+// record keeps a record change written with a routing step, as
+// ChangeInteraction and RecordPhoneLog keep theirs.
+func (e *interactionEnv) record(r activities.RecordChange) {
+	if l := r.PhoneLog; l != nil {
+		e.phoneLogs = append(e.phoneLogs, *l)
+	}
+	if c := r.Interaction; c != nil {
+		e.states, e.changes = append(e.states, c.State), append(e.changes, *c)
+	}
 }
 
 // nextOffer offers item to the next agent in line (or to target).
@@ -385,8 +414,50 @@ func TestTransferToAnotherQueue(t *testing.T) {
 	moved := slices.Index(upserts, shown{queue: "billing"})
 	require.GreaterOrEqual(t, moved, 0, "the queue is shown")
 	require.Equal(t, shown{state: "new"}, upserts[moved+1], "back in line with no agent, before any offer")
-	require.Equal(t, shown{state: "closed_complete", agent: "dan"}, upserts[len(upserts)-2])
-	require.Equal(t, shown{outcome: "completed"}, upserts[len(upserts)-1], "the outcome is searchable")
+	require.Equal(t, shown{state: "closed_complete", agent: "dan", outcome: "completed"}, upserts[len(upserts)-1],
+		"closed with its outcome searchable, in one update")
+}
+
+// The record opens with its queue's settings read in the same step: a
+// queue that is not configured closes the contact as unroutable, with no
+// second read and no work item.
+func TestUnconfiguredQueueClosesUnroutable(t *testing.T) {
+	e := newInteractionEnv(t, "ann")
+	e.noQueue = true
+	e.OnActivity(a.QueueSettings, mock.Anything, mock.Anything).Return(activities.Queue{}, nil).Times(0)
+	e.at(time.Second, func() { e.event(callEnded()) })
+	st := e.run(inboundCall())
+	require.Equal(t, "unroutable", st.Outcome)
+	require.Equal(t, []string{"new", "closed_complete"}, e.states)
+	require.Empty(t, e.items)
+	require.Empty(t, e.offers)
+}
+
+// The accept and Work In Progress are one step, as are the finish, the
+// phone log and Closed Complete: each record change travels with its
+// routing step, at its version.
+func TestAcceptAndFinishCarryTheRecord(t *testing.T) {
+	e := newInteractionEnv(t, "ann")
+	e.at(5*time.Second, func() { e.ok(workflows.UpdateAccept, workflows.DecisionRequest{AgentID: "ann"}) })
+	e.at(time.Minute, func() { e.ok(workflows.UpdateEnd, workflows.EndRequest{AgentID: "ann", Disposition: "resolved"}) })
+	e.at(61*time.Second, func() { e.event(callEnded()) })
+	e.run(inboundCall())
+
+	require.Len(t, e.accepts, 1)
+	require.Equal(t, "work_in_progress", e.accepts[0].Record.Interaction.State)
+	require.Equal(t, "ann", *e.accepts[0].Record.Interaction.AgentID)
+	require.Len(t, e.finished, 1)
+	rec := e.finished[0].Record
+	require.NotNil(t, rec, "the record closes with the finish")
+	require.Equal(t, "closed_complete", rec.Interaction.State)
+	require.Equal(t, "resolved", *rec.Interaction.Disposition)
+	require.NotNil(t, rec.PhoneLog, "the phone log is written with the finish")
+	require.Equal(t, "call-1", rec.PhoneLog.CallID)
+	versions := make([]int, len(e.changes))
+	for i, c := range e.changes {
+		versions[i] = c.Version
+	}
+	require.Equal(t, []int{2, 3, 4}, versions, "pending, in progress, closed: each at the next version")
 }
 
 func TestAgentEndsTheCallWithADisposition(t *testing.T) {

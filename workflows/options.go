@@ -54,6 +54,25 @@ func storageOptions(ctx workflow.Context) workflow.Context {
 	})
 }
 
+// openOptions are the options for opening an interaction's record as a
+// local activity (changeMergedSteps): run inside the process's first
+// workflow task, one marker event instead of an activity's three and the
+// workflow task that takes in its result. The storage deadline and retries
+// hold; a retry whose backoff is longer than the workflow task time-out
+// waits on a timer, so a PostgreSQL outage does not hold the task open.
+func openOptions(ctx workflow.Context) workflow.Context {
+	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		ScheduleToCloseTimeout: storageDeadline,
+		StartToCloseTimeout:    AttemptTimeout,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        200 * time.Millisecond,
+			BackoffCoefficient:     2,
+			MaximumInterval:        10 * time.Second,
+			NonRetryableErrorTypes: activities.NonRetryable(),
+		},
+	})
+}
+
 // routingOptions are the options for the offer protocol's steps.
 func routingOptions(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{

@@ -38,6 +38,9 @@ type router struct {
 	protocol int                 // the offer protocol this process started with (GetVersion)
 	current  *liveOffer          // the offer shown to its agent
 	ended    map[string]*endNote // by agent: how its last offer of this item ended
+	// implied: the process follows changePresentOffer without asking (an
+	// interaction that follows changeMergedSteps).
+	implied bool
 
 	// Before the present step: the offer was acknowledged, then offered by
 	// the process's hook (histories recorded before changePresentOffer).
@@ -103,6 +106,9 @@ type routeHooks struct {
 	// waiting, when set, tells the process what routing waits for now (for
 	// its current details in the Temporal UI).
 	waiting func(ctx workflow.Context, what string)
+	// accepting, when set, is the process's record change written with the
+	// accept (AcceptOfferRecorded); done is told whether the accept took.
+	accepting func(ctx workflow.Context, o OfferSignal) (rec activities.RecordChange, done func(ok bool))
 }
 
 func (h routeHooks) wait(ctx workflow.Context, what string) {
@@ -302,6 +308,9 @@ func (r *router) waitForAgent(ctx workflow.Context, h routeHooks) (routeOutcome,
 		}
 		o := r.inbox[0]
 		r.inbox = r.inbox[1:]
+		if r.protocol == 0 && r.implied {
+			r.protocol = 1
+		}
 		if r.protocol == 0 {
 			r.protocol = int(workflow.GetVersion(ctx, changePresentOffer, workflow.DefaultVersion, 1))
 			if r.protocol < 1 {
@@ -361,8 +370,7 @@ func (r *router) offer1(ctx workflow.Context, o OfferSignal, h routeHooks) (rout
 	switch {
 	case cur.decision != nil && cur.decision.accept:
 		cur.open = false
-		var acc activities.Accepted
-		if err := workflow.ExecuteActivity(routingOptions(ctx), a.AcceptOffer, o.OfferID).Get(ctx, &acc); err != nil {
+		if err := r.accept(ctx, o, h); err != nil {
 			if !isConflict(err) {
 				return 0, err
 			}
@@ -424,6 +432,20 @@ func (r *router) offer1(ctx workflow.Context, o OfferSignal, h routeHooks) (rout
 	return 0, nil
 }
 
+// accept takes the offer (with the process's record change, when the
+// process has one).
+func (r *router) accept(ctx workflow.Context, o OfferSignal, h routeHooks) error {
+	var acc activities.Accepted
+	if h.accepting == nil {
+		return workflow.ExecuteActivity(routingOptions(ctx), a.AcceptOffer, o.OfferID).Get(ctx, &acc)
+	}
+	rec, done := h.accepting(ctx, o)
+	err := workflow.ExecuteActivity(routingOptions(ctx), a.AcceptOfferRecorded,
+		activities.AcceptOfferRequest{OfferID: o.OfferID, Record: rec}).Get(ctx, &acc)
+	done(err == nil)
+	return err
+}
+
 func isConflict(err error) bool {
 	var appErr *temporal.ApplicationError
 	return errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeConflict
@@ -445,16 +467,28 @@ func (r *router) closeOffer(ctx workflow.Context, o OfferSignal, state string, r
 // agent that handled an accepted one goes to wrap-up for wrapUp. Finishing
 // twice does nothing.
 func (r *router) finish(ctx workflow.Context, disposition *string, wrapUp time.Duration) error {
+	_, err := r.finishWith(ctx, disposition, wrapUp, nil)
+	return err
+}
+
+// finishRecorded is finish with the process's record change written in
+// the same step; recorded is false when there was no item left to finish
+// (and so nothing was written).
+func (r *router) finishRecorded(ctx workflow.Context, disposition *string, wrapUp time.Duration, rec activities.RecordChange) (recorded bool, err error) {
+	return r.finishWith(ctx, disposition, wrapUp, &rec)
+}
+
+func (r *router) finishWith(ctx workflow.Context, disposition *string, wrapUp time.Duration, rec *activities.RecordChange) (bool, error) {
 	if r.finished || !r.queued {
 		r.finished = true
-		return nil
+		return false, nil
 	}
 	var res activities.FinishWorkItemResult
 	err := workflow.ExecuteActivity(routingOptions(ctx), a.FinishWorkItem, activities.FinishWorkItemRequest{
-		ItemID: r.item.ID, Queue: r.item.Queue, Disposition: disposition, WrapUp: wrapUp,
+		ItemID: r.item.ID, Queue: r.item.Queue, Disposition: disposition, WrapUp: wrapUp, Record: rec,
 	}).Get(ctx, &res)
 	if err != nil {
-		return err
+		return false, err
 	}
 	r.finished, r.position = true, res.Finished.Position
 	if res.Finished.WasAssigned && !res.AgentTold {
@@ -463,7 +497,7 @@ func (r *router) finish(ctx workflow.Context, disposition *string, wrapUp time.D
 		})
 	}
 	r.deliverLegacy(ctx, res.Offers)
-	return nil
+	return true, nil
 }
 
 // ---- before the present protocol ----

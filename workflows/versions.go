@@ -58,4 +58,13 @@ const (
 	// process has taken in the record it opened waits for it, so the
 	// incident or request carries the record's contact.
 	changeEscalateAfterOpen = "interaction-escalate-after-open"
+
+	// changeMergedSteps: an interaction's steps that always go together run
+	// as one. The record opens as a local activity that also reads the
+	// queue's settings; the accept and Work In Progress are one routing
+	// step; the finish, the phone log and Closed Complete are one; the
+	// closed state and the outcome are one search attribute update. A
+	// process decides it first thing, and one that follows it follows every
+	// earlier interaction change without a marker each (follows).
+	changeMergedSteps = "interaction-merged-steps"
 )
