@@ -23,6 +23,10 @@ type OpenInteractionRequest struct {
 	// ReadQueue: answer the settings of the interaction's queue too (the
 	// process routes it), so that no second step reads them.
 	ReadQueue bool `json:",omitempty"`
+	// Enqueue puts the contact's first work item in its queue too (with
+	// ReadQueue, when the queue is configured): a routed contact that does
+	// not wait for an IVR is queued as its record opens.
+	Enqueue *NewWorkItem `json:",omitempty"`
 }
 
 // OpenedInteraction is the record and the contacts that matched.
@@ -32,6 +36,8 @@ type OpenedInteraction struct {
 	// Queue is the interaction's queue when ReadQueue asked for it; nil
 	// when no queue of that name is configured.
 	Queue *Queue `json:",omitempty"`
+	// Enqueued says Enqueue's item is in its queue.
+	Enqueued bool `json:",omitempty"`
 }
 
 // OpenInteraction finds the customer in the directory (by calling number
@@ -97,6 +103,12 @@ func (a *Activities) OpenInteraction(ctx context.Context, r OpenInteractionReque
 		case !errors.Is(err, store.ErrNotFound):
 			return out, classify(err)
 		}
+	}
+	if r.Enqueue != nil && out.Queue != nil {
+		if _, err := a.router().Enqueue(ctx, contentKey(ctx, "enqueue/"+r.Enqueue.ID), r.Enqueue.toStore()); err != nil {
+			return out, classify(err)
+		}
+		out.Enqueued = true
 	}
 	return out, nil
 }

@@ -30,6 +30,17 @@ func stepKey(ctx context.Context) string {
 	return info.WorkflowExecution.RunID + "/" + info.ActivityID
 }
 
+// contentKey names a routing step by its run and by what it does, for a
+// step that runs inside a local activity: a local activity's id is counted
+// apart from regular activities' ids, and a step keyed by what it does
+// cannot take another step's stored answer.
+func contentKey(ctx context.Context, step string) string {
+	if !activity.IsActivity(ctx) {
+		return ""
+	}
+	return activity.GetInfo(ctx).WorkflowExecution.RunID + "/" + step
+}
+
 // QueueSettings returns a queue's settings.
 func (a *Activities) QueueSettings(ctx context.Context, queue string) (Queue, error) {
 	q, err := a.Store.GetQueue(ctx, queue)

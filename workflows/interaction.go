@@ -49,21 +49,22 @@ type interactionImpl struct {
 	items   int // work items routed so far (one more per transfer)
 
 	// What the platform told us.
-	opened        bool            // the record exists
-	seen          map[string]bool // CTI event ids already handled
-	callerGone    bool            // caller hung up, chat ended by the customer
-	ivrDone       bool            // incoming_call came: the caller has left the IVR
-	replacedBy    string          // the callback that took the waiting call's place in the queue
-	callEnded     *cti.Event      // the customer leg's call_ended
-	outcome       string          // outbound: answered, no_answer, busy, voicemail, failed
-	agentLeg      string
-	agentAnswered bool
-	ringing       bool // the agent's phone or chat is being offered the contact
-	transcript    int  // chat messages kept so far
-	initiatedAt   time.Time
-	acceptedAt    *time.Time
-	openQueue     *activities.Queue // the queue's settings, read as the record opened
-	queueRead     bool              // open read them (nil openQueue: not configured)
+	opened         bool            // the record exists
+	seen           map[string]bool // CTI event ids already handled
+	callerGone     bool            // caller hung up, chat ended by the customer
+	ivrDone        bool            // incoming_call came: the caller has left the IVR
+	replacedBy     string          // the callback that took the waiting call's place in the queue
+	callEnded      *cti.Event      // the customer leg's call_ended
+	outcome        string          // outbound: answered, no_answer, busy, voicemail, failed
+	agentLeg       string
+	agentAnswered  bool
+	ringing        bool // the agent's phone or chat is being offered the contact
+	transcript     int  // chat messages kept so far
+	initiatedAt    time.Time
+	acceptedAt     *time.Time
+	openQueue      *activities.Queue // the queue's settings, read as the record opened
+	queueRead      bool              // open read them (nil openQueue: not configured)
+	enqueuedAtOpen bool              // open queued the first work item
 
 	// What the agent asked for.
 	end        *EndRequest
@@ -174,6 +175,21 @@ func (w *interactionImpl) run(ctx workflow.Context) error {
 	return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 }
 
+// workItem is the process's nth work item (one more per transfer), for
+// target or any agent of its queue.
+func (w *interactionImpl) workItem(ctx workflow.Context, n int, target string) activities.NewWorkItem {
+	channel := store.ChannelVoice
+	if w.in.Channel == ChannelChat {
+		channel = store.ChannelChat
+	}
+	item := activities.NewWorkItem{ID: fmt.Sprintf("%s-%d", w.in.Number, n), Queue: w.st.Queue, Channel: channel,
+		Kind: "interaction", WorkflowID: w.workflowID(ctx), TargetAgent: target}
+	if n == 1 {
+		item.Position = w.in.QueuePosition // its place in line since it arrived
+	}
+	return item
+}
+
 // routed says whether the contact goes through a queue to an agent: an
 // inbound call or a chat.
 func (w *interactionImpl) routed() bool {
@@ -211,10 +227,17 @@ func (w *interactionImpl) open(ctx workflow.Context) error {
 		// it again to the same answer. A routed contact reads its queue's
 		// settings with it.
 		req.ReadQueue = w.routed() && w.in.Queue != ""
+		if req.ReadQueue && !w.in.InIVR {
+			// Nothing comes between the record and the queue for a contact
+			// that does not wait for an IVR: its first work item is queued in
+			// the same step, from the process's input alone.
+			first := w.workItem(ctx, 1, "")
+			req.Enqueue = &first
+		}
 		if err := workflow.ExecuteLocalActivity(openOptions(ctx), a.OpenInteraction, req).Get(ctx, &opened); err != nil {
 			return fmt.Errorf("open interaction %s: %w", w.in.Number, err)
 		}
-		w.openQueue, w.queueRead = opened.Queue, req.ReadQueue
+		w.openQueue, w.queueRead, w.enqueuedAtOpen = opened.Queue, req.ReadQueue, opened.Enqueued
 	} else if err := workflow.ExecuteActivity(storageOptions(ctx), a.OpenInteraction, req).Get(ctx, &opened); err != nil {
 		return fmt.Errorf("open interaction %s: %w", w.in.Number, err)
 	}
@@ -272,21 +295,14 @@ func (w *interactionImpl) runRouted(ctx workflow.Context) error {
 			return w.close(ctx, "system", "queue "+w.in.Queue+" is not configured", "unroutable")
 		}
 	}
-	channel := store.ChannelVoice
-	if w.in.Channel == ChannelChat {
-		channel = store.ChannelChat
-	}
 	target := ""
 	for {
 		w.items++
-		item := activities.NewWorkItem{ID: fmt.Sprintf("%s-%d", w.in.Number, w.items), Queue: w.st.Queue, Channel: channel,
-			Kind: "interaction", WorkflowID: w.workflowID(ctx), TargetAgent: target}
-		if w.items == 1 {
-			item.Position = w.in.QueuePosition // its place in line since it arrived
-		}
+		item := w.workItem(ctx, w.items, target)
 		if w.r == nil {
 			w.r = newRouter(ctx, item, w.queue)
 			w.r.implied = w.merged
+			w.r.queued = w.enqueuedAtOpen // queued as the record opened
 		} else {
 			w.r.reset(item, w.queue)
 		}

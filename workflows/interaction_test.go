@@ -68,6 +68,11 @@ func newInteractionEnv(t *testing.T, agents ...string) *interactionEnv {
 				q := e.queue
 				q.Name = r.Interaction.Queue
 				out.Queue = &q
+				if n := r.Enqueue; n != nil {
+					e.items = append(e.items, *n)
+					e.deliver(e.nextOffer(n.ID, n.TargetAgent))
+					out.Enqueued = true
+				}
 			}
 			return out, nil
 		}).AfterFn(func() time.Duration { return e.slowOpen })
