@@ -15,13 +15,15 @@ import (
 
 // The bare side of each comparison: plain Temporal workflows on their own
 // task queue, doing what a casehub process does in Temporal terms (the same
-// number of activities and timers) and nothing else.
+// number of activities, local activities, timers, signals and updates) and
+// nothing else.
 const (
 	bareTaskQueue   = "casehub-bench-bare"
 	bareProcessType = "BenchBareProcess"
 	bareStepType    = "BenchBareStep"
 	bareNoteUpdate  = "note"
 	bareFinish      = "finish"
+	bareEvent       = "event"
 )
 
 // BareShape is what a bare process mirrors of an interaction's history.
@@ -31,6 +33,11 @@ type BareShape struct {
 	LocalActivities int    `json:"local_activities"`
 	CancelledTimers int    `json:"cancelled_timers"`
 	FiredTimers     int    `json:"fired_timers"`
+	// Signals and Updates the process takes in before it ends, sent by the
+	// bench as soon as it starts (a call's platform events and offers, the
+	// agent's accept and end).
+	Signals int `json:"signals"`
+	Updates int `json:"updates"`
 }
 
 func bareActivityOptions(ctx workflow.Context) workflow.Context {
@@ -57,6 +64,20 @@ func bareProcess(ctx workflow.Context, in BareShape) error {
 	ctx = bareActivityOptions(ctx)
 	var b *bareActivities
 	id := workflow.GetInfo(ctx).WorkflowExecution.ID
+	signals, updates := 0, 0
+	if err := workflow.SetUpdateHandler(ctx, bareNoteUpdate, func(ctx workflow.Context, key string) (string, error) {
+		updates++
+		return key, nil
+	}); err != nil {
+		return err
+	}
+	events := workflow.GetSignalChannel(ctx, bareEvent)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			events.Receive(ctx, nil)
+			signals++
+		}
+	})
 	for i := range in.LocalActivities {
 		if err := workflow.ExecuteLocalActivity(bareLocalOptions(ctx), b.Noop, i).Get(ctx, nil); err != nil {
 			return err
@@ -90,7 +111,7 @@ func bareProcess(ctx workflow.Context, in BareShape) error {
 			return err
 		}
 	}
-	return nil
+	return workflow.Await(ctx, func() bool { return signals >= in.Signals && updates >= in.Updates })
 }
 
 // bareStep answers the note update with one activity that writes a row,

@@ -145,7 +145,7 @@ type Results struct {
 	WorkerMode string     `json:"worker"`
 	Options    Options    `json:"options"`
 	// Shape is what one inbound call's process did in Temporal (the warm-up
-	// call's history); the bare process mirrors its activities and timers.
+	// call's history); the bare process mirrors its activities, timers, signals and updates.
 	Shape   InteractionShape `json:"interaction_shape"`
 	Metrics []Metric         `json:"metrics"`
 	Counts  []CountCheck     `json:"count_checks"`

@@ -46,7 +46,9 @@ type InteractionShape struct {
 // when the process closed, as an interaction's acceptance and grace timers
 // are) becomes one started and cancelled.
 func (sh InteractionShape) bare(tag string) BareShape {
-	return BareShape{Tag: tag, Activities: sh.Activities, LocalActivities: sh.LocalActivities, CancelledTimers: sh.TimersStarted - sh.TimersFired, FiredTimers: sh.TimersFired}
+	return BareShape{Tag: tag, Activities: sh.Activities, LocalActivities: sh.LocalActivities,
+		CancelledTimers: sh.TimersStarted - sh.TimersFired, FiredTimers: sh.TimersFired,
+		Signals: sh.SignalsReceived, Updates: sh.Updates}
 }
 
 // localActivityMarker is the name of the marker the Go SDK records for a
@@ -291,6 +293,9 @@ func (b *bencher) throughputOf(ctx context.Context, shape BareShape, calls, conc
 		accepted.Add(1)
 		wctx, cancel := context.WithTimeout(ctx, callTimeout)
 		defer cancel()
+		if err := s.driveBare(wctx, run.GetID(), shape); err != nil {
+			return err
+		}
 		return run.Get(wctx, nil)
 	})
 	b.count(settleCount(ctx, "throughput bare "+tag, "processes completed", int(accepted.Load()),
@@ -301,6 +306,29 @@ func (b *bencher) throughputOf(ctx context.Context, shape BareShape, calls, conc
 			return s.countWorkflows(ctx, fmt.Sprintf(`WorkflowType = %q AND Queue = %q AND ExecutionStatus = "Completed"`, bareProcessType, tag))
 		}, settleWithin, 200*time.Millisecond))
 	return res, err
+}
+
+// driveBare sends a bare process the signals and updates its shape takes
+// in, one after the other, as the platform and the agent send a call's.
+func (s *system) driveBare(ctx context.Context, id string, shape BareShape) error {
+	for i := range shape.Signals {
+		if err := s.bareClient.SignalWorkflow(ctx, id, "", bareEvent, i); err != nil {
+			return fmt.Errorf("signal bare process %s: %w", id, err)
+		}
+	}
+	for i := range shape.Updates {
+		h, err := s.bareClient.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+			WorkflowID: id, UpdateName: bareNoteUpdate, Args: []any{fmt.Sprintf("%s/%d", id, i)},
+			WaitForStage: client.WorkflowUpdateStageCompleted,
+		})
+		if err != nil {
+			return fmt.Errorf("update bare process %s: %w", id, err)
+		}
+		if err := h.Get(ctx, nil); err != nil {
+			return fmt.Errorf("update bare process %s: %w", id, err)
+		}
+	}
+	return nil
 }
 
 // startBare starts a bare workflow tagged with the run tag (in the Queue
@@ -354,9 +382,12 @@ func (b *bencher) warmUp(ctx context.Context) error {
 		return errors.New("the warm-up call ran no activities")
 	}
 	for i := range 3 {
-		run, err := s.startBare(ctx, fmt.Sprintf("%s-bare-%d", tag, i), tag, bareProcessType,
-			sh.bare(tag))
+		shape := sh.bare(tag)
+		run, err := s.startBare(ctx, fmt.Sprintf("%s-bare-%d", tag, i), tag, bareProcessType, shape)
 		if err != nil {
+			return err
+		}
+		if err := s.driveBare(ctx, run.GetID(), shape); err != nil {
 			return err
 		}
 		if err := run.Get(ctx, nil); err != nil {

@@ -46,6 +46,7 @@ func Callback(ctx workflow.Context, in CallbackInput) (CallbackState, error) {
 		AttemptLog: []CallbackAttemptView{}}
 	w.version = 1    // the API wrote version 1
 	w.at = w.st.Step // and the step it shows: scheduled
+	w.quick = workflow.GetVersion(ctx, changeCallbackQuickStart, workflow.DefaultVersion, 1) >= 1
 	if err := w.setup(ctx); err != nil {
 		return w.st, err
 	}
@@ -55,6 +56,7 @@ func Callback(ctx workflow.Context, in CallbackInput) (CallbackState, error) {
 type callbackImpl struct {
 	in       CallbackInput
 	st       CallbackState
+	quick    bool // the process follows changeCallbackQuickStart (decided first thing)
 	version  int
 	queue    activities.Queue
 	settings CallbackSettings
@@ -147,7 +149,7 @@ func (w *callbackImpl) setup(ctx workflow.Context) error {
 
 // run is the callback from its request to its close.
 func (w *callbackImpl) run(ctx workflow.Context) error {
-	if err := workflow.ExecuteActivity(storageOptions(ctx), a.QueueSettings, w.in.Queue).Get(ctx, &w.queue); err != nil {
+	if err := w.readQueue(ctx); err != nil {
 		return w.closeAs(ctx, store.CallbackFailed, "queue "+w.in.Queue+" is not configured")
 	}
 	var err error
@@ -170,6 +172,26 @@ func (w *callbackImpl) run(ctx workflow.Context) error {
 			return w.finishRun(ctx, err)
 		}
 	}
+}
+
+// readQueue reads the queue's settings. A process that follows
+// changeCallbackQuickStart reads them as a local activity, in its first
+// workflow task: a read changes nothing, so a lost task read again is
+// harmless, and the callback reaches its wait in that task with one
+// marker event instead of an activity's three and another workflow task.
+func (w *callbackImpl) readQueue(ctx workflow.Context) error {
+	if w.quick {
+		return workflow.ExecuteLocalActivity(localStorageOptions(ctx), a.QueueSettings, w.in.Queue).Get(ctx, &w.queue)
+	}
+	return workflow.ExecuteActivity(storageOptions(ctx), a.QueueSettings, w.in.Queue).Get(ctx, &w.queue)
+}
+
+// follows tells whether the process follows a callback change made before
+// changeCallbackQuickStart: one that follows changeCallbackQuickStart
+// follows them all without a marker each; an older one asks
+// workflow.GetVersion where it always did.
+func (w *callbackImpl) follows(ctx workflow.Context, change string) bool {
+	return w.quick || workflow.GetVersion(ctx, change, workflow.DefaultVersion, 1) >= 1
 }
 
 func (w *callbackImpl) finishRun(ctx workflow.Context, err error) error {
@@ -275,6 +297,7 @@ func (w *callbackImpl) throughQueue(ctx workflow.Context) (bool, error) {
 	w.keepPlace = 0
 	if w.r == nil {
 		w.r = newRouter(ctx, item, w.queue)
+		w.r.implied = w.quick
 	} else {
 		w.r.reset(item, w.queue)
 	}
@@ -337,7 +360,7 @@ func (w *callbackImpl) throughQueue(ctx workflow.Context) (bool, error) {
 func (w *callbackImpl) watchClosing(ctx workflow.Context) (stop func()) {
 	w.hoursClosed = false
 	bh := w.settings.BusinessHours
-	if bh == nil || workflow.GetVersion(ctx, changeLeaveQueueAtClosing, workflow.DefaultVersion, 1) < 1 {
+	if bh == nil || !w.follows(ctx, changeLeaveQueueAtClosing) {
 		return func() {}
 	}
 	now := workflow.Now(ctx)
@@ -959,7 +982,7 @@ func (w *callbackImpl) closeAs(ctx workflow.Context, state, outcome string) erro
 	if err := w.step(ctx, state); err != nil {
 		return err
 	}
-	if workflow.GetVersion(ctx, changeOutcomeSearchAttribute, workflow.DefaultVersion, 1) >= 1 {
+	if w.follows(ctx, changeOutcomeSearchAttribute) {
 		_ = workflow.UpsertTypedSearchAttributes(ctx, SearchOutcome.ValueSet(state))
 	}
 	w.done = true

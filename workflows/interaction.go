@@ -234,7 +234,7 @@ func (w *interactionImpl) open(ctx workflow.Context) error {
 			first := w.workItem(ctx, 1, "")
 			req.Enqueue = &first
 		}
-		if err := workflow.ExecuteLocalActivity(openOptions(ctx), a.OpenInteraction, req).Get(ctx, &opened); err != nil {
+		if err := workflow.ExecuteLocalActivity(localStorageOptions(ctx), a.OpenInteraction, req).Get(ctx, &opened); err != nil {
 			return fmt.Errorf("open interaction %s: %w", w.in.Number, err)
 		}
 		w.openQueue, w.queueRead, w.enqueuedAtOpen = opened.Queue, req.ReadQueue, opened.Enqueued

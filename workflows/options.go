@@ -54,13 +54,15 @@ func storageOptions(ctx workflow.Context) workflow.Context {
 	})
 }
 
-// openOptions are the options for opening an interaction's record as a
-// local activity (changeMergedSteps): run inside the process's first
-// workflow task, one marker event instead of an activity's three and the
-// workflow task that takes in its result. The storage deadline and retries
-// hold; a retry whose backoff is longer than the workflow task time-out
-// waits on a timer, so a PostgreSQL outage does not hold the task open.
-func openOptions(ctx workflow.Context) workflow.Context {
+// localStorageOptions are the options for a process's first PostgreSQL
+// step run as a local activity (opening an interaction's record since
+// changeMergedSteps, reading a callback's queue since
+// changeCallbackQuickStart): run inside the process's first workflow task,
+// one marker event instead of an activity's three and the workflow task
+// that takes in its result. The storage deadline and retries hold; a retry
+// whose backoff is longer than the workflow task time-out waits on a
+// timer, so a PostgreSQL outage does not hold the task open.
+func localStorageOptions(ctx workflow.Context) workflow.Context {
 	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		ScheduleToCloseTimeout: storageDeadline,
 		StartToCloseTimeout:    AttemptTimeout,

@@ -67,4 +67,9 @@ const (
 	// process decides it first thing, and one that follows it follows every
 	// earlier interaction change without a marker each (follows).
 	changeMergedSteps = "interaction-merged-steps"
+
+	// changeCallbackQuickStart: a callback reads its queue's settings as a
+	// local activity in its first workflow task, and follows every earlier
+	// callback change without a marker each (callbackImpl.follows).
+	changeCallbackQuickStart = "callback-quick-start"
 )
