@@ -336,7 +336,9 @@ func (s *system) driveBare(ctx context.Context, id string, shape BareShape) erro
 func (s *system) startBare(ctx context.Context, id, tag, workflowType string, arg any) (client.WorkflowRun, error) {
 	return s.bareClient.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID: id, TaskQueue: bareTaskQueue,
-		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.SearchQueue.ValueSet(tag)),
+		// A bare process whose driver failed does not stay open.
+		WorkflowExecutionTimeout: 10 * time.Minute,
+		TypedSearchAttributes:    temporal.NewSearchAttributes(workflows.SearchQueue.ValueSet(tag)),
 	}, workflowType, arg)
 }
 

@@ -68,8 +68,10 @@ type Record struct {
 
 // write applies the record's changes in the step's transaction. Each is
 // idempotent (a change by its version, a phone log by its call), so a step
-// that runs again writes nothing new. A phone log already kept for another
-// interaction is left as it is: the step does not fail for it.
+// that runs again writes nothing new. A phone log the database refuses (its
+// call logged for another interaction, its times out of order) is left out
+// under a savepoint, and the step goes on: the log never holds up the
+// agent's wrap-up or the record's close.
 func (rec Record) write(ctx context.Context, tx *store.Store) error {
 	if c := rec.Interaction; c != nil {
 		if _, err := tx.ChangeInteraction(ctx, *c); err != nil {
@@ -82,7 +84,17 @@ func (rec Record) write(ctx context.Context, tx *store.Store) error {
 		}
 	}
 	if l := rec.PhoneLog; l != nil {
-		if err := tx.RecordPhoneLog(ctx, *l); err != nil && !errors.Is(err, store.ErrDuplicate) {
+		if _, err := tx.Exec(ctx, `SAVEPOINT phone_log`, map[string]any{}); err != nil {
+			return fmt.Errorf("phone log savepoint: %w", err)
+		}
+		err := tx.RecordPhoneLog(ctx, *l)
+		switch {
+		case err == nil:
+		case errors.Is(err, store.ErrDuplicate) || errors.Is(err, store.ErrInvalid):
+			if _, err := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT phone_log`, map[string]any{}); err != nil {
+				return fmt.Errorf("phone log savepoint: %w", err)
+			}
+		default:
 			return err
 		}
 	}

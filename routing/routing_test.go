@@ -712,3 +712,32 @@ func TestRecordsCommitWithAcceptAndFinish(t *testing.T) {
 	require.Equal(t, 60, logs[0].DurationSeconds)
 	require.Contains(t, agents, next.AgentID)
 }
+
+// A phone log the database refuses (ended before it started) is left out:
+// the finish and the record's close still commit.
+func TestRefusedPhoneLogDoesNotHoldUpTheFinish(t *testing.T) {
+	ctx := context.Background()
+	r, _ := newRouter()
+	queue, _ := fixture(t, r)
+	number, err := st.NextInteractionNumber(ctx)
+	require.NoError(t, err)
+	_, err = st.CreateInteraction(ctx, store.NewInteraction{Number: number, Channel: store.InteractionPhone,
+		Direction: store.DirectionInbound, State: store.InteractionNew, WorkflowID: "interaction-" + number, Queue: queue,
+		Actor: "cti", Reason: "incoming call"})
+	require.NoError(t, err)
+	it := enqueue(t, r, queue, store.ChannelVoice)
+	start := time.Now().UTC().Truncate(time.Second)
+	log := &store.PhoneLog{CallID: "call-" + number, Interaction: number, FromNumber: "+15550001", ToNumber: "+15550002",
+		StartedAt: start, EndedAt: start.Add(-time.Minute)}
+	none := ""
+	_, err = r.Finish(ctx, key(), routing.FinishRequest{ItemID: it.ID, Record: routing.Record{PhoneLog: log,
+		Interaction: &store.InteractionChange{Number: number, Version: 2, State: store.InteractionClosedComplete, AgentID: &none, Actor: "cti", Reason: "abandoned"}}})
+	require.NoError(t, err)
+	in, err := st.GetInteraction(ctx, number)
+	require.NoError(t, err)
+	require.Equal(t, store.InteractionClosedComplete, in.State)
+	logs, err := st.PhoneLogs(ctx, number)
+	require.NoError(t, err)
+	require.Empty(t, logs)
+	require.Equal(t, store.ItemDone, item(t, it.ID).State)
+}

@@ -65,6 +65,7 @@ type interactionImpl struct {
 	openQueue      *activities.Queue // the queue's settings, read as the record opened
 	queueRead      bool              // open read them (nil openQueue: not configured)
 	enqueuedAtOpen bool              // open queued the first work item
+	closing        string            // the outcome a merged process shows with its closed state
 
 	// What the agent asked for.
 	end        *EndRequest
@@ -226,11 +227,11 @@ func (w *interactionImpl) open(ctx workflow.Context) error {
 		// can come before it, so a worker that loses this workflow task runs
 		// it again to the same answer. A routed contact reads its queue's
 		// settings with it.
-		req.ReadQueue = w.routed() && w.in.Queue != ""
-		if req.ReadQueue && !w.in.InIVR {
-			// Nothing comes between the record and the queue for a contact
-			// that does not wait for an IVR: its first work item is queued in
-			// the same step, from the process's input alone.
+		// Nothing comes between the record and the queue for a contact that
+		// does not wait for an IVR: its queue's settings are read and its
+		// first work item queued in the same step, from the process's input
+		// alone. One in an IVR reads them when it leaves the IVR.
+		if req.ReadQueue = w.routed() && w.in.Queue != "" && !w.in.InIVR; req.ReadQueue {
 			first := w.workItem(ctx, 1, "")
 			req.Enqueue = &first
 		}
@@ -456,7 +457,7 @@ func (w *interactionImpl) finishRecorded(ctx workflow.Context, agent, reason str
 			return fmt.Errorf("record %s: %w", c.State, err)
 		}
 	}
-	w.st.Outcome = "completed"
+	w.closing = "completed"
 	w.show(ctx, StateClosedComplete, agent)
 	return nil
 }
@@ -534,6 +535,15 @@ func (w *interactionImpl) phoneLog(ctx workflow.Context, agent string) *activiti
 	if e := w.callEnded; e != nil && e.DurationSeconds != nil {
 		l.DurationSeconds = *e.DurationSeconds
 	}
+	if w.merged {
+		// The platform's times mixed with the process's own may be out of
+		// order (clock skew): the log is kept, ending no earlier than it
+		// started.
+		if l.EndedAt.Before(l.StartedAt) {
+			l.EndedAt = l.StartedAt
+		}
+		l.DurationSeconds = max(l.DurationSeconds, 0)
+	}
 	return &l
 }
 
@@ -550,7 +560,7 @@ func (w *interactionImpl) closeAbandoned(ctx workflow.Context) error {
 
 func (w *interactionImpl) close(ctx workflow.Context, actor, reason, outcome string) error {
 	if w.merged {
-		w.st.Outcome = outcome // shown with the closed state
+		w.closing = outcome // shown with the closed state
 	}
 	if err := w.change(ctx, StateClosedComplete, w.st.AgentID, actor, reason); err != nil {
 		return err
@@ -840,7 +850,8 @@ func (w *interactionImpl) show(ctx workflow.Context, state, agent string) {
 	} else {
 		attrs = append(attrs, SearchAgentID.ValueUnset())
 	}
-	if w.merged && state == StateClosedComplete && w.st.Outcome != "" {
+	if w.merged && state == StateClosedComplete && w.closing != "" {
+		w.st.Outcome = w.closing
 		attrs = append(attrs, SearchOutcome.ValueSet(w.st.Outcome))
 	}
 	_ = workflow.UpsertTypedSearchAttributes(ctx, attrs...)
