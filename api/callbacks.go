@@ -347,6 +347,9 @@ func (s *Server) startCallback(ctx context.Context, cb store.Callback) error {
 		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		StaticSummary:            fmt.Sprintf("%s callback %s in queue %s", cb.Mode, cb.ID, cb.Queue),
 		StaticDetails:            workflows.CallbackStaticDetails(in),
+		// What the record says at version 1, so the process need not
+		// upsert it (changeCallbackQuickStart).
+		TypedSearchAttributes: workflows.CallbackStartAttributes(in),
 	}, workflows.Callback, in)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {

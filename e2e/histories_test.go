@@ -386,6 +386,18 @@ func TestRecordHistories(t *testing.T) {
 		rec.closed("customer-first-retried", workflows.CallbackWorkflowID(cb.ID))
 	})
 
+	t.Run("scheduled callback waits, then is cancelled", func(t *testing.T) {
+		queue, _ := setupQueue(t, callbackQueueSettings(map[string]any{}), "rsc")
+		at := time.Now().Add(time.Hour).UTC().Truncate(time.Second).Format(time.RFC3339)
+		var cb store.Callback
+		mustAPI(t, http.StatusCreated, "POST", "/v1/callbacks", sys.tokens[auth.RoleIntegration],
+			map[string]any{"number": customerNumber(), "queue": queue, "scheduled_at": at}, &cb)
+		rec.running("scheduled-waiting", workflows.CallbackWorkflowID(cb.ID))
+		mustAPI(t, http.StatusOK, "POST", "/v1/callbacks/"+cb.ID+"/cancel", supervisor(), map[string]any{"reason": "recorded"}, nil)
+		waitCallback(t, cb.ID, closed(store.CallbackCancelled), "cancelled")
+		rec.closed("scheduled-cancelled", workflows.CallbackWorkflowID(cb.ID))
+	})
+
 	t.Run("agent-first callback: busy, redialled, closed", func(t *testing.T) {
 		queue, tokens := setupQueue(t, callbackQueueSettings(map[string]any{"default_mode": "agent_first"}), "ref")
 		agent := "ref-" + queue

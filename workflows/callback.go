@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"strconv"
 	"time"
@@ -159,7 +160,7 @@ func (w *callbackImpl) run(ctx workflow.Context) error {
 	if w.st.MaxAttempts <= 0 {
 		w.st.MaxAttempts = w.settings.MaxAttempts
 	}
-	_ = workflow.UpsertTypedSearchAttributes(ctx, SearchCallbackMode.ValueSet(w.in.Mode), SearchQueue.ValueSet(w.in.Queue))
+	w.upsert(ctx, SearchCallbackMode.ValueSet(w.in.Mode), SearchQueue.ValueSet(w.in.Queue))
 	w.watchExpiry(ctx)
 
 	for {
@@ -254,7 +255,12 @@ func (w *callbackImpl) waitUntilDue(ctx workflow.Context) (bool, error) {
 		w.st.NextAttemptAt = &due
 		summary := what + " " + clockIn(now, due, w.st.TimeZone) + why
 		w.waits = "its time: " + summary
-		if err := w.step(ctx, CallbackStepScheduled); err != nil {
+		if w.asRequested(due) {
+			// The record says this already (the API wrote it at version 1):
+			// the process goes to its wait in its first workflow task.
+			w.at = CallbackStepScheduled
+			w.show(ctx, CallbackStepScheduled)
+		} else if err := w.step(ctx, CallbackStepScheduled); err != nil {
 			return false, err
 		}
 		w.reschedAck = gen
@@ -1015,6 +1021,82 @@ func (w *callbackImpl) change(step string) activities.CallbackChange {
 	return c
 }
 
+// asRequested says whether the record already holds the scheduled step
+// due then, as the API wrote it (version 1: scheduled, next attempt at the
+// requested time), so that a process that follows changeCallbackQuickStart
+// need not write it again. Only the input and the process's own state
+// decide it.
+func (w *callbackImpl) asRequested(due time.Time) bool {
+	in, st := w.in, w.st
+	return w.quick && w.version == 1 && in.ScheduledAt != nil && due.Equal(*in.ScheduledAt) &&
+		st.ScheduledAt != nil && st.ScheduledAt.Equal(*in.ScheduledAt) && st.ExpiresAt.Equal(in.ExpiresAt) &&
+		st.TimeZone == in.TimeZone && st.MaxAttempts == in.MaxAttempts && st.Attempts == 0 &&
+		st.AgentID == "" && st.OfferedTo == "" && st.Outcome == ""
+}
+
+// CallbackStartAttributes are the search attributes a callback's process
+// starts with: what its record says at version 1 (the API's start), so a
+// process that follows changeCallbackQuickStart need not upsert them.
+func CallbackStartAttributes(in CallbackInput) temporal.SearchAttributes {
+	attrs := []temporal.SearchAttributeUpdate{SearchCallbackMode.ValueSet(in.Mode), SearchQueue.ValueSet(in.Queue),
+		SearchProcessState.ValueSet(CallbackStepScheduled)}
+	if in.ScheduledAt != nil {
+		attrs = append(attrs, SearchNextAttemptAt.ValueSet(*in.ScheduledAt))
+	}
+	return temporal.NewSearchAttributes(attrs...)
+}
+
+// upsert updates search attributes; a process that follows
+// changeCallbackQuickStart leaves out those that already hold the value
+// (from its start, or an earlier update), so the history gets no event for
+// them.
+func (w *callbackImpl) upsert(ctx workflow.Context, attrs ...temporal.SearchAttributeUpdate) {
+	if w.quick {
+		attrs = unchanged(workflow.GetTypedSearchAttributes(ctx), attrs)
+		if len(attrs) == 0 {
+			return
+		}
+	}
+	_ = workflow.UpsertTypedSearchAttributes(ctx, attrs...)
+}
+
+// unchanged keeps the updates that would change cur.
+func unchanged(cur temporal.SearchAttributes, attrs []temporal.SearchAttributeUpdate) []temporal.SearchAttributeUpdate {
+	var out []temporal.SearchAttributeUpdate
+	before := cur.GetUntypedValues()
+	for _, u := range attrs {
+		after := temporal.NewSearchAttributes(cur.Copy(), u).GetUntypedValues()
+		if !sameValues(before, after) {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// sameValues compares search attribute values, times by the instant.
+func sameValues(a, b map[temporal.SearchAttributeKey]any) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, va := range a {
+		vb, ok := b[k]
+		if !ok {
+			return false
+		}
+		ta, aTime := va.(time.Time)
+		tb, bTime := vb.(time.Time)
+		switch {
+		case aTime && bTime:
+			if !ta.Equal(tb) {
+				return false
+			}
+		case !reflect.DeepEqual(va, vb):
+			return false
+		}
+	}
+	return true
+}
+
 // show takes a recorded step into the state query and the Temporal UI.
 func (w *callbackImpl) show(ctx workflow.Context, step string) {
 	w.st.Step, w.st.State = step, CallbackStoredState(step)
@@ -1026,7 +1108,7 @@ func (w *callbackImpl) show(ctx workflow.Context, step string) {
 	} else {
 		attrs = append(attrs, SearchNextAttemptAt.ValueUnset())
 	}
-	_ = workflow.UpsertTypedSearchAttributes(ctx, attrs...)
+	w.upsert(ctx, attrs...)
 	workflow.SetCurrentDetails(ctx, w.summary())
 }
 

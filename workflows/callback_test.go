@@ -392,8 +392,35 @@ func TestScheduledInAnotherTimeZoneAcrossDaylightSaving(t *testing.T) {
 	require.Equal(t, store.CallbackCompleted, st.State)
 	require.Len(t, e.enqueuedAt, 1)
 	require.Equal(t, at, e.enqueuedAt[0].UTC(), "entered the queue at its time, by a durable timer")
-	require.Equal(t, store.CallbackScheduled, e.changes[0].State)
-	require.Equal(t, at, e.changes[0].NextAttemptAt.UTC())
+	// The record said scheduled at that time from the request (version 1):
+	// the process did not write it again, and its first change is the next
+	// step, at version 2.
+	require.NotEqual(t, store.CallbackScheduled, e.changes[0].State)
+	require.Equal(t, 2, e.changes[0].Version)
+}
+
+// A scheduled callback started as the API starts it (with the search
+// attributes its record has at version 1) goes to its wait without writing
+// its record or updating its search attributes again.
+func TestScheduledCallbackWaitsInItsFirstTask(t *testing.T) {
+	e := newCallbackEnv(t, "ann")
+	in := asap(store.CallbackAgentFirst)
+	at := cbStart.Add(time.Hour)
+	in.ScheduledAt, in.ExpiresAt = &at, at.Add(24*time.Hour)
+	require.NoError(t, e.SetTypedSearchAttributesOnStart(workflows.CallbackStartAttributes(in)))
+	upserts := 0
+	e.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(mock.Arguments) { upserts++ }).Return(nil)
+	e.at(30*time.Minute, func() {
+		require.Zero(t, upserts, "the start's search attributes already say scheduled, due at its time")
+		require.Empty(t, e.changes, "the record already says so")
+		st := e.state()
+		require.Equal(t, workflows.CallbackStepScheduled, st.Step)
+		require.Equal(t, at, st.NextAttemptAt.UTC())
+		e.ok(workflows.UpdateCancelCallback, workflows.CallbackCancelRequest{By: "ops"})
+	})
+	st := e.run(in)
+	require.Equal(t, store.CallbackCancelled, st.State)
+	require.Equal(t, 2, e.changes[0].Version, "the next step is version 2")
 }
 
 func TestBusinessHoursWaitForTheNextOpening(t *testing.T) {
