@@ -12,7 +12,7 @@ import (
 )
 
 // scaleWithin bounds how long the scale phase waits for its processes to
-// settle into waiting.
+// settle into waiting (callbacks: at least 20 ms each, for a large fill).
 const scaleWithin = 10 * time.Minute
 
 // scale leaves many processes waiting and reads what it costs: the
@@ -33,10 +33,13 @@ func (b *bencher) scale(ctx context.Context) error {
 	cbTag := fmt.Sprintf("bench-%s-scale-callbacks", s.runID)
 	cbWhen := fmt.Sprintf("%d open callbacks", o.OpenCallbacks)
 	rssCallbacks := Metric{Key: "worker_rss_callbacks", Name: rssName(cbWhen, len(s.workerPIDs), nil), Unit: "MB"}
-	if o.OpenCallbacks == 10_000 {
+	switch o.OpenCallbacks {
+	case 10_000:
 		rssCallbacks.Target = &Target{Op: "<", Value: 500}
-	} else {
-		rssCallbacks.Note = "target < 500 MB is for 10,000"
+	case 100_000:
+		rssCallbacks.Target = &Target{Op: "<", Value: 600}
+	default:
+		rssCallbacks.Note = "targets: < 500 MB for 10,000, < 600 MB for 100,000"
 	}
 	if !s.callbacksAPI(ctx) {
 		rssCallbacks.Note = noCallbacksAPI
@@ -189,7 +192,7 @@ func (b *bencher) openCallbacks(ctx context.Context, tag string, n int) (int, ti
 		},
 		func(ctx context.Context) (int, error) {
 			return s.countWorkflows(ctx, fmt.Sprintf(`WorkflowType = "Callback" AND Queue = %q AND ProcessState = "scheduled" AND ExecutionStatus = "Running"`, tag))
-		}, scaleWithin, time.Second)
+		}, max(scaleWithin, time.Duration(accepted)*20*time.Millisecond), time.Second)
 	b.count(c, err)
 	return accepted, time.Since(start), nil
 }
