@@ -45,13 +45,19 @@ func storageOptions(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		ScheduleToCloseTimeout: storageDeadline,
 		StartToCloseTimeout:    AttemptTimeout,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        200 * time.Millisecond,
-			BackoffCoefficient:     2,
-			MaximumInterval:        10 * time.Second,
-			NonRetryableErrorTypes: activities.NonRetryable(),
-		},
+		RetryPolicy:            storageRetry(),
 	})
+}
+
+// storageRetry retries a process's PostgreSQL step through an outage (up
+// to storageDeadline).
+func storageRetry() *temporal.RetryPolicy {
+	return &temporal.RetryPolicy{
+		InitialInterval:        200 * time.Millisecond,
+		BackoffCoefficient:     2,
+		MaximumInterval:        10 * time.Second,
+		NonRetryableErrorTypes: activities.NonRetryable(),
+	}
 }
 
 // localStorageOptions are the options for a process's first PostgreSQL
@@ -66,12 +72,7 @@ func localStorageOptions(ctx workflow.Context) workflow.Context {
 	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		ScheduleToCloseTimeout: storageDeadline,
 		StartToCloseTimeout:    AttemptTimeout,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        200 * time.Millisecond,
-			BackoffCoefficient:     2,
-			MaximumInterval:        10 * time.Second,
-			NonRetryableErrorTypes: activities.NonRetryable(),
-		},
+		RetryPolicy:            storageRetry(),
 	})
 }
 
