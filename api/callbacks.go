@@ -350,6 +350,8 @@ func (s *Server) startCallback(ctx context.Context, cb store.Callback) error {
 		// What the record says at version 1, so the process need not
 		// upsert it (changeCallbackQuickStart).
 		TypedSearchAttributes: workflows.CallbackStartAttributes(in),
+		// Below live work while it waits for its time.
+		Priority: workflows.CallbackStartPriority(in, time.Now()),
 	}, workflows.Callback, in)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {

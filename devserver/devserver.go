@@ -48,8 +48,12 @@ type Server struct {
 // TunedArgs are the settings measured to matter on the dev server's single
 // history shard: SQLite in WAL mode with normal syncs; transfer/timer queue
 // poll limits raised from the default 20/s, which otherwise add about 50 ms
-// to every workflow hop; and one task-queue partition instead of four, with
-// which a task could wait about 2 s in a partition no poller was on.
+// to every workflow hop; one task-queue partition instead of four, with
+// which a task could wait about 2 s in a partition no poller was on; and
+// the matcher that dispatches a task queue's tasks by priority (off by
+// default in the release tools/go.mod pins, 1.29.1), so that callbacks
+// scheduled for later (workflows.PriorityLater) never queue ahead of live
+// contacts.
 func TunedArgs() []string {
 	return []string{
 		"--sqlite-pragma", "journal_mode=wal",
@@ -58,6 +62,7 @@ func TunedArgs() []string {
 		"--dynamic-config-value", "history.timerProcessorMaxPollRPS=10000",
 		"--dynamic-config-value", "matching.numTaskqueueReadPartitions=1",
 		"--dynamic-config-value", "matching.numTaskqueueWritePartitions=1",
+		"--dynamic-config-value", "matching.useNewMatcher=true",
 	}
 }
 

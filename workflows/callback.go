@@ -1046,6 +1046,25 @@ func CallbackStartAttributes(in CallbackInput) temporal.SearchAttributes {
 	return temporal.NewSearchAttributes(attrs...)
 }
 
+// PriorityLater is the task queue priority (Temporal's PriorityKey: 1
+// goes first, 3 is the default) of a callback scheduled for later. Its
+// first workflow task only sets its timer, and a batch of thousands of
+// them would otherwise queue those tasks ahead of the calls, chats and
+// agents that arrive meanwhile, each of which a person waits on. The
+// process keeps it when it falls due, so it waits only behind other work
+// of its kind.
+const PriorityLater = 4
+
+// CallbackStartPriority is the priority a callback's process starts with
+// at now: PriorityLater when it is scheduled ahead, the default (live
+// work) when it is due.
+func CallbackStartPriority(in CallbackInput, now time.Time) temporal.Priority {
+	if in.ScheduledAt != nil && in.ScheduledAt.After(now) {
+		return temporal.Priority{PriorityKey: PriorityLater}
+	}
+	return temporal.Priority{}
+}
+
 // upsert updates search attributes; a process that follows
 // changeCallbackQuickStart leaves out those that already hold the value
 // (from its start, or an earlier update), so the history gets no event for

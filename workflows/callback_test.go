@@ -714,3 +714,22 @@ func TestCallbackWorkflowIDCarriesNoNumber(t *testing.T) {
 	require.Equal(t, "callback-CB0000042", workflows.CallbackWorkflowID("CB0000042"))
 	require.False(t, strings.Contains(workflows.CallbackDialKey("CB0000042", 2), "+"))
 }
+
+func TestACallbackScheduledAheadStartsBelowLiveWork(t *testing.T) {
+	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	later, past := now.Add(time.Hour), now.Add(-time.Minute)
+	for _, tc := range []struct {
+		name string
+		at   *time.Time
+		want int
+	}{
+		{"as soon as possible", nil, 0},
+		{"scheduled ahead", &later, workflows.PriorityLater},
+		{"scheduled for a time already past", &past, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := workflows.CallbackStartPriority(workflows.CallbackInput{ID: "cb-1", ScheduledAt: tc.at}, now)
+			require.Equal(t, tc.want, p.PriorityKey)
+		})
+	}
+}

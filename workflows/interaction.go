@@ -31,7 +31,8 @@ const agentAnswerGrace = 10 * time.Second
 func Interaction(ctx workflow.Context, in InteractionInput) (InteractionState, error) {
 	w := &interactionImpl{in: in, seen: map[string]bool{}, escalated: map[string]EscalationRef{}, escalating: map[string]bool{}}
 	w.st = InteractionState{Number: in.Number, Channel: in.Channel, State: StateNew, Queue: in.Queue, AgentID: in.AgentID}
-	w.merged = workflow.GetVersion(ctx, changeMergedSteps, workflow.DefaultVersion, 1) >= 1
+	steps := workflow.GetVersion(ctx, changeMergedSteps, workflow.DefaultVersion, mergedStepsLocalPlatform)
+	w.merged, w.localPlatform = steps >= mergedSteps, steps >= mergedStepsLocalPlatform
 	if err := w.setup(ctx); err != nil {
 		return w.st, err
 	}
@@ -39,14 +40,17 @@ func Interaction(ctx workflow.Context, in InteractionInput) (InteractionState, e
 }
 
 type interactionImpl struct {
-	in      InteractionInput
-	st      InteractionState
-	merged  bool // the process follows changeMergedSteps (decided first thing)
-	version int
-	recMu   workflow.Mutex // one record write at a time, in version order
-	queue   activities.Queue
-	r       *router
-	items   int // work items routed so far (one more per transfer)
+	in     InteractionInput
+	st     InteractionState
+	merged bool // the process follows changeMergedSteps (decided first thing)
+	// localPlatform: commands to the platform about the live contact run
+	// as local activities (changeMergedSteps at mergedStepsLocalPlatform).
+	localPlatform bool
+	version       int
+	recMu         workflow.Mutex // one record write at a time, in version order
+	queue         activities.Queue
+	r             *router
+	items         int // work items routed so far (one more per transfer)
 
 	// What the platform told us.
 	opened         bool            // the record exists
@@ -82,6 +86,23 @@ type interactionImpl struct {
 // each; an older one asks workflow.GetVersion where it always did.
 func (w *interactionImpl) follows(ctx workflow.Context, change string) bool {
 	return w.merged || workflow.GetVersion(ctx, change, workflow.DefaultVersion, 1) >= 1
+}
+
+// platform sends a command about the live call or chat to the telephony
+// platform: ring the agent, bridge, hang up, end the chat. Each carries an
+// idempotency key made only of what it is for (the offer, the
+// interaction's number and work item), so the platform acts once and
+// answers a repeat with its first answer. A process that follows
+// mergedStepsLocalPlatform therefore runs these as local activities,
+// inside the workflow task that decides them: a worker that loses that
+// task sends the same command again, to the same answer. A transfer and a
+// chat message stay activities: their keys count requests, and a retried
+// task may take two requests in the other order.
+func (w *interactionImpl) platform(ctx workflow.Context, activity any, args ...any) workflow.Future {
+	if w.localPlatform {
+		return workflow.ExecuteLocalActivity(localCTIOptions(ctx), activity, args...)
+	}
+	return workflow.ExecuteActivity(ctiOptions(ctx), activity, args...)
 }
 
 func (w *interactionImpl) workflowID(ctx workflow.Context) string {
@@ -346,7 +367,7 @@ func (w *interactionImpl) runRouted(ctx workflow.Context) error {
 			if _, err := awaitUntil(ctx, agentAnswerGrace, "agent's phone: "+w.r.agentID+" until "+until, func() bool { return w.agentAnswered || w.callerGone }); err != nil {
 				return err
 			}
-			if err := workflow.ExecuteActivity(ctiOptions(ctx), a.Bridge, cti.BridgeRequest{
+			if err := w.platform(ctx, a.Bridge, cti.BridgeRequest{
 				IdempotencyKey: fmt.Sprintf("%s-bridge-%d", w.in.Number, w.items), CustomerCallID: w.in.CallID, AgentCallID: w.agentLeg,
 			}).Get(ctx, nil); err != nil {
 				workflow.GetLogger(ctx).Error("bridge legs", "error", err)
@@ -382,7 +403,7 @@ func (w *interactionImpl) finishWorked(ctx workflow.Context) error {
 			disposition = &w.end.Disposition
 		}
 		if w.in.Channel == ChannelPhone && !w.callerGone {
-			_ = workflow.ExecuteActivity(ctiOptions(ctx), a.HangUp, cti.HangUpRequest{
+			_ = w.platform(ctx, a.HangUp, cti.HangUpRequest{
 				IdempotencyKey: w.in.Number + "-hangup", CallID: w.in.CallID}).Get(ctx, nil)
 		}
 		if w.in.Channel == ChannelChat && !w.callerGone &&
@@ -390,7 +411,7 @@ func (w *interactionImpl) finishWorked(ctx workflow.Context) error {
 			// Ended for the customer too: the platform closes the chat and
 			// refuses further messages, rather than taking them into a chat
 			// nobody reads.
-			err := workflow.ExecuteActivity(ctiOptions(ctx), a.EndChat, cti.EndChatRequest{
+			err := w.platform(ctx, a.EndChat, cti.EndChatRequest{
 				IdempotencyKey: w.in.Number + "-end-chat", ChatID: w.in.ChatID, Reason: reason}).Get(ctx, nil)
 			if err != nil {
 				workflow.GetLogger(ctx).Error("end the chat on the platform", "chat_id", w.in.ChatID, "error", err)
@@ -618,7 +639,7 @@ func (w *interactionImpl) offerOnPlatform(ctx workflow.Context, o OfferSignal) {
 	}
 	var leg cti.Call
 	w.agentAnswered = false
-	if err := workflow.ExecuteActivity(ctiOptions(ctx), a.OfferToAgent, req, w.workflowID(ctx)).Get(ctx, &leg); err != nil {
+	if err := w.platform(ctx, a.OfferToAgent, req, w.workflowID(ctx)).Get(ctx, &leg); err != nil {
 		workflow.GetLogger(ctx).Error("offer to agent on the platform", "agent", o.AgentID, "error", err)
 		return // the acceptance timer still runs; the agent may accept from the workspace
 	}
@@ -643,7 +664,7 @@ func (w *interactionImpl) withdrawn(ctx workflow.Context, o OfferSignal, why str
 		return
 	}
 	if w.agentLeg != "" {
-		_ = workflow.ExecuteActivity(ctiOptions(ctx), a.HangUp, cti.HangUpRequest{IdempotencyKey: o.OfferID + "-withdraw", CallID: w.agentLeg}).Get(ctx, nil)
+		_ = w.platform(ctx, a.HangUp, cti.HangUpRequest{IdempotencyKey: o.OfferID + "-withdraw", CallID: w.agentLeg}).Get(ctx, nil)
 		w.agentLeg = ""
 	}
 	if w.r.closingItem() && w.follows(ctx, changeRejectClosesDirectly) {
@@ -734,7 +755,7 @@ func (w *interactionImpl) runOutbound(ctx workflow.Context) error {
 		return err
 	}
 	if w.end != nil && !w.callerGone {
-		_ = workflow.ExecuteActivity(ctiOptions(ctx), a.HangUp, cti.HangUpRequest{IdempotencyKey: w.in.Number + "-hangup", CallID: call.ID}).Get(ctx, nil)
+		_ = w.platform(ctx, a.HangUp, cti.HangUpRequest{IdempotencyKey: w.in.Number + "-hangup", CallID: call.ID}).Get(ctx, nil)
 	}
 	w.writePhoneLog(ctx, w.in.AgentID)
 	return w.close(ctx, w.in.AgentID, "call ended", "completed")

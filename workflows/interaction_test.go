@@ -9,6 +9,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
@@ -463,6 +465,27 @@ func TestAcceptAndFinishCarryTheRecord(t *testing.T) {
 		versions[i] = c.Version
 	}
 	require.Equal(t, []int{2, 3, 4}, versions, "pending, in progress, closed: each at the next version")
+}
+
+func TestPlatformCommandsRunInTheWorkflowTask(t *testing.T) {
+	e := newInteractionEnv(t, "ann")
+	var local, remote []string
+	e.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, _ []any) {
+		local = append(local, info.ActivityType.Name)
+	})
+	e.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		remote = append(remote, info.ActivityType.Name)
+	})
+	e.at(5*time.Second, func() { e.ok(workflows.UpdateAccept, workflows.DecisionRequest{AgentID: "ann"}) })
+	e.at(time.Minute, func() { e.ok(workflows.UpdateEnd, workflows.EndRequest{AgentID: "ann"}) })
+	e.at(61*time.Second, func() { e.event(callEnded()) })
+	e.run(inboundCall())
+
+	require.Equal(t, 1, e.bridged)
+	require.Equal(t, []string{"OpenInteraction", "OfferToAgent", "Bridge", "HangUp"}, local,
+		"the record opens, and ring, bridge and hang up go to the platform, inside workflow tasks")
+	require.Equal(t, []string{"PresentOffer", "AcceptOfferRecorded", "FinishWorkItem"}, remote,
+		"the routing steps stay activities")
 }
 
 func TestAgentEndsTheCallWithADisposition(t *testing.T) {

@@ -95,6 +95,18 @@ func routingOptions(ctx workflow.Context) workflow.Context {
 // never act twice, and after ctiDeadline the command is given up.
 func ctiOptions(ctx workflow.Context) workflow.Context { return platformOptions(ctx, ctiDeadline) }
 
+// localCTIOptions are ctiOptions for a command run as a local activity
+// (interactionImpl.platform): the same deadline, attempt time-out and
+// retries; a retry whose backoff is longer than the workflow task
+// time-out waits on a timer.
+func localCTIOptions(ctx workflow.Context) workflow.Context {
+	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		ScheduleToCloseTimeout: ctiDeadline,
+		StartToCloseTimeout:    platformAttemptTimeout,
+		RetryPolicy:            platformRetry(),
+	})
+}
+
 // dialOptions are the options for placing a call to a customer: given up
 // once the moment it was for has passed (the request's NotAfter, checked
 // before every attempt), so nobody is rung late.
@@ -105,12 +117,21 @@ func dialOptions(ctx workflow.Context, window time.Duration) workflow.Context {
 func platformOptions(ctx workflow.Context, deadline time.Duration) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		ScheduleToCloseTimeout: deadline,
-		StartToCloseTimeout:    15 * time.Second,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        500 * time.Millisecond,
-			BackoffCoefficient:     2,
-			MaximumInterval:        5 * time.Second,
-			NonRetryableErrorTypes: append(activities.NonRetryable(), activities.ErrTypeCTIRejected, activities.ErrTypeTooLate),
-		},
+		StartToCloseTimeout:    platformAttemptTimeout,
+		RetryPolicy:            platformRetry(),
 	})
+}
+
+// platformAttemptTimeout bounds one attempt of a platform command.
+const platformAttemptTimeout = 15 * time.Second
+
+// platformRetry retries a platform command until its deadline, except
+// what the platform refused or what is too late.
+func platformRetry() *temporal.RetryPolicy {
+	return &temporal.RetryPolicy{
+		InitialInterval:        500 * time.Millisecond,
+		BackoffCoefficient:     2,
+		MaximumInterval:        5 * time.Second,
+		NonRetryableErrorTypes: append(activities.NonRetryable(), activities.ErrTypeCTIRejected, activities.ErrTypeTooLate),
+	}
 }

@@ -73,3 +73,12 @@ const (
 	// callback change without a marker each (callbackImpl.follows).
 	changeCallbackQuickStart = "callback-quick-start"
 )
+
+// The versions of changeMergedSteps.
+const (
+	mergedSteps = 1
+	// mergedStepsLocalPlatform: also the commands to the platform about the
+	// live contact (ring the agent, bridge, hang up, end the chat) run as
+	// local activities (interactionImpl.platform).
+	mergedStepsLocalPlatform = 2
+)
