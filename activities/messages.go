@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/casehub/casehub/cti"
 	"github.com/casehub/casehub/routing"
 	"github.com/casehub/casehub/store"
 )
@@ -431,6 +432,10 @@ func (r *RecordChange) toRouting() routing.Record {
 type Presented struct {
 	Presented bool   `json:"presented"`
 	State     string `json:"state"`
+	// Leg is the agent's leg the platform rang (PresentOfferRequest.Ring);
+	// RingFailed says why it could not ring.
+	Leg        *cti.Call `json:"leg,omitempty"`
+	RingFailed string    `json:"ring_failed,omitempty"`
 }
 
 func presentedOf(p routing.Presented) Presented {

@@ -6,6 +6,7 @@ import (
 
 	"go.temporal.io/sdk/activity"
 
+	"github.com/casehub/casehub/cti"
 	"github.com/casehub/casehub/routing"
 )
 
@@ -80,16 +81,46 @@ func (a *Activities) AckOffer(ctx context.Context, offerID string) error {
 type PresentOfferRequest struct {
 	OfferID string
 	Record  RecordChange
+	// Ring, when set, has the platform offer the contact to the agent as
+	// soon as the offer shows (OfferToAgent), in the same step.
+	Ring *RingRequest `json:",omitempty"`
 }
+
+// RingRequest is OfferToAgent's input: the platform command and the
+// process that owns the agent's leg.
+type RingRequest struct {
+	Offer      cti.OfferRequest
+	WorkflowID string
+}
+
+// ringAtPresentTimeout bounds the ring tried within PresentOffer; a ring
+// that fails or runs out is left to the process, which retries it.
+const ringAtPresentTimeout = 2 * time.Second
 
 // PresentOffer shows an offer to its agent and writes the process's record
 // in the same transaction; Presented is false when the offer had closed.
+// With a Ring, a shown offer then rings the agent once: its leg comes back
+// in Presented.Leg, or why not in RingFailed, never as the step's error,
+// since the offer shows either way. A retry presents to the same answer
+// and rings with the same idempotency key, which the platform answers as
+// it did the first time.
 func (a *Activities) PresentOffer(ctx context.Context, r PresentOfferRequest) (Presented, error) {
 	p, err := a.router().Present(ctx, stepKey(ctx), r.OfferID, r.Record.toRouting())
 	if err != nil {
 		return Presented{}, classify(err)
 	}
-	return presentedOf(p), nil
+	out := presentedOf(p)
+	if r.Ring != nil && out.Presented {
+		rctx, cancel := context.WithTimeout(ctx, ringAtPresentTimeout)
+		leg, err := a.OfferToAgent(rctx, r.Ring.Offer, r.Ring.WorkflowID)
+		cancel()
+		if err != nil {
+			out.RingFailed = err.Error()
+		} else {
+			out.Leg = &leg
+		}
+	}
+	return out, nil
 }
 
 // AcceptOffer assigns the item to the agent the offer went to and tells the

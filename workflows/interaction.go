@@ -62,8 +62,9 @@ type interactionImpl struct {
 	outcome        string          // outbound: answered, no_answer, busy, voicemail, failed
 	agentLeg       string
 	agentAnswered  bool
-	ringing        bool // the agent's phone or chat is being offered the contact
-	transcript     int  // chat messages kept so far
+	rangAtPresent  string // the offer whose present step rang the agent
+	ringing        bool   // the agent's phone or chat is being offered the contact
+	transcript     int    // chat messages kept so far
 	initiatedAt    time.Time
 	acceptedAt     *time.Time
 	openQueue      *activities.Queue // the queue's settings, read as the record opened
@@ -605,23 +606,38 @@ func (w *interactionImpl) present(ctx workflow.Context, o OfferSignal) (activiti
 	}
 	c := activities.InteractionChange{Number: w.in.Number, Version: w.version, State: StatePendingAcceptance,
 		Actor: "routing", Reason: reason, AgentID: &agent}
+	req := activities.PresentOfferRequest{OfferID: o.OfferID, Record: activities.RecordChange{Interaction: &c}}
+	if w.localPlatform {
+		// The platform rings the agent in the same step, the moment the
+		// offer shows.
+		req.Ring = &activities.RingRequest{Offer: w.offerRequest(ctx, o), WorkflowID: w.workflowID(ctx)}
+		w.agentAnswered = false
+	}
 	var p activities.Presented
-	err := workflow.ExecuteActivity(routingOptions(ctx), a.PresentOffer, activities.PresentOfferRequest{
-		OfferID: o.OfferID, Record: activities.RecordChange{Interaction: &c}}).Get(ctx, &p)
-	if err != nil {
+	if err := workflow.ExecuteActivity(routingOptions(ctx), a.PresentOffer, req).Get(ctx, &p); err != nil {
 		return p, fmt.Errorf("present offer %s: %w", o.OfferID, err)
 	}
 	if p.Presented {
 		w.st.OfferedTo, w.st.TransferTo = agent, ""
 		w.show(ctx, StatePendingAcceptance, agent)
+		switch {
+		case p.Leg != nil:
+			w.agentLeg, w.rangAtPresent = p.Leg.ID, o.OfferID
+		case p.RingFailed != "":
+			workflow.GetLogger(ctx).Warn("ring the agent with the offer; ringing again", "agent", agent, "error", p.RingFailed)
+		}
 	}
 	return p, nil
 }
 
 // ring has the platform offer the contact to the agent (the call's agent
 // leg, or the chat's offer), beside the acceptance timer: the agent may
-// answer in the workspace meanwhile.
+// answer in the workspace meanwhile. An offer the present step rang already
+// is not rung again.
 func (w *interactionImpl) ring(ctx workflow.Context, o OfferSignal) {
+	if w.rangAtPresent == o.OfferID {
+		return
+	}
 	w.ringing = true
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		defer func() { w.ringing = false }()
@@ -629,7 +645,9 @@ func (w *interactionImpl) ring(ctx workflow.Context, o OfferSignal) {
 	})
 }
 
-func (w *interactionImpl) offerOnPlatform(ctx workflow.Context, o OfferSignal) {
+// offerRequest is the platform command that offers the contact to o's
+// agent, keyed by the offer.
+func (w *interactionImpl) offerRequest(ctx workflow.Context, o OfferSignal) cti.OfferRequest {
 	req := cti.OfferRequest{IdempotencyKey: o.OfferID, AgentID: o.AgentID, Queue: o.Queue,
 		Context: map[string]string{ContextWorkflowID: w.workflowID(ctx)}}
 	if w.in.Channel == ChannelChat {
@@ -637,6 +655,11 @@ func (w *interactionImpl) offerOnPlatform(ctx workflow.Context, o OfferSignal) {
 	} else {
 		req.Channel, req.CallID = cti.ChannelVoice, w.in.CallID
 	}
+	return req
+}
+
+func (w *interactionImpl) offerOnPlatform(ctx workflow.Context, o OfferSignal) {
+	req := w.offerRequest(ctx, o)
 	var leg cti.Call
 	w.agentAnswered = false
 	if err := w.platform(ctx, a.OfferToAgent, req, w.workflowID(ctx)).Get(ctx, &leg); err != nil {

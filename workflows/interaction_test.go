@@ -53,6 +53,8 @@ type interactionEnv struct {
 	slowOpen                                       time.Duration
 	bridged                                        int
 	pending                                        int
+	rungAtPresent                                  []cti.OfferRequest // rings sent with PresentOffer
+	ringFails                                      bool               // PresentOffer cannot ring
 }
 
 func newInteractionEnv(t *testing.T, agents ...string) *interactionEnv {
@@ -99,7 +101,16 @@ func newInteractionEnv(t *testing.T, agents ...string) *interactionEnv {
 			if c := r.Record.Interaction; c != nil {
 				e.states, e.changes = append(e.states, c.State), append(e.changes, *c)
 			}
-			return activities.Presented{Presented: true, State: store.OfferPending}, nil
+			p := activities.Presented{Presented: true, State: store.OfferPending}
+			if r.Ring != nil {
+				e.rungAtPresent = append(e.rungAtPresent, r.Ring.Offer)
+				if e.ringFails {
+					p.RingFailed = "platform unavailable"
+				} else {
+					p.Leg = &cti.Call{ID: "leg-" + r.Ring.Offer.AgentID}
+				}
+			}
+			return p, nil
 		}).AfterFn(func() time.Duration { return e.slowPresent }).Maybe()
 	e.OnActivity(a.AcceptOffer, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, offerID string) (activities.Accepted, error) {
@@ -482,10 +493,38 @@ func TestPlatformCommandsRunInTheWorkflowTask(t *testing.T) {
 	e.run(inboundCall())
 
 	require.Equal(t, 1, e.bridged)
-	require.Equal(t, []string{"OpenInteraction", "OfferToAgent", "Bridge", "HangUp"}, local,
-		"the record opens, and ring, bridge and hang up go to the platform, inside workflow tasks")
+	require.Equal(t, []string{"OpenInteraction", "Bridge", "HangUp"}, local,
+		"the record opens, and bridge and hang up go to the platform, inside workflow tasks")
 	require.Equal(t, []string{"PresentOffer", "AcceptOfferRecorded", "FinishWorkItem"}, remote,
 		"the routing steps stay activities")
+	require.Len(t, e.rungAtPresent, 1, "the present step rings the agent")
+	ring := e.rungAtPresent[0]
+	require.Equal(t, e.presented[0], ring.IdempotencyKey, "keyed by the offer")
+	require.Equal(t, "ann", ring.AgentID)
+	require.Equal(t, "call-1", ring.CallID)
+}
+
+func TestARingThatFailsWithTheOfferIsSentAgain(t *testing.T) {
+	e := newInteractionEnv(t, "ann")
+	e.ringFails = true
+	var local []string
+	var rung []cti.OfferRequest
+	e.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, args []any) {
+		local = append(local, info.ActivityType.Name)
+		if r, ok := args[0].(cti.OfferRequest); ok {
+			rung = append(rung, r)
+		}
+	})
+	e.at(5*time.Second, func() { e.ok(workflows.UpdateAccept, workflows.DecisionRequest{AgentID: "ann"}) })
+	e.at(time.Minute, func() { e.ok(workflows.UpdateEnd, workflows.EndRequest{AgentID: "ann"}) })
+	e.at(61*time.Second, func() { e.event(callEnded()) })
+	e.run(inboundCall())
+
+	require.Len(t, e.rungAtPresent, 1)
+	require.Equal(t, []string{"OpenInteraction", "OfferToAgent", "Bridge", "HangUp"}, local,
+		"the process rings on its own, with retries")
+	require.Equal(t, e.rungAtPresent[0].IdempotencyKey, rung[0].IdempotencyKey, "with the same key, so the platform rings once")
+	require.Equal(t, 1, e.bridged, "the leg it rang is bridged")
 }
 
 func TestAgentEndsTheCallWithADisposition(t *testing.T) {
