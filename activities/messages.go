@@ -432,8 +432,13 @@ func (r *RecordChange) toRouting() routing.Record {
 type Presented struct {
 	Presented bool   `json:"presented"`
 	State     string `json:"state"`
-	// Leg is the agent's leg the platform rang (PresentOfferRequest.Ring);
-	// RingFailed says why it could not ring.
+}
+
+// PresentedOffer is PresentOffer's answer: the offer's presentation and,
+// when the request had a Ring, the agent's leg the platform rang or why it
+// could not ring. Its JSON is Presented's with two more fields.
+type PresentedOffer struct {
+	Presented
 	Leg        *cti.Call `json:"leg,omitempty"`
 	RingFailed string    `json:"ring_failed,omitempty"`
 }

@@ -100,17 +100,17 @@ const ringAtPresentTimeout = 2 * time.Second
 // PresentOffer shows an offer to its agent and writes the process's record
 // in the same transaction; Presented is false when the offer had closed.
 // With a Ring, a shown offer then rings the agent once: its leg comes back
-// in Presented.Leg, or why not in RingFailed, never as the step's error,
+// in PresentedOffer.Leg, or why not in RingFailed, never as the step's error,
 // since the offer shows either way. A retry presents to the same answer
 // and rings with the same idempotency key, which the platform answers as
 // it did the first time.
-func (a *Activities) PresentOffer(ctx context.Context, r PresentOfferRequest) (Presented, error) {
+func (a *Activities) PresentOffer(ctx context.Context, r PresentOfferRequest) (PresentedOffer, error) {
 	p, err := a.router().Present(ctx, stepKey(ctx), r.OfferID, r.Record.toRouting())
 	if err != nil {
-		return Presented{}, classify(err)
+		return PresentedOffer{}, classify(err)
 	}
-	out := presentedOf(p)
-	if r.Ring != nil && out.Presented {
+	out := PresentedOffer{Presented: presentedOf(p)}
+	if r.Ring != nil && p.Presented {
 		rctx, cancel := context.WithTimeout(ctx, ringAtPresentTimeout)
 		leg, err := a.OfferToAgent(rctx, r.Ring.Offer, r.Ring.WorkflowID)
 		cancel()

@@ -101,12 +101,12 @@ func newCallbackEnv(t *testing.T, agents ...string) *callbackEnv {
 		}).Maybe()
 	e.OnActivity(a.AckOffer, mock.Anything, mock.Anything).Return(nil).Maybe()
 	e.OnActivity(a.PresentOffer, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, r activities.PresentOfferRequest) (activities.Presented, error) {
+		func(_ context.Context, r activities.PresentOfferRequest) (activities.PresentedOffer, error) {
 			e.presented, e.presentedAt = append(e.presented, r.OfferID), append(e.presentedAt, e.Now())
 			if c := r.Record.Callback; c != nil {
 				e.changes = append(e.changes, *c)
 			}
-			return activities.Presented{Presented: true, State: store.OfferPending}, nil
+			return activities.PresentedOffer{Presented: activities.Presented{Presented: true, State: store.OfferPending}}, nil
 		}).Maybe()
 	e.OnActivity(a.AcceptOffer, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, offerID string) (activities.Accepted, error) {

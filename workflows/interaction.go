@@ -613,11 +613,11 @@ func (w *interactionImpl) present(ctx workflow.Context, o OfferSignal) (activiti
 		req.Ring = &activities.RingRequest{Offer: w.offerRequest(ctx, o), WorkflowID: w.workflowID(ctx)}
 		w.agentAnswered = false
 	}
-	var p activities.Presented
+	var p activities.PresentedOffer
 	if err := workflow.ExecuteActivity(routingOptions(ctx), a.PresentOffer, req).Get(ctx, &p); err != nil {
-		return p, fmt.Errorf("present offer %s: %w", o.OfferID, err)
+		return p.Presented, fmt.Errorf("present offer %s: %w", o.OfferID, err)
 	}
-	if p.Presented {
+	if p.Presented.Presented {
 		w.st.OfferedTo, w.st.TransferTo = agent, ""
 		w.show(ctx, StatePendingAcceptance, agent)
 		switch {
@@ -627,7 +627,7 @@ func (w *interactionImpl) present(ctx workflow.Context, o OfferSignal) (activiti
 			workflow.GetLogger(ctx).Warn("ring the agent with the offer; ringing again", "agent", agent, "error", p.RingFailed)
 		}
 	}
-	return p, nil
+	return p.Presented, nil
 }
 
 // ring has the platform offer the contact to the agent (the call's agent

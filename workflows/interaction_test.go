@@ -96,12 +96,12 @@ func newInteractionEnv(t *testing.T, agents ...string) *interactionEnv {
 		}).Maybe()
 	e.OnActivity(a.AckOffer, mock.Anything, mock.Anything).Return(nil).Maybe()
 	e.OnActivity(a.PresentOffer, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, r activities.PresentOfferRequest) (activities.Presented, error) {
+		func(_ context.Context, r activities.PresentOfferRequest) (activities.PresentedOffer, error) {
 			e.presented = append(e.presented, r.OfferID)
 			if c := r.Record.Interaction; c != nil {
 				e.states, e.changes = append(e.states, c.State), append(e.changes, *c)
 			}
-			p := activities.Presented{Presented: true, State: store.OfferPending}
+			p := activities.PresentedOffer{Presented: activities.Presented{Presented: true, State: store.OfferPending}}
 			if r.Ring != nil {
 				e.rungAtPresent = append(e.rungAtPresent, r.Ring.Offer)
 				if e.ringFails {

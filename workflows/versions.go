@@ -77,8 +77,9 @@ const (
 // The versions of changeMergedSteps.
 const (
 	mergedSteps = 1
-	// mergedStepsLocalPlatform: also the commands to the platform about the
-	// live contact (ring the agent, bridge, hang up, end the chat) run as
-	// local activities (interactionImpl.platform).
+	// mergedStepsLocalPlatform: also the present step rings the agent
+	// (PresentOfferRequest.Ring), and the other commands to the platform
+	// about the live contact (bridge, hang up, end the chat, and a ring
+	// sent again) run as local activities (interactionImpl.platform).
 	mergedStepsLocalPlatform = 2
 )
