@@ -350,7 +350,7 @@ func (s *Server) startCallback(ctx context.Context, cb store.Callback) error {
 		// What the record says at version 1, so the process need not
 		// upsert it (changeCallbackQuickStart).
 		TypedSearchAttributes: workflows.CallbackStartAttributes(in),
-		// Below live work while it waits for its time.
+		// Scheduled ahead: below live work (workflows.PriorityLater).
 		Priority: workflows.CallbackStartPriority(in, time.Now()),
 	}, workflows.Callback, in)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted

@@ -25,18 +25,20 @@ import (
 // updates it sends, answering each update with a state.
 type fakeTemporal struct {
 	*mocks.Client
-	mu      sync.Mutex
-	started map[string]workflows.CallbackInput
-	updates []sdkclient.UpdateWorkflowOptions
+	mu         sync.Mutex
+	started    map[string]workflows.CallbackInput
+	priorities map[string]int // each started process's PriorityKey
+	updates    []sdkclient.UpdateWorkflowOptions
 }
 
 func newFakeTemporal() *fakeTemporal {
-	f := &fakeTemporal{Client: &mocks.Client{}, started: map[string]workflows.CallbackInput{}}
+	f := &fakeTemporal{Client: &mocks.Client{}, started: map[string]workflows.CallbackInput{}, priorities: map[string]int{}}
 	f.On("ExecuteWorkflow", mock.Anything, mock.Anything, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, o sdkclient.StartWorkflowOptions, _ any, args ...any) (sdkclient.WorkflowRun, error) {
 			f.mu.Lock()
 			defer f.mu.Unlock()
 			f.started[o.ID] = args[0].(workflows.CallbackInput)
+			f.priorities[o.ID] = o.Priority.PriorityKey
 			return &mocks.WorkflowRun{}, nil
 		})
 	f.On("UpdateWorkflow", mock.Anything, mock.Anything).Return(
@@ -186,24 +188,31 @@ type batchAnswer struct {
 
 func TestCallbackBatch(t *testing.T) {
 	queue := callbackQueue(t, `{}`)
-	c := newClient(t, api.Deps{Temporal: newFakeTemporal()}).as(issue(t, auth.RoleIntegration, ""))
+	temporal := newFakeTemporal()
+	c := newClient(t, api.Deps{Temporal: temporal}).as(issue(t, auth.RoleIntegration, ""))
+	ahead := time.Now().Add(24 * time.Hour).UTC().Format(time.RFC3339)
 	items := []map[string]any{
 		{"number": "+12025550181", "queue": queue},
 		{"number": "+12025550181", "queue": queue}, // the same customer twice
 		{"number": "not a number", "queue": queue},
 		{"number": "+12025550182", "queue": queue, "mode": "agent_first"},
+		{"number": "+12025550183", "queue": queue, "scheduled_at": ahead},
 	}
 	r := c.do(http.MethodPost, "/v1/callbacks:batch", map[string]any{"items": items})
 	require.Equal(t, http.StatusOK, r.Code, r.Body.String())
 	var out batchAnswer
 	r.decode(t, &out)
-	require.Len(t, out.Items, 4)
+	require.Len(t, out.Items, 5)
 	for i, it := range out.Items {
 		require.Equal(t, i, it.Index, "answers in request order")
 	}
 	// The two requests for one customer run at once: either may be first.
 	require.ElementsMatch(t, []int{201, 200}, []int{out.Items[0].Status, out.Items[1].Status})
-	require.Equal(t, []int{422, 201}, []int{out.Items[2].Status, out.Items[3].Status})
+	require.Equal(t, []int{422, 201, 201}, []int{out.Items[2].Status, out.Items[3].Status, out.Items[4].Status})
+	temporal.mu.Lock()
+	require.Equal(t, 0, temporal.priorities[workflows.CallbackWorkflowID(out.Items[3].Callback.ID)], "due now: live work's priority")
+	require.Equal(t, workflows.PriorityLater, temporal.priorities[workflows.CallbackWorkflowID(out.Items[4].Callback.ID)], "scheduled ahead: below live work")
+	temporal.mu.Unlock()
 	require.Equal(t, out.Items[0].Callback.ID, out.Items[1].Callback.ID)
 	require.Equal(t, "number", out.Items[2].Problem.Errors[0].Field)
 

@@ -1050,9 +1050,11 @@ func CallbackStartAttributes(in CallbackInput) temporal.SearchAttributes {
 // goes first, 3 is the default) of a callback scheduled for later. Its
 // first workflow task only sets its timer, and a batch of thousands of
 // them would otherwise queue those tasks ahead of the calls, chats and
-// agents that arrive meanwhile, each of which a person waits on. The
-// process keeps it when it falls due, so it waits only behind other work
-// of its kind.
+// agents that arrive meanwhile, each of which a person waits on. Its
+// workflow tasks keep this priority when it falls due (Temporal 1.29
+// cannot change it), so they wait behind live work only while live work
+// is backlogged, and behind a batch of its own kind in arrival order, as
+// before; its activities run at the default (activityPriority).
 const PriorityLater = 4
 
 // CallbackStartPriority is the priority a callback's process starts with

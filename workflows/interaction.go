@@ -661,7 +661,11 @@ func (w *interactionImpl) offerRequest(ctx workflow.Context, o OfferSignal) cti.
 func (w *interactionImpl) offerOnPlatform(ctx workflow.Context, o OfferSignal) {
 	req := w.offerRequest(ctx, o)
 	var leg cti.Call
-	w.agentAnswered = false
+	if !w.localPlatform {
+		// (A process at mergedStepsLocalPlatform reset it before the
+		// present step, which may have rung and been answered already.)
+		w.agentAnswered = false
+	}
 	if err := w.platform(ctx, a.OfferToAgent, req, w.workflowID(ctx)).Get(ctx, &leg); err != nil {
 		workflow.GetLogger(ctx).Error("offer to agent on the platform", "agent", o.AgentID, "error", err)
 		return // the acceptance timer still runs; the agent may accept from the workspace

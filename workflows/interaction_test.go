@@ -522,7 +522,8 @@ func TestARingThatFailsWithTheOfferIsSentAgain(t *testing.T) {
 
 	require.Len(t, e.rungAtPresent, 1)
 	require.Equal(t, []string{"OpenInteraction", "OfferToAgent", "Bridge", "HangUp"}, local,
-		"the process rings on its own, with retries")
+		"the process rings on its own (a local activity, with the platform's retries)")
+	require.Len(t, rung, 1)
 	require.Equal(t, e.rungAtPresent[0].IdempotencyKey, rung[0].IdempotencyKey, "with the same key, so the platform rings once")
 	require.Equal(t, 1, e.bridged, "the leg it rang is bridged")
 }

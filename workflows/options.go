@@ -39,6 +39,13 @@ const (
 	dialWindow = 30 * time.Second
 )
 
+// activityPriority is the task queue priority of every activity casehub's
+// processes run: the default of Temporal's five levels, set rather than
+// inherited, so that a callback that started below live work
+// (PriorityLater) runs its steps (dial, offer, accept) as live work once
+// it is due. Its workflow tasks keep the priority it started with.
+var activityPriority = temporal.Priority{PriorityKey: 3}
+
 // storageOptions are the options for activities that write a process's
 // records to PostgreSQL.
 func storageOptions(ctx workflow.Context) workflow.Context {
@@ -46,6 +53,7 @@ func storageOptions(ctx workflow.Context) workflow.Context {
 		ScheduleToCloseTimeout: storageDeadline,
 		StartToCloseTimeout:    AttemptTimeout,
 		RetryPolicy:            storageRetry(),
+		Priority:               activityPriority,
 	})
 }
 
@@ -87,6 +95,7 @@ func routingOptions(ctx workflow.Context) workflow.Context {
 			MaximumInterval:        5 * time.Second,
 			NonRetryableErrorTypes: activities.NonRetryable(),
 		},
+		Priority: activityPriority,
 	})
 }
 
@@ -119,6 +128,7 @@ func platformOptions(ctx workflow.Context, deadline time.Duration) workflow.Cont
 		ScheduleToCloseTimeout: deadline,
 		StartToCloseTimeout:    platformAttemptTimeout,
 		RetryPolicy:            platformRetry(),
+		Priority:               activityPriority,
 	})
 }
 
