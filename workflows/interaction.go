@@ -31,8 +31,8 @@ const agentAnswerGrace = 10 * time.Second
 func Interaction(ctx workflow.Context, in InteractionInput) (InteractionState, error) {
 	w := &interactionImpl{in: in, seen: map[string]bool{}, escalated: map[string]EscalationRef{}, escalating: map[string]bool{}}
 	w.st = InteractionState{Number: in.Number, Channel: in.Channel, State: StateNew, Queue: in.Queue, AgentID: in.AgentID}
-	steps := workflow.GetVersion(ctx, changeMergedSteps, workflow.DefaultVersion, mergedStepsLocalPlatform)
-	w.merged, w.localPlatform = steps >= mergedSteps, steps >= mergedStepsLocalPlatform
+	steps := workflow.GetVersion(ctx, changeMergedSteps, workflow.DefaultVersion, mergedStepsLocalNotes)
+	w.merged, w.localPlatform, w.localNotes = steps >= mergedSteps, steps >= mergedStepsLocalPlatform, steps >= mergedStepsLocalNotes
 	if err := w.setup(ctx); err != nil {
 		return w.st, err
 	}
@@ -46,11 +46,14 @@ type interactionImpl struct {
 	// localPlatform: commands to the platform about the live contact run
 	// as local activities (changeMergedSteps at mergedStepsLocalPlatform).
 	localPlatform bool
-	version       int
-	recMu         workflow.Mutex // one record write at a time, in version order
-	queue         activities.Queue
-	r             *router
-	items         int // work items routed so far (one more per transfer)
+	// localNotes: a work note is written in the workflow task that takes
+	// in its request (changeMergedSteps at mergedStepsLocalNotes).
+	localNotes bool
+	version    int
+	recMu      workflow.Mutex // one record write at a time, in version order
+	queue      activities.Queue
+	r          *router
+	items      int // work items routed so far (one more per transfer)
 
 	// What the platform told us.
 	opened         bool            // the record exists
@@ -1006,9 +1009,27 @@ func (w *interactionImpl) requestTransfer(ctx workflow.Context, r TransferReques
 	return w.st, nil
 }
 
+// addNote writes the agent's work note. A process at mergedStepsLocalNotes
+// writes it as a local activity, in the workflow task that took in the
+// request: the note is keyed by its request id (or its update's id), so a
+// task run again (a worker lost it) answers with the note its first run
+// wrote.
 func (w *interactionImpl) addNote(ctx workflow.Context, r NoteRequest) (activities.WorkNote, error) {
 	var n activities.WorkNote
-	err := workflow.ExecuteActivity(storageOptions(ctx), a.AddWorkNote, w.in.Number, r.Author, r.Body, r.RequestID).Get(ctx, &n)
+	var f workflow.Future
+	if w.localNotes {
+		if r.RequestID == "" {
+			// Keyed all the same: by the update, which a task run again
+			// takes in with the same id.
+			if u := workflow.GetCurrentUpdateInfo(ctx); u != nil {
+				r.RequestID = "update-" + u.ID
+			}
+		}
+		f = workflow.ExecuteLocalActivity(localStorageOptions(ctx), a.AddWorkNote, w.in.Number, r.Author, r.Body, r.RequestID)
+	} else {
+		f = workflow.ExecuteActivity(storageOptions(ctx), a.AddWorkNote, w.in.Number, r.Author, r.Body, r.RequestID)
+	}
+	err := f.Get(ctx, &n)
 	return n, err
 }
 

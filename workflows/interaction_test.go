@@ -504,6 +504,41 @@ func TestPlatformCommandsRunInTheWorkflowTask(t *testing.T) {
 	require.Equal(t, "call-1", ring.CallID)
 }
 
+func TestAWorkNoteIsWrittenInTheWorkflowTask(t *testing.T) {
+	e := newInteractionEnv(t, "ann")
+	type note struct{ activity, requestID string }
+	var local, remote []note
+	e.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, args []any) {
+		if info.ActivityType.Name == "AddWorkNote" {
+			local = append(local, note{info.ActivityType.Name, args[3].(string)})
+		}
+	})
+	e.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		if info.ActivityType.Name == "AddWorkNote" {
+			remote = append(remote, note{info.ActivityType.Name, ""})
+		}
+	})
+	e.at(5*time.Second, func() { e.ok(workflows.UpdateAccept, workflows.DecisionRequest{AgentID: "ann"}) })
+	e.at(10*time.Second, func() {
+		e.ok(workflows.UpdateAddNote, workflows.NoteRequest{Author: "ann", Body: "asked for a refund", RequestID: "tok-req-1"})
+	})
+	var updateID string
+	e.at(20*time.Second, func() {
+		updateID = "note-update-2"
+		e.pending++
+		e.UpdateWorkflow(workflows.UpdateAddNote, updateID, &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { require.NoError(t, err) }, OnComplete: func(_ any, err error) { e.pending--; require.NoError(t, err) },
+		}, workflows.NoteRequest{Author: "ann", Body: "no request id"})
+	})
+	e.at(time.Minute, func() { e.ok(workflows.UpdateEnd, workflows.EndRequest{AgentID: "ann"}) })
+	e.at(61*time.Second, func() { e.event(callEnded()) })
+	e.run(inboundCall())
+
+	require.Empty(t, remote, "no note waits for an activity task")
+	require.Equal(t, []note{{"AddWorkNote", "tok-req-1"}, {"AddWorkNote", "update-" + updateID}}, local,
+		"each note is keyed by its request id, or else by its update, so a task run again writes it once")
+}
+
 func TestARingThatFailsWithTheOfferIsSentAgain(t *testing.T) {
 	e := newInteractionEnv(t, "ann")
 	e.ringFails = true

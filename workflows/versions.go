@@ -82,4 +82,9 @@ const (
 	// about the live contact (bridge, hang up, end the chat, and a ring
 	// sent again) run as local activities (interactionImpl.platform).
 	mergedStepsLocalPlatform = 2
+	// mergedStepsLocalNotes: also a work note is written by a local
+	// activity inside the workflow task that takes in the agent's request
+	// (interactionImpl.addNote). The note is keyed by its request id, so a
+	// task run again writes nothing twice and answers with the first note.
+	mergedStepsLocalNotes = 3
 )
