@@ -247,18 +247,63 @@ func (s *Server) recordCallback(ctx context.Context, req callbackRequest, p auth
 		cb, err = s.deps.Store.GetCallback(ctx, cb.ID)
 		return http.StatusOK, cb, err
 	}
-	if err := s.startCallback(ctx, cb); err != nil {
-		return 0, store.Callback{}, err
-	}
-	s.deps.Logger.InfoContext(ctx, "callback requested", "callback", cb.ID, "queue", cb.Queue, "mode", cb.Mode)
 	if n.ReplacesItem != "" {
 		// Answer once the callback holds the call's place, so the caller's
 		// line can be dropped without losing it.
-		if err := s.waitForItem(ctx, cb.ID+"-1"); err != nil {
+		if err := s.startCallbackHoldingPlace(ctx, cb); err != nil {
 			return 0, store.Callback{}, err
 		}
+	} else if err := s.startCallback(ctx, cb); err != nil {
+		return 0, store.Callback{}, err
 	}
+	s.deps.Logger.InfoContext(ctx, "callback requested", "callback", cb.ID, "queue", cb.Queue, "mode", cb.Mode)
 	return http.StatusCreated, cb, nil
+}
+
+// placeWait bounds how long a request for a callback that replaces a
+// waiting call waits for the callback to hold the call's place.
+const placeWait = 10 * time.Second
+
+// startCallbackHoldingPlace starts a callback that takes a waiting call's
+// place together with the update that answers once its first work item is
+// queued (Update-with-Start), and returns then. When the process cannot
+// answer (it has ended, or a worker from before the update knows no such
+// update), the work item in PostgreSQL decides.
+func (s *Server) startCallbackHoldingPlace(ctx context.Context, cb store.Callback) error {
+	if s.deps.Temporal == nil {
+		return problem(http.StatusServiceUnavailable, "the process engine is not configured")
+	}
+	ctx, cancel := context.WithTimeout(ctx, placeWait)
+	defer cancel()
+	op := s.deps.Temporal.NewWithStartWorkflowOperation(s.callbackStartOptions(cb, s.callbackInput(cb)), workflows.Callback, s.callbackInput(cb))
+	h, err := s.deps.Temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+		StartWorkflowOperation: op,
+		UpdateOptions: client.UpdateWorkflowOptions{WorkflowID: cb.WorkflowID, UpdateName: workflows.UpdateQueued, UpdateID: workflows.UpdateQueuedID,
+			WaitForStage: client.WorkflowUpdateStageCompleted},
+	})
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	switch {
+	case errors.As(err, &started):
+		return nil // it ran and ended; its record says how
+	case ctx.Err() != nil:
+		return notHoldingPlaceYet()
+	case err != nil:
+		return fmt.Errorf("start callback %s: %w", cb.ID, err)
+	}
+	err = h.Get(ctx, nil)
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		return notHoldingPlaceYet()
+	}
+	s.deps.Logger.WarnContext(ctx, "the callback's process did not answer when it took the call's place; reading its work item",
+		"callback", cb.ID, "error", err)
+	return s.waitForItem(ctx, cb.ID+"-1")
+}
+
+func notHoldingPlaceYet() error {
+	return problem(http.StatusServiceUnavailable, "the callback was recorded but has not taken the call's place yet; GET it shortly")
 }
 
 // resolveWhen checks a callback's time like every new request: a known
@@ -316,21 +361,26 @@ func (s *Server) waitingItem(ctx context.Context, number, queue string) (string,
 	return it.ID, nil
 }
 
-// waitForItem gives a new callback's process up to ten seconds to put its
-// first item in the queue.
+// waitForItem reads whether a new callback's first item is in the queue,
+// until ctx's deadline: for a process that could not answer itself
+// (startCallbackHoldingPlace).
 func (s *Server) waitForItem(ctx context.Context, id string) error {
-	for range 500 {
+	for {
 		_, err := s.deps.Store.GetWorkItem(ctx, id)
-		if err == nil || !errors.Is(err, store.ErrNotFound) {
+		switch {
+		case err == nil:
+			return nil
+		case ctx.Err() != nil:
+			return notHoldingPlaceYet()
+		case !errors.Is(err, store.ErrNotFound):
 			return err
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return notHoldingPlaceYet()
 		case <-s.after(20):
 		}
 	}
-	return problem(http.StatusServiceUnavailable, "the callback was recorded but has not taken the call's place yet; GET it shortly")
 }
 
 // startCallback starts the callback's process; starting it again (a retried
@@ -340,7 +390,17 @@ func (s *Server) startCallback(ctx context.Context, cb store.Callback) error {
 		return problem(http.StatusServiceUnavailable, "the process engine is not configured")
 	}
 	in := s.callbackInput(cb)
-	_, err := s.deps.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+	_, err := s.deps.Temporal.ExecuteWorkflow(ctx, s.callbackStartOptions(cb, in), workflows.Callback, in)
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) {
+		return nil // it ran and ended; its record says how
+	}
+	return err
+}
+
+// callbackStartOptions are the options a callback's process starts with.
+func (s *Server) callbackStartOptions(cb store.Callback, in workflows.CallbackInput) client.StartWorkflowOptions {
+	return client.StartWorkflowOptions{
 		ID: cb.WorkflowID, TaskQueue: workflows.TaskQueue,
 		WorkflowTaskTimeout:      workflows.TaskTimeout,
 		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
@@ -352,12 +412,7 @@ func (s *Server) startCallback(ctx context.Context, cb store.Callback) error {
 		TypedSearchAttributes: workflows.CallbackStartAttributes(in),
 		// Scheduled ahead: below live work (workflows.PriorityLater).
 		Priority: workflows.CallbackStartPriority(in, time.Now()),
-	}, workflows.Callback, in)
-	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	if errors.As(err, &started) {
-		return nil // it ran and ended; its record says how
 	}
-	return err
 }
 
 // callbackInput builds the process's input from the stored request.

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -190,8 +191,7 @@ func (s *Server) startInteraction(c echo.Context, in workflows.InteractionInput)
 		return err
 	}
 	in.Number = number
-	id := workflows.InteractionWorkflowID(number)
-	if _, err := s.deps.Temporal.ExecuteWorkflow(ctx, s.interactionStartOptions(id, in), workflows.Interaction, in); err != nil {
+	if err := s.startAndWaitOpened(ctx, in); err != nil {
 		return err
 	}
 	it, err := s.waitForRecord(c, number)
@@ -201,8 +201,37 @@ func (s *Server) startInteraction(c echo.Context, in workflows.InteractionInput)
 	return created(c, "/v1/interactions/"+it.Number, it)
 }
 
+// startAndWaitOpened starts the interaction's process together with the
+// update that answers once its record is written (Update-with-Start), so
+// the record can be read as soon as the process has written it. A retried
+// request joins the process and its update (one update id for all). When
+// the process cannot answer (it has ended, or a worker from before the
+// update knows no such update), the caller's read of the record decides.
+func (s *Server) startAndWaitOpened(ctx context.Context, in workflows.InteractionInput) error {
+	id := workflows.InteractionWorkflowID(in.Number)
+	op := s.deps.Temporal.NewWithStartWorkflowOperation(s.interactionStartOptions(id, in), workflows.Interaction, in)
+	h, err := s.deps.Temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+		StartWorkflowOperation: op,
+		UpdateOptions: client.UpdateWorkflowOptions{WorkflowID: id, UpdateName: workflows.UpdateOpened, UpdateID: workflows.UpdateOpenedID,
+			WaitForStage: client.WorkflowUpdateStageCompleted},
+	})
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) {
+		return nil // the process ran and ended: its record is there
+	}
+	if err != nil {
+		return fmt.Errorf("start interaction %s: %w", in.Number, err)
+	}
+	if err := h.Get(ctx, nil); err != nil {
+		s.deps.Logger.WarnContext(ctx, "the new interaction's process did not answer when its record was written; reading the record",
+			"interaction", in.Number, "error", err)
+	}
+	return nil
+}
+
 // waitForRecord reads a new interaction's record, giving its process up to
-// ten seconds to write it.
+// ten seconds to write it (the process has answered that it is written,
+// unless it could not answer: startAndWaitOpened).
 func (s *Server) waitForRecord(c echo.Context, number string) (store.Interaction, error) {
 	ctx := c.Request().Context()
 	for range 500 {

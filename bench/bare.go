@@ -21,6 +21,7 @@ const (
 	bareTaskQueue   = "casehub-bench-bare"
 	bareProcessType = "BenchBareProcess"
 	bareStepType    = "BenchBareStep"
+	bareStepLocal   = "BenchBareStepLocal"
 	bareNoteUpdate  = "note"
 	bareFinish      = "finish"
 	bareEvent       = "event"
@@ -115,13 +116,27 @@ func bareProcess(ctx workflow.Context, in BareShape) error {
 }
 
 // bareStep answers the note update with one activity that writes a row,
-// until told to finish.
+// until told to finish: the step as a plain SDK user would first write it
+// (and as a casehub note ran before interaction-merged-steps version 3).
 func bareStep(ctx workflow.Context, tag string) error {
-	ctx = bareActivityOptions(ctx)
+	return bareStepWith(ctx, func(ctx workflow.Context, b *bareActivities, key string) error {
+		return workflow.ExecuteActivity(bareActivityOptions(ctx), b.Record, tag, key).Get(ctx, nil)
+	})
+}
+
+// bareStepLocalActivity writes the row as a local activity in the workflow
+// task that takes in the update: the shape of a casehub note today.
+func bareStepLocalActivity(ctx workflow.Context, tag string) error {
+	return bareStepWith(ctx, func(ctx workflow.Context, b *bareActivities, key string) error {
+		lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 10 * time.Second})
+		return workflow.ExecuteLocalActivity(lctx, b.Record, tag, key).Get(ctx, nil)
+	})
+}
+
+func bareStepWith(ctx workflow.Context, write func(workflow.Context, *bareActivities, string) error) error {
 	var b *bareActivities
 	if err := workflow.SetUpdateHandler(ctx, bareNoteUpdate, func(ctx workflow.Context, key string) (string, error) {
-		err := workflow.ExecuteActivity(bareActivityOptions(ctx), b.Record, tag, key).Get(ctx, nil)
-		return key, err
+		return key, write(ctx, b, key)
 	}); err != nil {
 		return err
 	}
@@ -155,6 +170,7 @@ func newBareWorker(c client.Client, db *sqlx.DB) sdkworker.Worker {
 	w := sdkworker.New(c, bareTaskQueue, sdkworker.Options{DeadlockDetectionTimeout: time.Minute, WorkerStopTimeout: 10 * time.Second})
 	w.RegisterWorkflowWithOptions(bareProcess, workflow.RegisterOptions{Name: bareProcessType})
 	w.RegisterWorkflowWithOptions(bareStep, workflow.RegisterOptions{Name: bareStepType})
+	w.RegisterWorkflowWithOptions(bareStepLocalActivity, workflow.RegisterOptions{Name: bareStepLocal})
 	w.RegisterActivity(&bareActivities{db: db})
 	return w
 }

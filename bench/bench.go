@@ -162,19 +162,24 @@ type Results struct {
 
 // Block is one A/B block's values.
 type Block struct {
-	N                int     `json:"n"`
-	CasehubRate      float64 `json:"casehub_calls_per_s"`
-	BareRate         float64 `json:"bare_processes_per_s"`
-	CasehubCallLat   Latency `json:"casehub_call_latency"`
-	BareProcessLat   Latency `json:"bare_process_latency"`
-	CasehubStep      Latency `json:"casehub_step"`
-	BareUpdate       Latency `json:"bare_update"`
-	ThroughputRatio  float64 `json:"throughput_ratio"`
-	ReferenceRate    float64 `json:"reference_processes_per_s"`
-	ReferenceRatio   float64 `json:"reference_ratio"`
-	StepRatioP50     float64 `json:"step_ratio_p50"`
-	StepRatioP99     float64 `json:"step_ratio_p99"`
-	CasehubStepError string  `json:"casehub_step_error,omitempty"`
+	N               int     `json:"n"`
+	CasehubRate     float64 `json:"casehub_calls_per_s"`
+	BareRate        float64 `json:"bare_processes_per_s"`
+	CasehubCallLat  Latency `json:"casehub_call_latency"`
+	BareProcessLat  Latency `json:"bare_process_latency"`
+	CasehubStep     Latency `json:"casehub_step"`
+	BareUpdate      Latency `json:"bare_update"`
+	ThroughputRatio float64 `json:"throughput_ratio"`
+	ReferenceRate   float64 `json:"reference_processes_per_s"`
+	ReferenceRatio  float64 `json:"reference_ratio"`
+	StepRatioP50    float64 `json:"step_ratio_p50"`
+	StepRatioP99    float64 `json:"step_ratio_p99"`
+	// The same step against bare updates that write their row as a local
+	// activity, the shape of a casehub note.
+	BareLocalUpdate   Latency `json:"bare_local_update"`
+	StepLocalRatioP50 float64 `json:"step_local_ratio_p50"`
+	StepLocalRatioP99 float64 `json:"step_local_ratio_p99"`
+	CasehubStepError  string  `json:"casehub_step_error,omitempty"`
 }
 
 // bencher runs the measurements on a started system into res.

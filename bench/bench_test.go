@@ -236,7 +236,7 @@ func TestRunTiny(t *testing.T) {
 		require.True(t, m.Available, "%s: %s", m.Key, m.Note)
 		require.NotNil(t, m.Casehub, m.Key)
 	}
-	for _, k := range []string{"throughput", "throughput_reference", "call_history_events", "call_activities", "step_p50", "step_p99", "dispatch_available_p50", "dispatch_available_p99",
+	for _, k := range []string{"throughput", "throughput_reference", "call_history_events", "call_activities", "step_p50", "step_p99", "step_local_p50", "step_local_p99", "dispatch_available_p50", "dispatch_available_p99",
 		"dispatch_arrival_p50", "dispatch_arrival_p99", "event_offer_p50", "event_offer_p99", "callback_late_p50", "callback_late_p99",
 		"offers_refused", "callback_reserved_p50", "callback_reserved_p99", "callback_unanswered_held_p50", "callback_unanswered_held_p99",
 		"worker_rss_start", "worker_rss_callbacks", "worker_rss_all",
@@ -248,6 +248,7 @@ func TestRunTiny(t *testing.T) {
 	require.NotNil(t, keys["throughput_reference"].Ratio)
 	require.Equal(t, float64(res.Shape.Events), *keys["call_history_events"].Casehub)
 	require.NotNil(t, keys["step_p50"].Ratio)
+	require.NotNil(t, keys["step_local_p50"].Ratio)
 	// Every offer was answered the instant it showed, and taken.
 	require.NotNil(t, res.Answers)
 	require.Equal(t, 3*3+3, res.Answers.Sent-countRejects(*res.Answers), "one accept per item")

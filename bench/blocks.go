@@ -12,8 +12,8 @@ import (
 // range.
 func (b *bencher) blocks(ctx context.Context) error {
 	o := b.s.opts
-	var tpRatios, refRatios, stepP50, stepP99 []float64
-	var chRates, bareRates, refRates, chP50, chP99, bareP50, bareP99 []float64
+	var tpRatios, refRatios, stepP50, stepP99, localP50, localP99 []float64
+	var chRates, bareRates, refRates, chP50, chP99, bareP50, bareP99, bareLocalP50, bareLocalP99 []float64
 	for n := 1; n <= o.Blocks; n++ {
 		blk := Block{N: n}
 		tag := func(what string) string { return fmt.Sprintf("bench-%s-%s%d", b.s.runID, what, n) }
@@ -59,12 +59,28 @@ func (b *bencher) blocks(ctx context.Context) error {
 			return err
 		}
 		if err := b.arm(tag("step-bare"), func() (err error) {
-			bs, err = b.stepBare(ctx, tag("step-bare"), o.StepSamples, true)
+			bs, err = b.stepBare(ctx, tag("step-bare"), bareStepType, o.StepSamples, true)
 			return err
 		}); err != nil {
 			return err
 		}
-		blk.CasehubStep, blk.BareUpdate = cs, bs
+		var bl Latency
+		if err := b.arm(tag("step-bare-local"), func() (err error) {
+			bl, err = b.stepBare(ctx, tag("step-bare-local"), bareStepLocal, o.StepSamples, true)
+			return err
+		}); err != nil {
+			return err
+		}
+		blk.CasehubStep, blk.BareUpdate, blk.BareLocalUpdate = cs, bs, bl
+		if r, ok := ratio(cs.P50ms, bl.P50ms); ok {
+			blk.StepLocalRatioP50 = r
+			localP50 = append(localP50, r)
+		}
+		if r, ok := ratio(cs.P99ms, bl.P99ms); ok {
+			blk.StepLocalRatioP99 = r
+			localP99 = append(localP99, r)
+		}
+		bareLocalP50, bareLocalP99 = append(bareLocalP50, bl.P50ms), append(bareLocalP99, bl.P99ms)
 		if r, ok := ratio(cs.P50ms, bs.P50ms); ok {
 			blk.StepRatioP50 = r
 			stepP50 = append(stepP50, r)
@@ -105,10 +121,14 @@ func (b *bencher) blocks(ctx context.Context) error {
 			Casehub: f(float64(b.res.Shape.Activities)), Available: b.res.Shape.Activities > 0},
 		Metric{Key: "call_local_activities", Name: "local activities per inbound call (warm-up call)", Unit: "local activities", Count: true,
 			Casehub: f(float64(b.res.Shape.LocalActivities)), Available: true},
-		Metric{Key: "step_p50", Name: "agent step p50 (POST notes vs SDK update)", Unit: "ms", Casehub: med(chP50), Bare: med(bareP50),
-			Ratio: spread(stepP50), Available: true, Target: &Target{OnRatio: true, Op: "<=", Value: 1.3}},
+		Metric{Key: "step_p50", Name: "agent step p50 (POST notes vs SDK update running an activity)", Unit: "ms", Casehub: med(chP50), Bare: med(bareP50),
+			Ratio: spread(stepP50), Available: true, Target: &Target{OnRatio: true, Op: "<=", Value: 1.1}},
 		Metric{Key: "step_p99", Name: "agent step p99", Unit: "ms", Casehub: med(chP99), Bare: med(bareP99),
 			Ratio: spread(stepP99), Available: true, Target: &Target{OnRatio: true, Op: "<=", Value: 1.3}},
+		Metric{Key: "step_local_p50", Name: "agent step p50 (POST notes vs SDK update writing its row as a local activity, the note's shape)", Unit: "ms",
+			Casehub: med(chP50), Bare: med(bareLocalP50), Ratio: spread(localP50), Available: true},
+		Metric{Key: "step_local_p99", Name: "agent step p99 (vs the same local-activity update)", Unit: "ms",
+			Casehub: med(chP99), Bare: med(bareLocalP99), Ratio: spread(localP99), Available: true},
 	)
 	return nil
 }

@@ -79,14 +79,14 @@ func (b *bencher) stepCasehub(ctx context.Context, tag string, samples int, chec
 }
 
 // stepBare: the same number of updates sent directly with the SDK to bare
-// processes whose handler runs one activity (writing a row, as the note's
-// activity does).
-func (b *bencher) stepBare(ctx context.Context, tag string, samples int, check bool) (Latency, error) {
+// processes of workflowType (bareStepType or bareStepLocal), whose handler
+// writes a row, as a note's step does.
+func (b *bencher) stepBare(ctx context.Context, tag, workflowType string, samples int, check bool) (Latency, error) {
 	s := b.s
 	var ids []string
 	for i := range min(processesPerStepArm, samples) {
 		id := fmt.Sprintf("%s-%d", tag, i)
-		if _, err := s.startBare(ctx, id, tag, bareStepType, tag); err != nil {
+		if _, err := s.startBare(ctx, id, tag, workflowType, tag); err != nil {
 			return Latency{}, err
 		}
 		ids = append(ids, id)
@@ -119,7 +119,7 @@ func (b *bencher) stepBare(ctx context.Context, tag string, samples int, check b
 				return s.countRows(ctx, `SELECT count(DISTINCT split_part(key, '/', 1)) FROM bench_rows WHERE tag = $1`, tag)
 			},
 			func(ctx context.Context) (int, error) {
-				return s.countWorkflows(ctx, fmt.Sprintf(`WorkflowType = %q AND Queue = %q`, bareStepType, tag))
+				return s.countWorkflows(ctx, fmt.Sprintf(`WorkflowType = %q AND Queue = %q`, workflowType, tag))
 			}, settleWithin, 200*time.Millisecond))
 		b.count(settleCount(ctx, arm, "updates", len(lats),
 			func(ctx context.Context) (int, error) {

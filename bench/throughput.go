@@ -400,7 +400,10 @@ func (b *bencher) warmUp(ctx context.Context) error {
 	if _, err := b.stepCasehub(ctx, tag+"-step", 10, false); err != nil {
 		return err
 	}
-	_, err = b.stepBare(ctx, tag+"-step-bare", 10, false)
+	if _, err := b.stepBare(ctx, tag+"-step-bare", bareStepType, 10, false); err != nil {
+		return err
+	}
+	_, err = b.stepBare(ctx, tag+"-step-bare-local", bareStepLocal, 10, false)
 	return err
 }
 

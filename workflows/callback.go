@@ -125,6 +125,7 @@ func (w *callbackImpl) setup(ctx workflow.Context) error {
 			}
 			return nil
 		}, "A case process started from the callback's call notes the contact it identified"},
+		{UpdateQueued, w.waitQueued, nil, "The API: answers once the callback's first work item is in its queue (it holds the replaced call's place)"},
 	})
 	if err != nil {
 		return err
@@ -382,6 +383,13 @@ func (w *callbackImpl) watchClosing(ctx workflow.Context) (stop func()) {
 		}
 	})
 	return cancel
+}
+
+// waitQueued answers once the first work item has been queued. It only
+// waits, so it adds no command.
+func (w *callbackImpl) waitQueued(ctx workflow.Context) (CallbackState, error) {
+	err := workflow.Await(ctx, func() bool { return w.items > 1 || (w.items == 1 && w.r != nil && w.r.queued) })
+	return w.st, err
 }
 
 // takeOverPlace enqueues the first item in the place of the waiting call it

@@ -693,9 +693,23 @@ func TestCallbackTakesTheWaitingCallsPlace(t *testing.T) {
 	in := asap(store.CallbackCustomerFirst)
 	in.ReplacesItem, in.ReplacesWorkflowID = "IMS0000007-1", workflows.InteractionWorkflowID("IMS0000007")
 	e.at(time.Minute, func() { e.ok(workflows.UpdateCancelCallback, workflows.CallbackCancelRequest{By: "integration"}) })
+	var queued []string
+	e.at(0, func() {
+		e.pending++
+		e.UpdateWorkflow(workflows.UpdateQueued, workflows.UpdateQueuedID, &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { require.NoError(t, err) },
+			OnComplete: func(v any, err error) {
+				e.pending--
+				require.NoError(t, err)
+				queued = append(queued, v.(workflows.CallbackState).Step)
+				require.Len(t, e.items, 1, "the answer comes once the item holds the call's place")
+			},
+		})
+	})
 	e.run(in)
 	require.Equal(t, "IMS0000007-1", e.items[0].ReplacesID)
 	require.Contains(t, e.signals, "interaction-IMS0000007 "+workflows.SignalReplacedByCallback)
+	require.Equal(t, []string{workflows.CallbackStepQueued}, queued, "the API's start waits for the place, then answers")
 }
 
 func TestInteractionReplacedByCallback(t *testing.T) {

@@ -141,6 +141,7 @@ func (w *interactionImpl) setup(ctx workflow.Context) error {
 			}
 			return nil
 		}, "A case process started from the call notes the contact it identified or the case it created"},
+		{UpdateOpened, w.waitOpened, nil, "The API: answers once the record is written (a request that creates the interaction waits for it)"},
 	})
 	if err != nil {
 		return err
@@ -1007,6 +1008,13 @@ func (w *interactionImpl) requestTransfer(ctx workflow.Context, r TransferReques
 		return w.st, err
 	}
 	return w.st, nil
+}
+
+// waitOpened answers once the record exists. It only waits, so it adds no
+// command: a process from before it was registered replays the same.
+func (w *interactionImpl) waitOpened(ctx workflow.Context) (InteractionState, error) {
+	err := workflow.Await(ctx, func() bool { return w.opened })
+	return w.st, err
 }
 
 // addNote writes the agent's work note. A process at mergedStepsLocalNotes

@@ -662,6 +662,37 @@ func TestWalkInEscalatedTwiceMakesOneIncident(t *testing.T) {
 	require.Equal(t, []string{"work_in_progress", "closed_complete"}, e.states, "stays open after escalating until closed (seed 001)")
 }
 
+// The API starts a process it creates with the opened update: it answers
+// once the record is written, however long that takes, and at once after.
+func TestTheOpenedUpdateAnswersOnceTheRecordIsWritten(t *testing.T) {
+	e := newInteractionEnv(t)
+	e.slowOpen = 5 * time.Second
+	in := workflows.InteractionInput{Number: "IMS0000017", Channel: workflows.ChannelWalkIn, Direction: "inbound", AgentID: "ann",
+		ShortDescription: "password reset"}
+	var answers []string
+	var answeredAt []time.Duration
+	start := e.Now()
+	opened := func() {
+		e.pending++
+		e.UpdateWorkflow(workflows.UpdateOpened, workflows.UpdateOpenedID, &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { require.NoError(t, err) },
+			OnComplete: func(v any, err error) {
+				e.pending--
+				require.NoError(t, err)
+				answers = append(answers, v.(workflows.InteractionState).State)
+				answeredAt = append(answeredAt, e.Now().Sub(start))
+			},
+		})
+	}
+	e.at(0, opened)
+	e.at(10*time.Second, opened)
+	e.at(time.Minute, func() { e.ok(workflows.UpdateClose, workflows.EndRequest{AgentID: "ann"}) })
+	e.run(in)
+	require.Equal(t, []string{"work_in_progress", "work_in_progress"}, answers, "the state the record was written with")
+	require.GreaterOrEqual(t, answeredAt[0], 5*time.Second, "not before the record is written")
+	require.Equal(t, 10*time.Second, answeredAt[1], "at once once it is")
+}
+
 // An escalation the agent sends the instant the API shows the record, while
 // the process is still taking in the record it opened, waits for it: the
 // incident carries the contact the record was opened with.

@@ -203,6 +203,22 @@ const (
 	// interaction (through the NoteOnCall activity): the contact it
 	// identified, or the case it created (an activities.CallNote).
 	UpdateNoteFromProcess = "note-from-case-process"
+
+	// UpdateOpened answers once the interaction's record is written, with
+	// the process's state. The API starts a process it creates with it
+	// (Update-with-Start, update id UpdateOpenedID), so that it answers the
+	// request the moment the record can be read, without polling for it.
+	UpdateOpened   = "opened"
+	UpdateOpenedID = "opened"
+)
+
+// UpdateQueued answers once a callback's first work item is in its queue,
+// with the callback's state. The API starts a callback that takes a
+// waiting call's place with it (Update-with-Start, update id
+// UpdateQueuedID): the caller's line may be dropped once it answers.
+const (
+	UpdateQueued   = "queued"
+	UpdateQueuedID = "queued"
 )
 
 // Interaction channels and states (as stored).
