@@ -27,6 +27,10 @@ type OpenInteractionRequest struct {
 	// ReadQueue, when the queue is configured): a routed contact that does
 	// not wait for an IVR is queued as its record opens.
 	Enqueue *NewWorkItem `json:",omitempty"`
+	// KeepOwnOffers: the offers Enqueue books for this very process come
+	// back in the answer (OpenedInteraction.Offers), for the process to
+	// present in the same workflow task, instead of as signals.
+	KeepOwnOffers bool `json:",omitempty"`
 }
 
 // OpenedInteraction is the record and the contacts that matched.
@@ -38,6 +42,8 @@ type OpenedInteraction struct {
 	Queue *Queue `json:",omitempty"`
 	// Enqueued says Enqueue's item is in its queue.
 	Enqueued bool `json:",omitempty"`
+	// Offers are the offers booked for this process, with KeepOwnOffers.
+	Offers []Offer `json:",omitempty"`
 }
 
 // OpenInteraction finds the customer in the directory (by calling number
@@ -105,7 +111,14 @@ func (a *Activities) OpenInteraction(ctx context.Context, r OpenInteractionReque
 		}
 	}
 	if r.Enqueue != nil && out.Queue != nil {
-		if _, err := a.router().Enqueue(ctx, contentKey(ctx, "enqueue/"+r.Enqueue.ID), r.Enqueue.toStore()); err != nil {
+		key := contentKey(ctx, "enqueue/"+r.Enqueue.ID)
+		if r.KeepOwnOffers {
+			_, own, err := a.router().EnqueueKeepingOwn(ctx, key, r.Enqueue.toStore())
+			if err != nil {
+				return out, classify(err)
+			}
+			out.Offers = offersOf(own)
+		} else if _, err := a.router().Enqueue(ctx, key, r.Enqueue.toStore()); err != nil {
 			return out, classify(err)
 		}
 		out.Enqueued = true

@@ -385,8 +385,9 @@ func (n NewWorkItem) toStore() store.NewWorkItem {
 
 // Offer is an offer a routing activity made and returned for the process to
 // deliver. Routing activities deliver their offers themselves now and
-// return none; histories from before that carry them, and replay delivers
-// them as they were.
+// return none (histories from before that carry them, and replay delivers
+// them as they were), except the offers an interaction's open step books
+// for the interaction itself (OpenInteractionRequest.KeepOwnOffers).
 type Offer struct {
 	ID         string `json:"id"`
 	ItemID     string `json:"item_id"`
@@ -394,6 +395,15 @@ type Offer struct {
 	WorkflowID string `json:"workflow_id"`
 	Queue      string `json:"queue"`
 	Channel    string `json:"channel"`
+}
+
+// offersOf carries store offers across the boundary.
+func offersOf(in []store.Offer) []Offer {
+	var out []Offer
+	for _, o := range in {
+		out = append(out, Offer{ID: o.ID, ItemID: o.ItemID, AgentID: o.AgentID, WorkflowID: o.WorkflowID, Queue: o.Queue, Channel: o.Channel})
+	}
+	return out
 }
 
 // RecordChange is the change a process makes to its own records in a

@@ -119,6 +119,37 @@ type Enqueued struct {
 // Enqueue puts an item in its queue and books its queue. Enqueueing the same
 // item again changes nothing.
 func (r *Router) Enqueue(ctx context.Context, key string, n store.NewWorkItem) (Enqueued, error) {
+	e, err := r.enqueue(ctx, key, n)
+	if err != nil {
+		return Enqueued{}, err
+	}
+	return e, r.deliver(ctx, key, e.Offers)
+}
+
+// EnqueueKeepingOwn is Enqueue for a process that enqueues its item inside
+// a workflow task of its own (a local activity): the offers booked for
+// other processes are delivered, and the ones for n's own process are
+// returned instead, for it to take in that very task. Run again with the
+// same key, it answers the same offers (the step keeps its first answer),
+// so a task that is lost and runs again takes in the same ones; and an
+// offer no process takes in is delivered again by the sweep.
+func (r *Router) EnqueueKeepingOwn(ctx context.Context, key string, n store.NewWorkItem) (Enqueued, []store.Offer, error) {
+	e, err := r.enqueue(ctx, key, n)
+	if err != nil {
+		return Enqueued{}, nil, err
+	}
+	var own, others []store.Offer
+	for _, o := range e.Offers {
+		if o.WorkflowID == n.WorkflowID {
+			own = append(own, o)
+		} else {
+			others = append(others, o)
+		}
+	}
+	return e, own, r.deliver(ctx, key, others)
+}
+
+func (r *Router) enqueue(ctx context.Context, key string, n store.NewWorkItem) (Enqueued, error) {
 	e, err := step(ctx, r.Store, key, func(tx *store.Store, l *locks) (Enqueued, error) {
 		var e Enqueued
 		queues := []string{n.Queue}
@@ -151,7 +182,7 @@ func (r *Router) Enqueue(ctx context.Context, key string, n store.NewWorkItem) (
 	if err != nil {
 		return Enqueued{}, fmt.Errorf("enqueue %s: %w", n.ID, err)
 	}
-	return e, r.deliver(ctx, key, e.Offers)
+	return e, nil
 }
 
 func insertWorkItem(ctx context.Context, tx *store.Store, n store.NewWorkItem) (replaced bool, err error) {

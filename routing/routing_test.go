@@ -741,3 +741,42 @@ func TestRefusedPhoneLogDoesNotHoldUpTheFinish(t *testing.T) {
 	require.Empty(t, logs)
 	require.Equal(t, store.ItemDone, item(t, it.ID).State)
 }
+
+// An interaction's open step enqueues its item inside its own workflow task:
+// the offer booked for that item comes back in the answer instead of as a
+// signal, while the offers booked for other items are delivered as ever.
+// Run again with the same key, the step answers the same offer.
+func TestEnqueueKeepingOwnReturnsTheOwnOfferAndDeliversTheRest(t *testing.T) {
+	r, sig := newRouter()
+	ctx := context.Background()
+	_, agents := fixture(t, r, "ann", "bob")
+	queue := "q-" + uuid.NewString()[:8]
+	_, err := st.UpsertQueue(ctx, store.Queue{Name: queue, AcceptanceTimeoutS: 30, WrapUpTimeoutS: 60, OnReject: store.OnRejectReoffer})
+	require.NoError(t, err)
+	older := enqueue(t, r, queue, store.ChannelVoice) // no member yet: it waits
+	require.Equal(t, store.ItemWaiting, item(t, older.ID).State)
+	for _, a := range agents { // members now, with nothing booked for them yet
+		require.NoError(t, st.SetMembership(ctx, queue, a, true))
+	}
+
+	id := "item-" + uuid.NewString()
+	n := store.NewWorkItem{ID: id, Queue: queue, Channel: store.ChannelVoice, Kind: "test", WorkflowID: "wf-" + id}
+	k := key()
+	e, own, err := r.EnqueueKeepingOwn(ctx, k, n)
+	require.NoError(t, err)
+	require.Len(t, e.Offers, 2, "the waiting item and the new one are both booked")
+	require.Len(t, own, 1)
+	require.Equal(t, id, own[0].ItemID)
+	require.Equal(t, agents[1], own[0].AgentID, "the older item took the agent idle longest")
+
+	delivered := sig.offers()
+	require.Len(t, delivered, 1, "only the other item's offer is signalled")
+	require.Equal(t, older.ID, delivered[0].ItemID)
+
+	_, again, err := r.EnqueueKeepingOwn(ctx, k, n)
+	require.NoError(t, err)
+	require.Equal(t, own, again, "a step run again answers the same offer")
+	for _, o := range sig.offers() {
+		require.NotEqual(t, id, o.ItemID, "the own offer is never signalled")
+	}
+}

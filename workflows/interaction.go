@@ -31,8 +31,9 @@ const agentAnswerGrace = 10 * time.Second
 func Interaction(ctx workflow.Context, in InteractionInput) (InteractionState, error) {
 	w := &interactionImpl{in: in, seen: map[string]bool{}, escalated: map[string]EscalationRef{}, escalating: map[string]bool{}}
 	w.st = InteractionState{Number: in.Number, Channel: in.Channel, State: StateNew, Queue: in.Queue, AgentID: in.AgentID}
-	steps := workflow.GetVersion(ctx, changeMergedSteps, workflow.DefaultVersion, mergedStepsLocalNotes)
+	steps := workflow.GetVersion(ctx, changeMergedSteps, workflow.DefaultVersion, mergedStepsOfferAtOpen)
 	w.merged, w.localPlatform, w.localNotes = steps >= mergedSteps, steps >= mergedStepsLocalPlatform, steps >= mergedStepsLocalNotes
+	w.offerAtOpen = steps >= mergedStepsOfferAtOpen
 	if err := w.setup(ctx); err != nil {
 		return w.st, err
 	}
@@ -49,11 +50,14 @@ type interactionImpl struct {
 	// localNotes: a work note is written in the workflow task that takes
 	// in its request (changeMergedSteps at mergedStepsLocalNotes).
 	localNotes bool
-	version    int
-	recMu      workflow.Mutex // one record write at a time, in version order
-	queue      activities.Queue
-	r          *router
-	items      int // work items routed so far (one more per transfer)
+	// offerAtOpen: an offer the open step books for this process comes
+	// back in its answer (changeMergedSteps at mergedStepsOfferAtOpen).
+	offerAtOpen bool
+	version     int
+	recMu       workflow.Mutex // one record write at a time, in version order
+	queue       activities.Queue
+	r           *router
+	items       int // work items routed so far (one more per transfer)
 
 	// What the platform told us.
 	opened         bool            // the record exists
@@ -70,10 +74,11 @@ type interactionImpl struct {
 	transcript     int    // chat messages kept so far
 	initiatedAt    time.Time
 	acceptedAt     *time.Time
-	openQueue      *activities.Queue // the queue's settings, read as the record opened
-	queueRead      bool              // open read them (nil openQueue: not configured)
-	enqueuedAtOpen bool              // open queued the first work item
-	closing        string            // the outcome a merged process shows with its closed state
+	openQueue      *activities.Queue  // the queue's settings, read as the record opened
+	queueRead      bool               // open read them (nil openQueue: not configured)
+	enqueuedAtOpen bool               // open queued the first work item
+	openOffers     []activities.Offer // offers open booked for this process (offerAtOpen)
+	closing        string             // the outcome a merged process shows with its closed state
 
 	// What the agent asked for.
 	end        *EndRequest
@@ -260,11 +265,12 @@ func (w *interactionImpl) open(ctx workflow.Context) error {
 		if req.ReadQueue = w.routed() && w.in.Queue != "" && !w.in.InIVR; req.ReadQueue {
 			first := w.workItem(ctx, 1, "")
 			req.Enqueue = &first
+			req.KeepOwnOffers = w.offerAtOpen
 		}
 		if err := workflow.ExecuteLocalActivity(localStorageOptions(ctx), a.OpenInteraction, req).Get(ctx, &opened); err != nil {
 			return fmt.Errorf("open interaction %s: %w", w.in.Number, err)
 		}
-		w.openQueue, w.queueRead, w.enqueuedAtOpen = opened.Queue, req.ReadQueue, opened.Enqueued
+		w.openQueue, w.queueRead, w.enqueuedAtOpen, w.openOffers = opened.Queue, req.ReadQueue, opened.Enqueued, opened.Offers
 	} else if err := workflow.ExecuteActivity(storageOptions(ctx), a.OpenInteraction, req).Get(ctx, &opened); err != nil {
 		return fmt.Errorf("open interaction %s: %w", w.in.Number, err)
 	}
@@ -330,6 +336,12 @@ func (w *interactionImpl) runRouted(ctx workflow.Context) error {
 			w.r = newRouter(ctx, item, w.queue)
 			w.r.implied = w.merged
 			w.r.queued = w.enqueuedAtOpen // queued as the record opened
+			// An agent was waiting: the offer the open step booked for this
+			// process is presented now, in the same workflow task.
+			for _, o := range w.openOffers {
+				w.r.receive(OfferSignal{OfferID: o.ID, ItemID: o.ItemID, AgentID: o.AgentID, Queue: o.Queue, Channel: o.Channel})
+			}
+			w.openOffers = nil
 		} else {
 			w.r.reset(item, w.queue)
 		}

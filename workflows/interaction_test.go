@@ -51,6 +51,8 @@ type interactionEnv struct {
 	// the agent's answers against them.
 	slowPresent, slowAccept, slowClose, slowFinish time.Duration
 	slowOpen                                       time.Duration
+	openOffers                                     []activities.Offer // booked by the open step
+	offerSignals                                   int                // offers delivered as signals
 	bridged                                        int
 	pending                                        int
 	rungAtPresent                                  []cti.OfferRequest // rings sent with PresentOffer
@@ -74,7 +76,13 @@ func newInteractionEnv(t *testing.T, agents ...string) *interactionEnv {
 				out.Queue = &q
 				if n := r.Enqueue; n != nil {
 					e.items = append(e.items, *n)
-					e.deliver(e.nextOffer(n.ID, n.TargetAgent))
+					offers := e.nextOffer(n.ID, n.TargetAgent)
+					if r.KeepOwnOffers {
+						out.Offers = offers // all for this process: the answer carries them
+					} else {
+						e.deliver(offers)
+					}
+					e.openOffers = append(e.openOffers, offers...)
 					out.Enqueued = true
 				}
 			}
@@ -223,6 +231,7 @@ func (e *interactionEnv) nextOffer(item, target string) []activities.Offer {
 // deliver signals offers to the process, as routing does after its commit.
 func (e *interactionEnv) deliver(offers []activities.Offer) {
 	for _, o := range offers {
+		e.offerSignals++
 		e.SignalWorkflow(workflows.SignalOffer, workflows.OfferSignal{OfferID: o.ID, ItemID: o.ItemID, AgentID: o.AgentID, Queue: o.Queue, Channel: o.Channel})
 	}
 }
@@ -502,6 +511,24 @@ func TestPlatformCommandsRunInTheWorkflowTask(t *testing.T) {
 	require.Equal(t, e.presented[0], ring.IdempotencyKey, "keyed by the offer")
 	require.Equal(t, "ann", ring.AgentID)
 	require.Equal(t, "call-1", ring.CallID)
+}
+
+// A call that arrives with an agent waiting: the open step books the agent,
+// and its answer carries the offer, which the process presents in the same
+// workflow task, with no signal. The same offer delivered again later (the
+// sweep redelivers an offer no process took in) is not presented twice.
+func TestAnOfferBookedAsTheRecordOpensIsPresentedAtOnce(t *testing.T) {
+	e := newInteractionEnv(t, "ann")
+	e.at(time.Second, func() { e.deliver(e.openOffers) })
+	e.at(5*time.Second, func() { e.ok(workflows.UpdateAccept, workflows.DecisionRequest{AgentID: "ann"}) })
+	e.at(time.Minute, func() { e.ok(workflows.UpdateEnd, workflows.EndRequest{AgentID: "ann"}) })
+	e.at(61*time.Second, func() { e.event(callEnded()) })
+	e.run(inboundCall())
+
+	require.Len(t, e.openOffers, 1)
+	require.Equal(t, []string{e.openOffers[0].ID}, e.presented, "presented once, from the open step's answer")
+	require.Equal(t, 1, e.offerSignals, "only the redelivery came as a signal")
+	require.Equal(t, "closed_complete", e.states[len(e.states)-1])
 }
 
 func TestAWorkNoteIsWrittenInTheWorkflowTask(t *testing.T) {

@@ -87,4 +87,9 @@ const (
 	// (interactionImpl.addNote). The note is keyed by its request id, so a
 	// task run again writes nothing twice and answers with the first note.
 	mergedStepsLocalNotes = 3
+	// mergedStepsOfferAtOpen: an offer the open step books for the
+	// interaction itself (an agent was waiting) comes back in the step's
+	// answer, and the process presents it in the same workflow task,
+	// instead of hearing of it by a signal in a task of its own.
+	mergedStepsOfferAtOpen = 4
 )
