@@ -211,6 +211,10 @@ type SetPresenceRequest struct {
 	// RequireDisposition: the agent ends its wrap-up by hand (a queue that
 	// requires a disposition refuses it without one).
 	RequireDisposition bool `json:",omitempty"`
+	// Key names the change by what it is (the agent's update) for a change
+	// made in a local activity: run again with the same key, it answers
+	// its first answer. Empty: the activity's own step key.
+	Key string `json:",omitempty"`
 }
 
 // SetPresenceResult is the presence the agent has now.
@@ -228,7 +232,11 @@ type SetPresenceResult struct {
 // SetAgentPresence records an agent's presence (and a wrap-up disposition)
 // and, when it is available, books work for it.
 func (a *Activities) SetAgentPresence(ctx context.Context, r SetPresenceRequest) (SetPresenceResult, error) {
-	res, err := a.router().SetPresence(ctx, stepKey(ctx), routing.PresenceRequest{
+	key := stepKey(ctx)
+	if r.Key != "" {
+		key = contentKey(ctx, "presence/"+r.Key)
+	}
+	res, err := a.router().SetPresence(ctx, key, routing.PresenceRequest{
 		AgentID: r.AgentID, Presence: r.Presence, OnlyFrom: r.OnlyFrom, ItemID: r.ItemID, Disposition: r.Disposition,
 		RequireDisposition: r.RequireDisposition,
 	})

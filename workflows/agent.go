@@ -33,11 +33,14 @@ func Agent(ctx workflow.Context, in AgentInput) error {
 }
 
 type agentImpl struct {
-	state    AgentState
-	v        workflow.Version // changeAgentSettles, as this run started
-	mu       workflow.Mutex
-	wake     workflow.Channel // an update changed the state: recompute the wrap-up timer
-	handling bool             // a signal is being taken in
+	state AgentState
+	v     workflow.Version // changeAgentSettles, as this run started
+	// localPresence: the agent's own presence is set by a local activity
+	// (changeAgentLocalPresence, as this run started).
+	localPresence bool
+	mu            workflow.Mutex
+	wake          workflow.Channel // an update changed the state: recompute the wrap-up timer
+	handling      bool             // a signal is being taken in
 
 	finished, timedOut, queuesChanged, assigned workflow.ReceiveChannel
 }
@@ -140,6 +143,7 @@ func (w *agentImpl) settled(item string) {
 func (w *agentImpl) run(ctx workflow.Context) error {
 	_ = workflow.UpsertTypedSearchAttributes(ctx, SearchAgentID.ValueSet(w.state.AgentID), SearchProcessState.ValueSet(w.shown()))
 	w.v = workflow.GetVersion(ctx, changeAgentSettles, workflow.DefaultVersion, 1)
+	w.localPresence = workflow.GetVersion(ctx, changeAgentLocalPresence, workflow.DefaultVersion, 1) >= 1
 	finished, timedOut, queuesChanged, assigned := w.finished, w.timedOut, w.queuesChanged, w.assigned
 
 	for {
@@ -295,10 +299,30 @@ func (w *agentImpl) onOfferTimedOut(ctx workflow.Context, t OfferTimedOut) {
 }
 
 // setPresence is the agent's own choice: available, on_break or offline.
+//
+// A run that follows changeAgentLocalPresence writes it in a local
+// activity, inside the workflow task that takes in the update: routing
+// books the agent and delivers its offers without an activity task in
+// between. The change is keyed by the update, so a task run again (a worker
+// lost it) gets the first answer; should that task have taken in a later
+// change first (a signal with a higher sequence number), the older answer
+// is not applied, only its offers delivered.
 func (w *agentImpl) setPresence(ctx workflow.Context, r SetPresenceRequest) (AgentState, error) {
 	_ = w.mu.Lock(ctx)
 	defer w.mu.Unlock()
-	res, err := w.record(ctx, activities.SetPresenceRequest{AgentID: w.state.AgentID, Presence: r.Presence})
+	req := activities.SetPresenceRequest{AgentID: w.state.AgentID, Presence: r.Presence}
+	var res activities.SetPresenceResult
+	var err error
+	if u := workflow.GetCurrentUpdateInfo(ctx); w.localPresence && u != nil && u.ID != "" {
+		req.Key = u.ID
+		seen := w.state.PresenceSeq
+		if res, err = w.recordLocal(ctx, req); err == nil && res.Seq < seen {
+			w.deliver(ctx, res.Offers)
+			return w.state, nil
+		}
+	} else {
+		res, err = w.record(ctx, req)
+	}
 	if err != nil {
 		return w.state, err
 	}
@@ -414,8 +438,17 @@ func (w *agentImpl) dispatch(ctx workflow.Context) {
 }
 
 func (w *agentImpl) record(ctx workflow.Context, r activities.SetPresenceRequest) (activities.SetPresenceResult, error) {
+	return w.recorded(ctx, r, workflow.ExecuteActivity(storageOptions(ctx), a.SetAgentPresence, r))
+}
+
+// recordLocal is record in a local activity (r.Key names the change).
+func (w *agentImpl) recordLocal(ctx workflow.Context, r activities.SetPresenceRequest) (activities.SetPresenceResult, error) {
+	return w.recorded(ctx, r, workflow.ExecuteLocalActivity(localStorageOptions(ctx), a.SetAgentPresence, r))
+}
+
+func (w *agentImpl) recorded(ctx workflow.Context, r activities.SetPresenceRequest, f workflow.Future) (activities.SetPresenceResult, error) {
 	var res activities.SetPresenceResult
-	err := workflow.ExecuteActivity(storageOptions(ctx), a.SetAgentPresence, r).Get(ctx, &res)
+	err := f.Get(ctx, &res)
 	if err != nil {
 		workflow.GetLogger(ctx).Error("record presence", "presence", r.Presence, "error", err)
 		var appErr *temporal.ApplicationError

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
@@ -415,4 +416,41 @@ func TestAgentAppliesPresenceChangesInTheirOrder(t *testing.T) {
 		require.Equal(t, store.PresenceAvailable, e.presence, "and PostgreSQL agrees")
 	})
 	e.run(2 * time.Minute)
+}
+
+// The agent's own presence is written in the workflow task that takes in
+// its update, keyed by the update: a task run again answers the first
+// answer. An answer older than a change the process has already taken in
+// (a task run again after a later signal) is not applied.
+func TestAnAgentsPresenceIsSetInTheWorkflowTask(t *testing.T) {
+	e := newAgentEnv(t)
+	var local, remote []string
+	e.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, args []any) {
+		local = append(local, info.ActivityType.Name+" "+args[0].(activities.SetPresenceRequest).Key)
+	})
+	e.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		remote = append(remote, info.ActivityType.Name)
+	})
+	answer := func(id string, want string) {
+		e.pending++
+		e.UpdateWorkflow(workflows.UpdateSetPresence, id, &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { require.NoError(t, err) },
+			OnComplete: func(v any, err error) {
+				e.pending--
+				require.NoError(t, err)
+				require.Equal(t, want, v.(workflows.AgentState).Presence, id)
+			},
+		}, workflows.SetPresenceRequest{Presence: "available"})
+	}
+	e.at(time.Second, func() { answer("presence-1", "available") })
+	e.at(10*time.Second, func() {
+		// Routing started a wrap-up as presence change 50: later than any
+		// answer the mock gives (it counts from 1).
+		e.SignalWorkflow(workflows.SignalItemFinished, workflows.ItemFinished{ItemID: "IMS9-1", Queue: "support", WrappingUp: true,
+			WrapUp: time.Minute, Seq: 50})
+	})
+	e.at(11*time.Second, func() { answer("presence-2", "wrap_up") })
+	e.run(30 * time.Second)
+	require.Equal(t, []string{"SetAgentPresence presence-1", "SetAgentPresence presence-2"}, local)
+	require.Empty(t, remote, "no presence waits for an activity task")
 }

@@ -34,6 +34,12 @@ const (
 	// item (and carried over by continue-as-new).
 	changeAgentSettles = "agent-settles-before-updates"
 
+	// changeAgentLocalPresence: the presence an agent sets is written (and
+	// routing books the agent) by a local activity in the workflow task
+	// that takes in the agent's update, keyed by the update; an answer
+	// older than a change the process has taken in is not applied.
+	changeAgentLocalPresence = "agent-local-presence"
+
 	// changeCaseProcessNotesCall: a case process tells the interaction it
 	// was started from the contact it identified and the case it created
 	// (NoteOnCall), so both land on the call.
