@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
@@ -207,7 +208,13 @@ func (s *Server) startInteraction(c echo.Context, in workflows.InteractionInput)
 // request joins the process and its update (one update id for all). When
 // the process cannot answer (it has ended, or a worker from before the
 // update knows no such update), the caller's read of the record decides.
+//
+// It waits up to recordWait: a process whose record is not written by then
+// (no worker running, PostgreSQL down) is answered 503, and a retry of the
+// request (its Idempotency-Key keeps the number) joins it.
 func (s *Server) startAndWaitOpened(ctx context.Context, in workflows.InteractionInput) error {
+	ctx, cancel := context.WithTimeout(ctx, recordWait)
+	defer cancel()
 	id := workflows.InteractionWorkflowID(in.Number)
 	op := s.deps.Temporal.NewWithStartWorkflowOperation(s.interactionStartOptions(id, in), workflows.Interaction, in)
 	h, err := s.deps.Temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
@@ -216,17 +223,32 @@ func (s *Server) startAndWaitOpened(ctx context.Context, in workflows.Interactio
 			WaitForStage: client.WorkflowUpdateStageCompleted},
 	})
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	if errors.As(err, &started) {
+	switch {
+	case errors.As(err, &started):
 		return nil // the process ran and ended: its record is there
-	}
-	if err != nil {
+	case ctx.Err() != nil:
+		return recordNotWrittenYet(in.Number)
+	case err != nil:
 		return fmt.Errorf("start interaction %s: %w", in.Number, err)
 	}
-	if err := h.Get(ctx, nil); err != nil {
-		s.deps.Logger.WarnContext(ctx, "the new interaction's process did not answer when its record was written; reading the record",
-			"interaction", in.Number, "error", err)
+	err = h.Get(ctx, nil)
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		return recordNotWrittenYet(in.Number)
 	}
+	s.deps.Logger.WarnContext(ctx, "the new interaction's process did not answer when its record was written; reading the record",
+		"interaction", in.Number, "error", err)
 	return nil
+}
+
+// recordWait bounds how long a request that creates an interaction waits
+// for its record.
+const recordWait = 10 * time.Second
+
+func recordNotWrittenYet(number string) error {
+	return problem(http.StatusServiceUnavailable, "the interaction "+number+" was started but its record is not written yet; GET it shortly")
 }
 
 // waitForRecord reads a new interaction's record, giving its process up to
@@ -245,7 +267,7 @@ func (s *Server) waitForRecord(c echo.Context, number string) (store.Interaction
 		case <-s.after(20):
 		}
 	}
-	return store.Interaction{}, problem(http.StatusServiceUnavailable, "the interaction "+number+" was started but its record is not written yet; GET it shortly")
+	return store.Interaction{}, recordNotWrittenYet(number)
 }
 
 type outboundRequest struct {

@@ -26,6 +26,10 @@ func Agent(ctx workflow.Context, in AgentInput) error {
 	} else {
 		w.state = AgentState{AgentID: in.AgentID, Presence: store.PresenceOffline, Since: workflow.Now(ctx)}
 	}
+	// Decided before the update handlers are registered: an update that
+	// waits for them (the one that starts the process, or one carried
+	// across a continue-as-new) runs as soon as they are.
+	w.localPresence = workflow.GetVersion(ctx, changeAgentLocalPresence, workflow.DefaultVersion, 1) >= 1
 	if err := w.setup(ctx); err != nil {
 		return err
 	}
@@ -143,7 +147,6 @@ func (w *agentImpl) settled(item string) {
 func (w *agentImpl) run(ctx workflow.Context) error {
 	_ = workflow.UpsertTypedSearchAttributes(ctx, SearchAgentID.ValueSet(w.state.AgentID), SearchProcessState.ValueSet(w.shown()))
 	w.v = workflow.GetVersion(ctx, changeAgentSettles, workflow.DefaultVersion, 1)
-	w.localPresence = workflow.GetVersion(ctx, changeAgentLocalPresence, workflow.DefaultVersion, 1) >= 1
 	finished, timedOut, queuesChanged, assigned := w.finished, w.timedOut, w.queuesChanged, w.assigned
 
 	for {

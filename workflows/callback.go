@@ -75,6 +75,7 @@ type callbackImpl struct {
 	expired      bool
 	watching     bool // the expiry watch runs
 	done         bool
+	finishing    bool       // the run is over: it waits only for its update handlers
 	baseAttempts int        // attempts made before the last reschedule
 	retryAt      *time.Time // the next dial after an unanswered one
 	hoursClosed  bool       // the queue closed while the callback waited in it
@@ -200,6 +201,7 @@ func (w *callbackImpl) finishRun(ctx workflow.Context, err error) error {
 	if err != nil {
 		return err
 	}
+	w.finishing = true // an update that waits for a step to come answers now
 	// Let update handlers still running (a cancel answering) finish first.
 	return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 }
@@ -385,10 +387,14 @@ func (w *callbackImpl) watchClosing(ctx workflow.Context) (stop func()) {
 	return cancel
 }
 
-// waitQueued answers once the first work item has been queued. It only
-// waits, so it adds no command.
+// waitQueued answers once the first work item has been queued, or once
+// the callback ends without queuing it (cancelled or expired while it
+// waited for business hours): the process finishes only when every update
+// has its answer. It only waits, so it adds no command.
 func (w *callbackImpl) waitQueued(ctx workflow.Context) (CallbackState, error) {
-	err := workflow.Await(ctx, func() bool { return w.items > 1 || (w.items == 1 && w.r != nil && w.r.queued) })
+	err := workflow.Await(ctx, func() bool {
+		return w.done || w.finishing || w.items > 1 || (w.items == 1 && w.r != nil && w.r.queued)
+	})
 	return w.st, err
 }
 

@@ -423,6 +423,32 @@ func TestScheduledCallbackWaitsInItsFirstTask(t *testing.T) {
 	require.Equal(t, 2, e.changes[0].Version, "the next step is version 2")
 }
 
+// A callback that ends before it queues anything (cancelled while it
+// waits) still answers the API's queued update, so its process ends.
+func TestTheQueuedUpdateIsAnsweredWhenTheCallbackEndsFirst(t *testing.T) {
+	e := newCallbackEnv(t, "ann")
+	in := asap(store.CallbackAgentFirst)
+	at := cbStart.Add(time.Hour)
+	in.ScheduledAt, in.ExpiresAt = &at, at.Add(24*time.Hour)
+	var answered []string
+	e.at(time.Minute, func() {
+		e.pending++
+		e.UpdateWorkflow(workflows.UpdateQueued, workflows.UpdateQueuedID, &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { require.NoError(t, err) },
+			OnComplete: func(v any, err error) {
+				e.pending--
+				require.NoError(t, err)
+				answered = append(answered, v.(workflows.CallbackState).State)
+			},
+		})
+	})
+	e.at(30*time.Minute, func() { e.ok(workflows.UpdateCancelCallback, workflows.CallbackCancelRequest{By: "ops"}) })
+	st := e.run(in)
+	require.Equal(t, store.CallbackCancelled, st.State)
+	require.Equal(t, []string{store.CallbackCancelled}, answered, "answered as the callback ended")
+	require.Empty(t, e.items, "nothing was queued")
+}
+
 func TestBusinessHoursWaitForTheNextOpening(t *testing.T) {
 	e := newCallbackEnv(t, "ann")
 	e.settings(`{"callbacks": {"business_hours": {"time_zone": "Europe/Berlin",
