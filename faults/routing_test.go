@@ -20,9 +20,12 @@ import (
 // The dispatcher dies between its commit and its signal: the worker that
 // booked Ann for the call is SIGKILLed at the failpoint "after-booking"
 // (routing/failpoint_faults.go), so the offer is in PostgreSQL and no
-// process has it. A new worker delivers it (the activity's retry, or the
-// routing sweeper) within seconds: Ann sees it, accepts it at once, and
-// she was booked exactly once.
+// process has it. (Ann waits as the call arrives, so the booking is the
+// call's own open step, which would take in the offer in the same workflow
+// task: that task dies with the worker.) A new worker delivers it (the
+// task run again, whose step answers the offer it booked, or the routing
+// sweeper) within seconds: Ann sees it, accepts it at once, and she was
+// booked exactly once.
 func TestDispatcherKilledBetweenCommitAndSignal(t *testing.T) {
 	s := newSystem(t)
 	// Redelivery must beat this by far: the bound below is on the booking.

@@ -146,6 +146,11 @@ func (r *Router) EnqueueKeepingOwn(ctx context.Context, key string, n store.NewW
 			others = append(others, o)
 		}
 	}
+	if len(own) > 0 {
+		// Committed, and no process has the offer yet: the workflow task
+		// that takes it in may be lost with its worker here.
+		failpoint(failAfterBooking)
+	}
 	return e, own, r.deliver(ctx, key, others)
 }
 

@@ -8,6 +8,8 @@ var failpoint = func(name string) {}
 // Failpoint names.
 const (
 	// failAfterBooking: a booking is committed and its offers not yet
-	// delivered (the dispatcher dies between its commit and its signal).
+	// delivered (the dispatcher dies between its commit and its signal, or
+	// an interaction's open step between its commit and the end of the
+	// workflow task that takes in the offer it booked for itself).
 	failAfterBooking = "after-booking"
 )
