@@ -275,31 +275,13 @@ func (s *Server) startCallbackHoldingPlace(ctx context.Context, cb store.Callbac
 	}
 	ctx, cancel := context.WithTimeout(ctx, placeWait)
 	defer cancel()
-	op := s.deps.Temporal.NewWithStartWorkflowOperation(s.callbackStartOptions(cb, s.callbackInput(cb)), workflows.Callback, s.callbackInput(cb))
-	h, err := s.deps.Temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
-		StartWorkflowOperation: op,
-		UpdateOptions: client.UpdateWorkflowOptions{WorkflowID: cb.WorkflowID, UpdateName: workflows.UpdateQueued, UpdateID: workflows.UpdateQueuedID,
-			WaitForStage: client.WorkflowUpdateStageCompleted},
-	})
-	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	switch {
-	case errors.As(err, &started):
-		return nil // it ran and ended; its record says how
-	case ctx.Err() != nil:
-		return notHoldingPlaceYet()
-	case err != nil:
-		return fmt.Errorf("start callback %s: %w", cb.ID, err)
+	in := s.callbackInput(cb)
+	op := s.deps.Temporal.NewWithStartWorkflowOperation(s.callbackStartOptions(cb, in), workflows.Callback, in)
+	err := s.startAndAwait(ctx, op, cb.WorkflowID, workflows.UpdateQueued, workflows.UpdateQueuedID, notHoldingPlaceYet())
+	if errors.Is(err, errNoAnswer) {
+		return s.waitForItem(ctx, cb.ID+"-1")
 	}
-	err = h.Get(ctx, nil)
-	switch {
-	case err == nil:
-		return nil
-	case ctx.Err() != nil:
-		return notHoldingPlaceYet()
-	}
-	s.deps.Logger.WarnContext(ctx, "the callback's process did not answer when it took the call's place; reading its work item",
-		"callback", cb.ID, "error", err)
-	return s.waitForItem(ctx, cb.ID+"-1")
+	return err
 }
 
 func notHoldingPlaceYet() error {

@@ -217,30 +217,11 @@ func (s *Server) startAndWaitOpened(ctx context.Context, in workflows.Interactio
 	defer cancel()
 	id := workflows.InteractionWorkflowID(in.Number)
 	op := s.deps.Temporal.NewWithStartWorkflowOperation(s.interactionStartOptions(id, in), workflows.Interaction, in)
-	h, err := s.deps.Temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
-		StartWorkflowOperation: op,
-		UpdateOptions: client.UpdateWorkflowOptions{WorkflowID: id, UpdateName: workflows.UpdateOpened, UpdateID: workflows.UpdateOpenedID,
-			WaitForStage: client.WorkflowUpdateStageCompleted},
-	})
-	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	switch {
-	case errors.As(err, &started):
-		return nil // the process ran and ended: its record is there
-	case ctx.Err() != nil:
-		return recordNotWrittenYet(in.Number)
-	case err != nil:
-		return fmt.Errorf("start interaction %s: %w", in.Number, err)
+	err := s.startAndAwait(ctx, op, id, workflows.UpdateOpened, workflows.UpdateOpenedID, recordNotWrittenYet(in.Number))
+	if errors.Is(err, errNoAnswer) {
+		return nil // the caller reads the record
 	}
-	err = h.Get(ctx, nil)
-	switch {
-	case err == nil:
-		return nil
-	case ctx.Err() != nil:
-		return recordNotWrittenYet(in.Number)
-	}
-	s.deps.Logger.WarnContext(ctx, "the new interaction's process did not answer when its record was written; reading the record",
-		"interaction", in.Number, "error", err)
-	return nil
+	return err
 }
 
 // recordWait bounds how long a request that creates an interaction waits

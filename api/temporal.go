@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"go.temporal.io/api/serviceerror"
@@ -26,6 +27,43 @@ func (s *Server) update(ctx context.Context, workflowID, name, updateID string, 
 		return updateProblem(err)
 	}
 	return nil
+}
+
+// errNoAnswer: a process was started (or joined) but its update could not
+// answer (a worker from before the update knows no such update, or the
+// process failed first): the caller reads PostgreSQL instead.
+var errNoAnswer = errors.New("the process did not answer")
+
+// startAndAwait starts a process together with an update that only waits
+// for its first step (Update-with-Start; one update id per process, so a
+// retried request joins the first), and waits for the answer until ctx's
+// deadline, after which it answers late. A process that had already ended
+// counts as answered: PostgreSQL holds what it did.
+func (s *Server) startAndAwait(ctx context.Context, op client.WithStartWorkflowOperation, workflowID, update, updateID string, late error) error {
+	h, err := s.deps.Temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+		StartWorkflowOperation: op,
+		UpdateOptions: client.UpdateWorkflowOptions{WorkflowID: workflowID, UpdateName: update, UpdateID: updateID,
+			WaitForStage: client.WorkflowUpdateStageCompleted},
+	})
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	switch {
+	case errors.As(err, &started):
+		return nil
+	case ctx.Err() != nil:
+		return late
+	case err != nil:
+		return fmt.Errorf("start %s: %w", workflowID, err)
+	}
+	err = h.Get(ctx, nil)
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		return late
+	}
+	s.deps.Logger.WarnContext(ctx, "a new process did not answer its first step; reading PostgreSQL",
+		"workflow_id", workflowID, "update", update, "error", err)
+	return errNoAnswer
 }
 
 // query asks a process for its state; a missing process is ErrNotFound.

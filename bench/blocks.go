@@ -41,14 +41,8 @@ func (b *bencher) blocks(ctx context.Context) error {
 		}
 		blk.CasehubRate, blk.BareRate, blk.CasehubCallLat, blk.BareProcessLat = ch.rate, bare.rate, ch.latency, bare.latency
 		blk.ReferenceRate = ref.rate
-		if r, ok := ratio(ch.rate, bare.rate); ok {
-			blk.ThroughputRatio = r
-			tpRatios = append(tpRatios, r)
-		}
-		if r, ok := ratio(ch.rate, ref.rate); ok {
-			blk.ReferenceRatio = r
-			refRatios = append(refRatios, r)
-		}
+		keepRatio(ch.rate, bare.rate, &blk.ThroughputRatio, &tpRatios)
+		keepRatio(ch.rate, ref.rate, &blk.ReferenceRatio, &refRatios)
 		chRates, bareRates, refRates = append(chRates, ch.rate), append(bareRates, bare.rate), append(refRates, ref.rate)
 
 		var cs, bs Latency
@@ -72,23 +66,11 @@ func (b *bencher) blocks(ctx context.Context) error {
 			return err
 		}
 		blk.CasehubStep, blk.BareUpdate, blk.BareLocalUpdate = cs, bs, bl
-		if r, ok := ratio(cs.P50ms, bl.P50ms); ok {
-			blk.StepLocalRatioP50 = r
-			localP50 = append(localP50, r)
-		}
-		if r, ok := ratio(cs.P99ms, bl.P99ms); ok {
-			blk.StepLocalRatioP99 = r
-			localP99 = append(localP99, r)
-		}
+		keepRatio(cs.P50ms, bl.P50ms, &blk.StepLocalRatioP50, &localP50)
+		keepRatio(cs.P99ms, bl.P99ms, &blk.StepLocalRatioP99, &localP99)
 		bareLocalP50, bareLocalP99 = append(bareLocalP50, bl.P50ms), append(bareLocalP99, bl.P99ms)
-		if r, ok := ratio(cs.P50ms, bs.P50ms); ok {
-			blk.StepRatioP50 = r
-			stepP50 = append(stepP50, r)
-		}
-		if r, ok := ratio(cs.P99ms, bs.P99ms); ok {
-			blk.StepRatioP99 = r
-			stepP99 = append(stepP99, r)
-		}
+		keepRatio(cs.P50ms, bs.P50ms, &blk.StepRatioP50, &stepP50)
+		keepRatio(cs.P99ms, bs.P99ms, &blk.StepRatioP99, &stepP99)
 		chP50, chP99 = append(chP50, cs.P50ms), append(chP99, cs.P99ms)
 		bareP50, bareP99 = append(bareP50, bs.P50ms), append(bareP99, bs.P99ms)
 		b.res.Blocks = append(b.res.Blocks, blk)
@@ -132,6 +114,14 @@ func (b *bencher) blocks(ctx context.Context) error {
 			Casehub: med(chP99), Bare: med(bareLocalP99), Ratio: spread(localP99), Available: true},
 	)
 	return nil
+}
+
+// keepRatio sets *field to a/b and adds it to *all, when b is not zero.
+func keepRatio(a, b float64, field *float64, all *[]float64) {
+	if r, ok := ratio(a, b); ok {
+		*field = r
+		*all = append(*all, r)
+	}
 }
 
 func round2(v float64) float64 { return float64(int64(v*100+0.5)) / 100 }

@@ -432,14 +432,8 @@ func TestAnAgentsPresenceIsSetInTheWorkflowTask(t *testing.T) {
 		remote = append(remote, info.ActivityType.Name)
 	})
 	answer := func(id string, want string) {
-		e.pending++
-		e.UpdateWorkflow(workflows.UpdateSetPresence, id, &testsuite.TestUpdateCallback{
-			OnReject: func(err error) { require.NoError(t, err) },
-			OnComplete: func(v any, err error) {
-				e.pending--
-				require.NoError(t, err)
-				require.Equal(t, want, v.(workflows.AgentState).Presence, id)
-			},
+		answered(t, e.TestWorkflowEnvironment, &e.pending, workflows.UpdateSetPresence, id, func(v any) {
+			require.Equal(t, want, v.(workflows.AgentState).Presence, id)
 		}, workflows.SetPresenceRequest{Presence: "available"})
 	}
 	e.at(time.Second, func() { answer("presence-1", "available") })

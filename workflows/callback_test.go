@@ -430,22 +430,16 @@ func TestTheQueuedUpdateIsAnsweredWhenTheCallbackEndsFirst(t *testing.T) {
 	in := asap(store.CallbackAgentFirst)
 	at := cbStart.Add(time.Hour)
 	in.ScheduledAt, in.ExpiresAt = &at, at.Add(24*time.Hour)
-	var answered []string
+	var states []string
 	e.at(time.Minute, func() {
-		e.pending++
-		e.UpdateWorkflow(workflows.UpdateQueued, workflows.UpdateQueuedID, &testsuite.TestUpdateCallback{
-			OnReject: func(err error) { require.NoError(t, err) },
-			OnComplete: func(v any, err error) {
-				e.pending--
-				require.NoError(t, err)
-				answered = append(answered, v.(workflows.CallbackState).State)
-			},
+		answered(t, e.TestWorkflowEnvironment, &e.pending, workflows.UpdateQueued, workflows.UpdateQueuedID, func(v any) {
+			states = append(states, v.(workflows.CallbackState).State)
 		})
 	})
 	e.at(30*time.Minute, func() { e.ok(workflows.UpdateCancelCallback, workflows.CallbackCancelRequest{By: "ops"}) })
 	st := e.run(in)
 	require.Equal(t, store.CallbackCancelled, st.State)
-	require.Equal(t, []string{store.CallbackCancelled}, answered, "answered as the callback ended")
+	require.Equal(t, []string{store.CallbackCancelled}, states, "answered as the callback ended")
 	require.Empty(t, e.items, "nothing was queued")
 }
 
@@ -721,15 +715,9 @@ func TestCallbackTakesTheWaitingCallsPlace(t *testing.T) {
 	e.at(time.Minute, func() { e.ok(workflows.UpdateCancelCallback, workflows.CallbackCancelRequest{By: "integration"}) })
 	var queued []string
 	e.at(0, func() {
-		e.pending++
-		e.UpdateWorkflow(workflows.UpdateQueued, workflows.UpdateQueuedID, &testsuite.TestUpdateCallback{
-			OnReject: func(err error) { require.NoError(t, err) },
-			OnComplete: func(v any, err error) {
-				e.pending--
-				require.NoError(t, err)
-				queued = append(queued, v.(workflows.CallbackState).Step)
-				require.Len(t, e.items, 1, "the answer comes once the item holds the call's place")
-			},
+		answered(t, e.TestWorkflowEnvironment, &e.pending, workflows.UpdateQueued, workflows.UpdateQueuedID, func(v any) {
+			queued = append(queued, v.(workflows.CallbackState).Step)
+			require.Len(t, e.items, 1, "the answer comes once the item holds the call's place")
 		})
 	})
 	e.run(in)

@@ -552,10 +552,8 @@ func TestAWorkNoteIsWrittenInTheWorkflowTask(t *testing.T) {
 	var updateID string
 	e.at(20*time.Second, func() {
 		updateID = "note-update-2"
-		e.pending++
-		e.UpdateWorkflow(workflows.UpdateAddNote, updateID, &testsuite.TestUpdateCallback{
-			OnReject: func(err error) { require.NoError(t, err) }, OnComplete: func(_ any, err error) { e.pending--; require.NoError(t, err) },
-		}, workflows.NoteRequest{Author: "ann", Body: "no request id"})
+		answered(t, e.TestWorkflowEnvironment, &e.pending, workflows.UpdateAddNote, updateID, nil,
+			workflows.NoteRequest{Author: "ann", Body: "no request id"})
 	})
 	e.at(time.Minute, func() { e.ok(workflows.UpdateEnd, workflows.EndRequest{AgentID: "ann"}) })
 	e.at(61*time.Second, func() { e.event(callEnded()) })
@@ -700,15 +698,9 @@ func TestTheOpenedUpdateAnswersOnceTheRecordIsWritten(t *testing.T) {
 	var answeredAt []time.Duration
 	start := e.Now()
 	opened := func() {
-		e.pending++
-		e.UpdateWorkflow(workflows.UpdateOpened, workflows.UpdateOpenedID, &testsuite.TestUpdateCallback{
-			OnReject: func(err error) { require.NoError(t, err) },
-			OnComplete: func(v any, err error) {
-				e.pending--
-				require.NoError(t, err)
-				answers = append(answers, v.(workflows.InteractionState).State)
-				answeredAt = append(answeredAt, e.Now().Sub(start))
-			},
+		answered(t, e.TestWorkflowEnvironment, &e.pending, workflows.UpdateOpened, workflows.UpdateOpenedID, func(v any) {
+			answers = append(answers, v.(workflows.InteractionState).State)
+			answeredAt = append(answeredAt, e.Now().Sub(start))
 		})
 	}
 	e.at(0, opened)
