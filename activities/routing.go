@@ -105,7 +105,13 @@ const ringAtPresentTimeout = 2 * time.Second
 // and rings with the same idempotency key, which the platform answers as
 // it did the first time.
 func (a *Activities) PresentOffer(ctx context.Context, r PresentOfferRequest) (PresentedOffer, error) {
-	p, err := a.router().Present(ctx, stepKey(ctx), r.OfferID, r.Record.toRouting())
+	key := stepKey(ctx)
+	if activity.IsActivity(ctx) && activity.GetInfo(ctx).IsLocalActivity {
+		// In the workflow task that takes the offer in: keyed by the
+		// offer, which a process presents once.
+		key = contentKey(ctx, "present/"+r.OfferID)
+	}
+	p, err := a.router().Present(ctx, key, r.OfferID, r.Record.toRouting())
 	if err != nil {
 		return PresentedOffer{}, classify(err)
 	}

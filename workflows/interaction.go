@@ -31,9 +31,9 @@ const agentAnswerGrace = 10 * time.Second
 func Interaction(ctx workflow.Context, in InteractionInput) (InteractionState, error) {
 	w := &interactionImpl{in: in, seen: map[string]bool{}, escalated: map[string]EscalationRef{}, escalating: map[string]bool{}}
 	w.st = InteractionState{Number: in.Number, Channel: in.Channel, State: StateNew, Queue: in.Queue, AgentID: in.AgentID}
-	steps := workflow.GetVersion(ctx, changeMergedSteps, workflow.DefaultVersion, mergedStepsOfferAtOpen)
+	steps := workflow.GetVersion(ctx, changeMergedSteps, workflow.DefaultVersion, mergedStepsLocalPresent)
 	w.merged, w.localPlatform, w.localNotes = steps >= mergedSteps, steps >= mergedStepsLocalPlatform, steps >= mergedStepsLocalNotes
-	w.offerAtOpen = steps >= mergedStepsOfferAtOpen
+	w.offerAtOpen, w.localPresent = steps >= mergedStepsOfferAtOpen, steps >= mergedStepsLocalPresent
 	if err := w.setup(ctx); err != nil {
 		return w.st, err
 	}
@@ -53,11 +53,14 @@ type interactionImpl struct {
 	// offerAtOpen: an offer the open step books for this process comes
 	// back in its answer (changeMergedSteps at mergedStepsOfferAtOpen).
 	offerAtOpen bool
-	version     int
-	recMu       workflow.Mutex // one record write at a time, in version order
-	queue       activities.Queue
-	r           *router
-	items       int // work items routed so far (one more per transfer)
+	// localPresent: the present step runs in the workflow task that takes
+	// the offer in (changeMergedSteps at mergedStepsLocalPresent).
+	localPresent bool
+	version      int
+	recMu        workflow.Mutex // one record write at a time, in version order
+	queue        activities.Queue
+	r            *router
+	items        int // work items routed so far (one more per transfer)
 
 	// What the platform told us.
 	opened         bool            // the record exists
@@ -124,9 +127,9 @@ func (w *interactionImpl) setup(ctx workflow.Context) error {
 		return err
 	}
 	err := registerUpdates(ctx, []update{
-		{UpdateAccept, w.accept, func(r DecisionRequest) error { return w.r.canDecideIfRouting(r.AgentID) },
+		{UpdateAccept, w.accept, w.validateDecision,
 			"The offered agent (or a supervisor) accepts: Work In Progress, the customer is put through"},
-		{UpdateReject, w.reject, func(r DecisionRequest) error { return w.r.canDecideIfRouting(r.AgentID) },
+		{UpdateReject, w.reject, w.validateDecision,
 			"The offered agent rejects: the item goes to the next agent, or closes if the queue says so"},
 		{UpdateTransfer, w.requestTransfer, w.validateTransfer, "The agent transfers the contact to another agent or queue"},
 		{UpdateAddNote, w.addNote, func(r NoteRequest) error {
@@ -630,7 +633,13 @@ func (w *interactionImpl) present(ctx workflow.Context, o OfferSignal) (activiti
 		w.agentAnswered = false
 	}
 	var p activities.PresentedOffer
-	if err := workflow.ExecuteActivity(routingOptions(ctx), a.PresentOffer, req).Get(ctx, &p); err != nil {
+	var f workflow.Future
+	if w.localPresent {
+		f = workflow.ExecuteLocalActivity(localRoutingOptions(ctx), a.PresentOffer, req)
+	} else {
+		f = workflow.ExecuteActivity(routingOptions(ctx), a.PresentOffer, req)
+	}
+	if err := f.Get(ctx, &p); err != nil {
 		return p.Presented, fmt.Errorf("present offer %s: %w", o.OfferID, err)
 	}
 	if p.Presented.Presented {
@@ -974,6 +983,12 @@ func (w *interactionImpl) contactWord() string {
 // accept answers once the record is Work In Progress, so the agent's next
 // step (end, transfer) finds it there.
 func (w *interactionImpl) accept(ctx workflow.Context, r DecisionRequest) (InteractionState, error) {
+	if err := w.settleOffers(ctx); err != nil {
+		return w.st, err
+	}
+	if err := w.r.canDecideIfRouting(r.AgentID); err != nil {
+		return w.st, err
+	}
 	if err := w.r.decide(ctx, r.AgentID, true, r.Reason); err != nil {
 		return w.st, err
 	}
@@ -986,6 +1001,12 @@ func (w *interactionImpl) accept(ctx workflow.Context, r DecisionRequest) (Inter
 // reject answers once the offer is withdrawn (and the item re-offered or
 // closed).
 func (w *interactionImpl) reject(ctx workflow.Context, r DecisionRequest) (InteractionState, error) {
+	if err := w.settleOffers(ctx); err != nil {
+		return w.st, err
+	}
+	if err := w.r.canDecideIfRouting(r.AgentID); err != nil {
+		return w.st, err
+	}
 	if err := w.r.decide(ctx, r.AgentID, false, r.Reason); err != nil {
 		return w.st, err
 	}
@@ -994,6 +1015,33 @@ func (w *interactionImpl) reject(ctx workflow.Context, r DecisionRequest) (Inter
 	}
 	err := workflow.Await(ctx, func() bool { return w.st.State != StatePendingAcceptance || w.callerGone })
 	return w.st, err
+}
+
+// validateDecision admits an agent's answer to the offer. A process at
+// mergedStepsLocalPresent shows an offer inside the workflow task that takes
+// it in, so a task run again (its worker lost) may take an answer to an
+// offer the agent already sees before it takes in the offer itself: the
+// validator runs before the task's signals are taken in, and before the
+// open step's answer in a first task. While the process has no offer open
+// and the item is nobody's, it admits the answer, and the handler decides
+// once the offers delivered so far are taken in.
+func (w *interactionImpl) validateDecision(r DecisionRequest) error {
+	if w.localPresent && w.routed() && (!w.opened || w.r != nil && w.r.mayHoldUnseenOffer()) {
+		return nil
+	}
+	return w.r.canDecideIfRouting(r.AgentID)
+}
+
+// settleOffers waits until the process has opened its record and taken in
+// every offer delivered to it so far (see validateDecision). It adds no
+// command, and returns at once in the common case.
+func (w *interactionImpl) settleOffers(ctx workflow.Context) error {
+	if !w.localPresent || !w.routed() {
+		return nil
+	}
+	return workflow.Await(ctx, func() bool {
+		return w.callerGone || w.opened && (w.r == nil || w.r.settled())
+	})
 }
 
 func (w *interactionImpl) validateTransfer(r TransferRequest) error {

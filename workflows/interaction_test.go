@@ -502,10 +502,10 @@ func TestPlatformCommandsRunInTheWorkflowTask(t *testing.T) {
 	e.run(inboundCall())
 
 	require.Equal(t, 1, e.bridged)
-	require.Equal(t, []string{"OpenInteraction", "Bridge", "HangUp"}, local,
-		"the record opens, and bridge and hang up go to the platform, inside workflow tasks")
-	require.Equal(t, []string{"PresentOffer", "AcceptOfferRecorded", "FinishWorkItem"}, remote,
-		"the routing steps stay activities")
+	require.Equal(t, []string{"OpenInteraction", "PresentOffer", "Bridge", "HangUp"}, local,
+		"the record opens, the offer shows, and bridge and hang up go to the platform, inside workflow tasks")
+	require.Equal(t, []string{"AcceptOfferRecorded", "FinishWorkItem"}, remote,
+		"the accept and the finish stay activities")
 	require.Len(t, e.rungAtPresent, 1, "the present step rings the agent")
 	ring := e.rungAtPresent[0]
 	require.Equal(t, e.presented[0], ring.IdempotencyKey, "keyed by the offer")
@@ -528,6 +528,53 @@ func TestAnOfferBookedAsTheRecordOpensIsPresentedAtOnce(t *testing.T) {
 	require.Len(t, e.openOffers, 1)
 	require.Equal(t, []string{e.openOffers[0].ID}, e.presented, "presented once, from the open step's answer")
 	require.Equal(t, 1, e.offerSignals, "only the redelivery came as a signal")
+	require.Equal(t, "closed_complete", e.states[len(e.states)-1])
+}
+
+// An offer routing delivers while the agent waits is shown in the workflow
+// task that takes it in (mergedStepsLocalPresent): the present step is a
+// local activity, keyed by the offer.
+func TestAnOfferIsPresentedInTheTaskThatTakesItIn(t *testing.T) {
+	e := newInteractionEnv(t) // nobody waits as the call arrives
+	var local, remote []string
+	e.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, _ []any) {
+		local = append(local, info.ActivityType.Name)
+	})
+	e.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		remote = append(remote, info.ActivityType.Name)
+	})
+	e.at(2*time.Second, func() { e.agents = []string{"ann"}; e.deliver(e.nextOffer(e.items[0].ID, "")) })
+	e.at(5*time.Second, func() { e.ok(workflows.UpdateAccept, workflows.DecisionRequest{AgentID: "ann"}) })
+	e.at(time.Minute, func() { e.ok(workflows.UpdateEnd, workflows.EndRequest{AgentID: "ann"}) })
+	e.at(61*time.Second, func() { e.event(callEnded()) })
+	e.run(inboundCall())
+
+	require.Len(t, e.presented, 1)
+	require.Contains(t, local, "PresentOffer", "shown inside the workflow task")
+	require.NotContains(t, remote, "PresentOffer", "no activity task between the offer and its showing")
+	require.Equal(t, "closed_complete", e.states[len(e.states)-1])
+}
+
+// A worker lost the first task after its steps committed: the open step
+// booked the waiting agent and the present step showed the offer. The task
+// run again takes the agent's accept, sent the instant the offer showed,
+// before the open step's answer is back (a validator runs before the
+// workflow code resumes). The accept is admitted, waits for the process to
+// take in the offer, and takes. An answer with nothing offered is still
+// refused, with the reason.
+func TestAnAcceptTakenInBeforeTheOpenStepsAnswerWaitsForIt(t *testing.T) {
+	e := newInteractionEnv(t, "ann")
+	e.slowOpen = 3 * time.Second
+	e.at(time.Second, func() { e.ok(workflows.UpdateAccept, workflows.DecisionRequest{AgentID: "ann"}) })
+	e.at(10*time.Second, func() {
+		e.refused(workflows.UpdateAccept, workflows.DecisionRequest{AgentID: "bob"}, "another agent has taken it")
+	})
+	e.at(time.Minute, func() { e.ok(workflows.UpdateEnd, workflows.EndRequest{AgentID: "ann"}) })
+	e.at(61*time.Second, func() { e.event(callEnded()) })
+	e.run(inboundCall())
+
+	require.Len(t, e.presented, 1)
+	require.Len(t, e.accepts, 1, "the early accept took")
 	require.Equal(t, "closed_complete", e.states[len(e.states)-1])
 }
 
@@ -581,7 +628,7 @@ func TestARingThatFailsWithTheOfferIsSentAgain(t *testing.T) {
 	e.run(inboundCall())
 
 	require.Len(t, e.rungAtPresent, 1)
-	require.Equal(t, []string{"OpenInteraction", "OfferToAgent", "Bridge", "HangUp"}, local,
+	require.Equal(t, []string{"OpenInteraction", "PresentOffer", "OfferToAgent", "Bridge", "HangUp"}, local,
 		"the process rings on its own (a local activity, with the platform's retries)")
 	require.Len(t, rung, 1)
 	require.Equal(t, e.rungAtPresent[0].IdempotencyKey, rung[0].IdempotencyKey, "with the same key, so the platform rings once")

@@ -84,19 +84,34 @@ func localStorageOptions(ctx workflow.Context) workflow.Context {
 	})
 }
 
+// localRoutingOptions are routingOptions for a step that runs in the
+// workflow task that decides it (the present step of an interaction at
+// mergedStepsLocalPresent).
+func localRoutingOptions(ctx workflow.Context) workflow.Context {
+	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		ScheduleToCloseTimeout: routingDeadline,
+		StartToCloseTimeout:    AttemptTimeout,
+		RetryPolicy:            routingRetry(),
+	})
+}
+
 // routingOptions are the options for the offer protocol's steps.
 func routingOptions(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		ScheduleToCloseTimeout: routingDeadline,
 		StartToCloseTimeout:    AttemptTimeout,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        200 * time.Millisecond,
-			BackoffCoefficient:     2,
-			MaximumInterval:        5 * time.Second,
-			NonRetryableErrorTypes: activities.NonRetryable(),
-		},
-		Priority: activityPriority,
+		RetryPolicy:            routingRetry(),
+		Priority:               activityPriority,
 	})
+}
+
+func routingRetry() *temporal.RetryPolicy {
+	return &temporal.RetryPolicy{
+		InitialInterval:        200 * time.Millisecond,
+		BackoffCoefficient:     2,
+		MaximumInterval:        5 * time.Second,
+		NonRetryableErrorTypes: activities.NonRetryable(),
+	}
 }
 
 // ctiOptions are the options for commands to the telephony platform about

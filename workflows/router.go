@@ -28,6 +28,8 @@ type router struct {
 	item     activities.NewWorkItem
 	queue    activities.Queue
 	inbox    []OfferSignal // offers delivered and not yet taken up
+	offers   workflow.ReceiveChannel
+	awaiting bool // waitForAgent waits for the inbox (it takes up an offer the moment one is there)
 	seen     map[string]bool
 	agentID  string // the agent that accepted the item
 	queued   bool
@@ -128,6 +130,7 @@ func (r *router) acceptance(ctx workflow.Context, o OfferSignal) (summary, waits
 func newRouter(ctx workflow.Context, item activities.NewWorkItem, queue activities.Queue) *router {
 	r := &router{item: item, queue: queue, seen: map[string]bool{}, ended: map[string]*endNote{}}
 	offers := signal(ctx, SignalOffer, "Routing: an agent is booked for the process's work item (an offer to present)")
+	r.offers = offers
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		for {
 			var o OfferSignal
@@ -154,6 +157,20 @@ func (r *router) receive(o OfferSignal) {
 	}
 	r.seen[o.OfferID] = true
 	r.inbox = append(r.inbox, o)
+}
+
+// mayHoldUnseenOffer says whether an offer of this item could show to an
+// agent before the process takes it in: none is open and the item is
+// nobody's.
+func (r *router) mayHoldUnseenOffer() bool {
+	return r.current == nil && r.agentID == "" && !r.finished
+}
+
+// settled says whether every offer delivered so far is taken up: none
+// waits in the signal channel, nor in the inbox while the router waits for
+// one (it takes that one up in this same pass).
+func (r *router) settled() bool {
+	return r.offers.Len() == 0 && (len(r.inbox) == 0 || !r.awaiting)
 }
 
 // canDecideIfRouting is canDecide for a process that may not route at all.
@@ -300,7 +317,10 @@ func (r *router) waitForAgent(ctx workflow.Context, h routeHooks) (routeOutcome,
 			}
 			h.wait(ctx, who+" in queue "+r.item.Queue+" (work item "+r.item.ID+")")
 		}
-		if err := workflow.Await(ctx, func() bool { return len(r.inbox) > 0 || h.stopped() }); err != nil {
+		r.awaiting = true
+		err := workflow.Await(ctx, func() bool { return len(r.inbox) > 0 || h.stopped() })
+		r.awaiting = false
+		if err != nil {
 			return 0, err
 		}
 		if h.stopped() {
@@ -318,7 +338,6 @@ func (r *router) waitForAgent(ctx workflow.Context, h routeHooks) (routeOutcome,
 			}
 		}
 		var outcome routeOutcome
-		var err error
 		if r.protocol < 1 {
 			outcome, err = r.offerLegacy(ctx, o, h)
 		} else {

@@ -98,4 +98,14 @@ const (
 	// answer, and the process presents it in the same workflow task,
 	// instead of hearing of it by a signal in a task of its own.
 	mergedStepsOfferAtOpen = 4
+	// mergedStepsLocalPresent: also the present step (the offer shown to
+	// its agent with the record's Pending Acceptance, and the ring) runs as
+	// a local activity, in the workflow task that takes the offer in,
+	// keyed by the offer. Since the offer may then show before that task
+	// completes, an accept or reject that finds no offer open is admitted
+	// and first waits for the process to take in the offers already
+	// delivered to it (interactionImpl.settleOffers): a task run again
+	// after a lost worker takes in the offer after the answer's validator
+	// has run.
+	mergedStepsLocalPresent = 5
 )
