@@ -146,3 +146,89 @@ func (s *system) startWorkerEnv(env ...string) *proc {
 	s.workers = append(s.workers, w)
 	return w
 }
+
+// The worker dies in the workflow task that showed an offer, before that
+// task completes (SIGKILL at the failpoint "after-present"): the offer is
+// committed and Ann's desk shows it, so she accepts it the instant she sees
+// it, while no worker runs. The new worker runs the task again; it takes in
+// her accept before the offer (a validator runs before the task's signals,
+// and before the open step's answer), admits it, takes in the offer, and
+// the accept takes. Ann is booked once. Both ways an offer reaches its
+// process: in the open step's answer (Ann waits as the call arrives) and by
+// a signal (the call waits as Ann comes).
+func TestWorkerKilledAfterTheOfferShows(t *testing.T) {
+	for _, annWaits := range []bool{true, false} {
+		name := "call waits as Ann comes"
+		if annWaits {
+			name = "Ann waits as the call arrives"
+		}
+		t.Run(name, func(t *testing.T) {
+			s := newSystem(t)
+			var available []string
+			if annWaits {
+				available = []string{"ann"}
+			}
+			q, ids, tokens := s.queue(map[string]any{"acceptance_timeout_seconds": 60, "wrapup_timeout_seconds": 0}, []string{"ann"}, available...)
+			ann, tok := ids["ann"], tokens["ann"]
+
+			s.killWorkers()
+			armed := filepath.Join(s.dir, "failpoint-after-present")
+			require.NoError(t, os.WriteFile(armed, nil, 0o644))
+			w := s.startWorkerEnv("CASEHUB_FAILPOINT=after-present", "CASEHUB_FAILPOINT_FILE="+armed)
+
+			_, n := s.ringIn("+12025551602", q)
+			cameIn := make(chan answer, 1)
+			if !annWaits {
+				s.eventually(func() bool {
+					return s.count(`SELECT count(*) FROM work_items WHERE workflow_id = $1 AND state = 'waiting'`, workflows.InteractionWorkflowID(n)) == 1
+				}, "the call waits in the queue")
+				// Her presence is answered by her process, which the
+				// failpoint may kill first: the answer comes from the
+				// next worker.
+				go func() {
+					cameIn <- s.send("PUT", "/v1/agents/"+ann+"/presence", tok, "", map[string]any{"presence": "available"})
+				}()
+			}
+			select {
+			case <-w.exited:
+			case <-time.After(2 * time.Minute):
+				t.Fatalf("the armed worker did not reach the failpoint:\n%s", tail(w.log, 40))
+			}
+			s.workers = nil
+			status, ok := w.cmd.ProcessState.Sys().(syscall.WaitStatus)
+			require.True(t, ok && status.Signaled() && status.Signal() == syscall.SIGKILL, "the worker was killed: %v", w.cmd.ProcessState)
+			require.NoFileExists(t, armed, "the failpoint fires once")
+
+			// Shown, so Ann answers at once; no worker runs yet.
+			offers := s.desk(ann, tok).PendingOffers
+			require.Len(t, offers, 1, "the offer shows on Ann's desk")
+			require.Equal(t, "pending_acceptance", s.interaction(n).State)
+			accepted := make(chan answer, 1)
+			go func() { accepted <- s.send("POST", "/v1/interactions/"+n+"/accept", tok, "", map[string]any{}) }()
+
+			s.startWorker()
+			for _, c := range []chan answer{accepted, cameIn} {
+				if c == cameIn && annWaits {
+					continue
+				}
+				select {
+				case a := <-c:
+					require.Equal(t, http.StatusOK, a.status, "answered by the next worker: %s", a.body)
+				case <-time.After(90 * time.Second):
+					t.Fatal("a request was not answered")
+				}
+			}
+			require.Equal(t, "work_in_progress", s.interaction(n).State, "the accept of the offer the desk showed took")
+
+			s.must(http.StatusOK, "POST", "/v1/interactions/"+n+"/end", tok, map[string]any{"disposition": "done"}, nil)
+			d := s.requireClean(n, 1)
+			require.Equal(t, []string{"new", "pending_acceptance", "work_in_progress", "closed_complete"}, states(d))
+			require.Equal(t, 1, s.count(`SELECT count(*) FROM offers WHERE agent_id = $1`, ann), "booked once")
+			require.Equal(t, 1, s.count(`SELECT count(*) FROM offers WHERE id = $1 AND state = $2`, offers[0].ID, store.OfferAccepted))
+			s.eventually(func() bool {
+				a := s.desk(ann, tok)
+				return a.Presence == "available" && a.VoiceLoad == 0 && len(a.PendingOffers) == 0
+			}, "Ann is free again")
+		})
+	}
+}

@@ -12,4 +12,8 @@ const (
 	// an interaction's open step between its commit and the end of the
 	// workflow task that takes in the offer it booked for itself).
 	failAfterBooking = "after-booking"
+	// failAfterPresent: an offer is shown (committed) and the process that
+	// showed it has not finished the workflow task that did (an
+	// interaction's present step dies with its worker).
+	failAfterPresent = "after-present"
 )

@@ -135,6 +135,9 @@ func (r *Router) Present(ctx context.Context, key, offerID string, rec Record) (
 	if err != nil {
 		return Presented{}, fmt.Errorf("present offer %s: %w", offerID, err)
 	}
+	if p.Presented {
+		failpoint(failAfterPresent)
+	}
 	return p, nil
 }
 

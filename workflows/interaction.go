@@ -1033,13 +1033,21 @@ func (w *interactionImpl) validateDecision(r DecisionRequest) error {
 }
 
 // settleOffers waits until the process has opened its record and taken in
-// every offer delivered to it so far (see validateDecision). It adds no
-// command, and returns at once in the common case.
+// every offer delivered to it so far (see validateDecision). An update runs
+// before the rest of the workflow code in its task, and a signal delivered
+// to a process already waiting on its channel is in that receive's hands,
+// not in the channel: so it first lets every other part of the process run
+// once. It adds no command.
 func (w *interactionImpl) settleOffers(ctx workflow.Context) error {
 	if !w.localPresent || !w.routed() {
 		return nil
 	}
+	yielded := false
 	return workflow.Await(ctx, func() bool {
+		if !yielded {
+			yielded = true
+			return false
+		}
 		return w.callerGone || w.opened && (w.r == nil || w.r.settled())
 	})
 }
