@@ -74,12 +74,12 @@ type Record struct {
 // agent's wrap-up or the record's close.
 func (rec Record) write(ctx context.Context, tx *store.Store) error {
 	if c := rec.Interaction; c != nil {
-		if _, err := tx.ChangeInteraction(ctx, *c); err != nil {
+		if err := tx.ApplyInteractionChange(ctx, *c); err != nil {
 			return err
 		}
 	}
 	if c := rec.Callback; c != nil {
-		if _, err := tx.ChangeCallback(ctx, *c); err != nil {
+		if err := tx.ApplyCallbackChange(ctx, *c); err != nil {
 			return err
 		}
 	}

@@ -380,6 +380,15 @@ func callbacksOf(rows []callbackRow) ([]Callback, error) {
 // equal version (a retried or late write) changes nothing. It returns the
 // callback as it is now.
 func (s *Store) ChangeCallback(ctx context.Context, c CallbackChange) (Callback, error) {
+	if err := s.ApplyCallbackChange(ctx, c); err != nil {
+		return Callback{}, err
+	}
+	return s.GetCallback(ctx, c.ID)
+}
+
+// ApplyCallbackChange is ChangeCallback for a step that does not read the
+// callback back (a routing step writing the process's record).
+func (s *Store) ApplyCallbackChange(ctx context.Context, c CallbackChange) error {
 	if c.TimeZone == "" {
 		c.TimeZone = "UTC"
 	}
@@ -389,9 +398,9 @@ func (s *Store) ChangeCallback(ctx context.Context, c CallbackChange) (Callback,
 		"scheduled_at": c.ScheduledAt, "time_zone": c.TimeZone, "expires_at": c.ExpiresAt,
 	})
 	if err != nil {
-		return Callback{}, fmt.Errorf("change callback %s: %w", c.ID, callbackErr(err))
+		return fmt.Errorf("change callback %s: %w", c.ID, callbackErr(err))
 	}
-	return s.GetCallback(ctx, c.ID)
+	return nil
 }
 
 // LinkInteraction notes an inbound call from the callback's number on it;

@@ -169,79 +169,96 @@ func TestOutboundInteractionOpensAccepted(t *testing.T) {
 	require.Equal(t, f.agent, *in.CreatedBy)
 }
 
+// Both ways to change a record: ChangeInteraction, which reads it back, and
+// ApplyInteractionChange, the routing steps' way, which does not.
 func TestChangeInteractionNeverGoesBackwards(t *testing.T) {
-	ctx := context.Background()
-	f := newInteractionFixture(t)
-	in := f.open(t, nil)
+	for _, how := range []struct {
+		name   string
+		change func(context.Context, store.InteractionChange) (store.Interaction, error)
+	}{
+		{"ChangeInteraction", st.ChangeInteraction},
+		{"ApplyInteractionChange", func(ctx context.Context, c store.InteractionChange) (store.Interaction, error) {
+			if err := st.ApplyInteractionChange(ctx, c); err != nil {
+				return store.Interaction{}, err
+			}
+			return st.GetInteraction(ctx, c.Number)
+		}},
+	} {
+		t.Run(how.name, func(t *testing.T) {
+			ctx := context.Background()
+			f := newInteractionFixture(t)
+			in := f.open(t, nil)
 
-	change := func(c store.InteractionChange) store.Interaction {
-		t.Helper()
-		c.Number = in.Number
-		got, err := st.ChangeInteraction(ctx, c)
-		require.NoError(t, err)
-		return got
-	}
+			change := func(c store.InteractionChange) store.Interaction {
+				t.Helper()
+				c.Number = in.Number
+				got, err := how.change(ctx, c)
+				require.NoError(t, err)
+				return got
+			}
 
-	offered := change(store.InteractionChange{Version: 2, State: store.InteractionPendingAcceptance,
-		AgentID: ptr(f.agent), Actor: "routing", Reason: "offered"})
-	require.Equal(t, 2, offered.Version)
-	require.Equal(t, f.agent, *offered.AgentID)
-	require.Nil(t, offered.AcceptedAt)
+			offered := change(store.InteractionChange{Version: 2, State: store.InteractionPendingAcceptance,
+				AgentID: ptr(f.agent), Actor: "routing", Reason: "offered"})
+			require.Equal(t, 2, offered.Version)
+			require.Equal(t, f.agent, *offered.AgentID)
+			require.Nil(t, offered.AcceptedAt)
 
-	accepted := change(store.InteractionChange{Version: 3, State: store.InteractionWorkInProgress, Actor: f.agent, Reason: "accepted"})
-	require.Equal(t, 3, accepted.Version)
-	require.NotNil(t, accepted.AcceptedAt)
-	require.Equal(t, f.agent, *accepted.AgentID, "a nil field is left as it is")
+			accepted := change(store.InteractionChange{Version: 3, State: store.InteractionWorkInProgress, Actor: f.agent, Reason: "accepted"})
+			require.Equal(t, 3, accepted.Version)
+			require.NotNil(t, accepted.AcceptedAt)
+			require.Equal(t, f.agent, *accepted.AgentID, "a nil field is left as it is")
 
-	// The late activity of step 2 arrives again after step 3, with another state.
-	late := change(store.InteractionChange{Version: 2, State: store.InteractionNew, AgentID: ptr(""), Actor: "late"})
-	require.Equal(t, accepted, late, "a late step changes nothing")
-	retried := change(store.InteractionChange{Version: 3, State: store.InteractionClosedComplete, Actor: "retry"})
-	require.Equal(t, accepted, retried, "a retried step changes nothing")
+			// The late activity of step 2 arrives again after step 3, with another state.
+			late := change(store.InteractionChange{Version: 2, State: store.InteractionNew, AgentID: ptr(""), Actor: "late"})
+			require.Equal(t, accepted, late, "a late step changes nothing")
+			retried := change(store.InteractionChange{Version: 3, State: store.InteractionClosedComplete, Actor: "retry"})
+			require.Equal(t, accepted, retried, "a retried step changes nothing")
 
-	// A step that changes fields but not the state writes no history.
-	noted := change(store.InteractionChange{Version: 4, Disposition: ptr("resolved_first_call"), ContactEmail: ptr("ann@example.com")})
-	require.Equal(t, store.InteractionWorkInProgress, noted.State)
-	require.Equal(t, "resolved_first_call", *noted.Disposition)
-	require.Equal(t, "ann@example.com", *noted.ContactEmail)
+			// A step that changes fields but not the state writes no history.
+			noted := change(store.InteractionChange{Version: 4, Disposition: ptr("resolved_first_call"), ContactEmail: ptr("ann@example.com")})
+			require.Equal(t, store.InteractionWorkInProgress, noted.State)
+			require.Equal(t, "resolved_first_call", *noted.Disposition)
+			require.Equal(t, "ann@example.com", *noted.ContactEmail)
 
-	// Transferred: offered to another agent and accepted again; accepted_at
-	// stays the first acceptance.
-	change(store.InteractionChange{Version: 5, State: store.InteractionPendingAcceptance, AgentID: ptr(f.agent2), Actor: f.agent, Reason: "transfer"})
-	again := change(store.InteractionChange{Version: 6, State: store.InteractionWorkInProgress, Actor: f.agent2, Reason: "accepted"})
-	require.Equal(t, f.agent2, *again.AgentID)
-	require.True(t, accepted.AcceptedAt.Equal(*again.AcceptedAt), "accepted_at is set the first time only")
+			// Transferred: offered to another agent and accepted again; accepted_at
+			// stays the first acceptance.
+			change(store.InteractionChange{Version: 5, State: store.InteractionPendingAcceptance, AgentID: ptr(f.agent2), Actor: f.agent, Reason: "transfer"})
+			again := change(store.InteractionChange{Version: 6, State: store.InteractionWorkInProgress, Actor: f.agent2, Reason: "accepted"})
+			require.Equal(t, f.agent2, *again.AgentID)
+			require.True(t, accepted.AcceptedAt.Equal(*again.AcceptedAt), "accepted_at is set the first time only")
 
-	closed := change(store.InteractionChange{Version: 7, State: store.InteractionClosedComplete, AgentID: ptr(""), Queue: ptr(""), Actor: f.agent2, Reason: "call ended"})
-	require.NotNil(t, closed.ClosedAt)
-	require.Nil(t, closed.AgentID, `a pointer to "" clears the agent`)
-	require.Nil(t, closed.Queue)
-	require.Equal(t, 7, closed.Version)
-	// A late step whose version wrote no history (step 4 kept the state)
-	// must not write any now either.
-	require.Equal(t, closed, change(store.InteractionChange{Version: 4, State: store.InteractionPendingAcceptance, Actor: "late"}))
+			closed := change(store.InteractionChange{Version: 7, State: store.InteractionClosedComplete, AgentID: ptr(""), Queue: ptr(""), Actor: f.agent2, Reason: "call ended"})
+			require.NotNil(t, closed.ClosedAt)
+			require.Nil(t, closed.AgentID, `a pointer to "" clears the agent`)
+			require.Nil(t, closed.Queue)
+			require.Equal(t, 7, closed.Version)
+			// A late step whose version wrote no history (step 4 kept the state)
+			// must not write any now either.
+			require.Equal(t, closed, change(store.InteractionChange{Version: 4, State: store.InteractionPendingAcceptance, Actor: "late"}))
 
-	h, err := st.InteractionHistory(ctx, in.Number)
-	require.NoError(t, err)
-	type step struct {
-		v        int
-		from, to string
-		actor    string
-	}
-	var got []step
-	for _, e := range h {
-		got = append(got, step{e.Version, e.FromState, e.ToState, e.Actor})
-	}
-	require.Equal(t, []step{
-		{1, "", store.InteractionNew, "cti"},
-		{2, store.InteractionNew, store.InteractionPendingAcceptance, "routing"},
-		{3, store.InteractionPendingAcceptance, store.InteractionWorkInProgress, f.agent},
-		{5, store.InteractionWorkInProgress, store.InteractionPendingAcceptance, f.agent},
-		{6, store.InteractionPendingAcceptance, store.InteractionWorkInProgress, f.agent2},
-		{7, store.InteractionWorkInProgress, store.InteractionClosedComplete, f.agent2},
-	}, got, "no entry for the late or retried steps, none for step 4 that kept the state")
-	for i := 1; i < len(h); i++ {
-		require.False(t, h[i].At.Before(h[i-1].At), "history is in order")
+			h, err := st.InteractionHistory(ctx, in.Number)
+			require.NoError(t, err)
+			type step struct {
+				v        int
+				from, to string
+				actor    string
+			}
+			var got []step
+			for _, e := range h {
+				got = append(got, step{e.Version, e.FromState, e.ToState, e.Actor})
+			}
+			require.Equal(t, []step{
+				{1, "", store.InteractionNew, "cti"},
+				{2, store.InteractionNew, store.InteractionPendingAcceptance, "routing"},
+				{3, store.InteractionPendingAcceptance, store.InteractionWorkInProgress, f.agent},
+				{5, store.InteractionWorkInProgress, store.InteractionPendingAcceptance, f.agent},
+				{6, store.InteractionPendingAcceptance, store.InteractionWorkInProgress, f.agent2},
+				{7, store.InteractionWorkInProgress, store.InteractionClosedComplete, f.agent2},
+			}, got, "no entry for the late or retried steps, none for step 4 that kept the state")
+			for i := 1; i < len(h); i++ {
+				require.False(t, h[i].At.Before(h[i-1].At), "history is in order")
+			}
+		})
 	}
 }
 
