@@ -84,6 +84,9 @@ type PresentOfferRequest struct {
 	// Ring, when set, has the platform offer the contact to the agent as
 	// soon as the offer shows (OfferToAgent), in the same step.
 	Ring *RingRequest `json:",omitempty"`
+	// Queue, when set, is the offer's queue: its lock is taken first
+	// (routing.Router.PresentIn).
+	Queue string `json:",omitempty"`
 }
 
 // RingRequest is OfferToAgent's input: the platform command and the
@@ -111,7 +114,7 @@ func (a *Activities) PresentOffer(ctx context.Context, r PresentOfferRequest) (P
 		// offer, which a process presents once.
 		key = contentKey(ctx, "present/"+r.OfferID)
 	}
-	p, err := a.router().Present(ctx, key, r.OfferID, r.Record.toRouting())
+	p, err := a.router().PresentIn(ctx, key, r.OfferID, r.Queue, r.Record.toRouting())
 	if err != nil {
 		return PresentedOffer{}, classify(err)
 	}
@@ -139,6 +142,8 @@ func (a *Activities) AcceptOffer(ctx context.Context, offerID string) (Accepted,
 type AcceptOfferRequest struct {
 	OfferID string
 	Record  RecordChange
+	// Queue, when set, is the offer's queue (routing.Router.AcceptIn).
+	Queue string `json:",omitempty"`
 }
 
 // AcceptOfferRecorded assigns the item to the agent the offer went to,
@@ -146,7 +151,7 @@ type AcceptOfferRequest struct {
 // transaction, and tells the agent's process: one step where a process
 // started before changeMergedSteps ran AcceptOffer and ChangeInteraction.
 func (a *Activities) AcceptOfferRecorded(ctx context.Context, r AcceptOfferRequest) (Accepted, error) {
-	acc, err := a.router().Accept(ctx, stepKey(ctx), r.OfferID, r.Record.toRouting())
+	acc, err := a.router().AcceptIn(ctx, stepKey(ctx), r.OfferID, r.Queue, r.Record.toRouting())
 	if err != nil {
 		return Accepted{}, classify(err)
 	}

@@ -113,7 +113,14 @@ type Presented struct {
 // the offer (the agent's pending offers, the record's Pending Acceptance)
 // shows it only when the process takes an answer to it.
 func (r *Router) Present(ctx context.Context, key, offerID string, rec Record) (Presented, error) {
-	p, err := step(ctx, r.Store, key, func(tx *store.Store, l *locks) (Presented, error) {
+	return r.PresentIn(ctx, key, offerID, "", rec)
+}
+
+// PresentIn is Present for a process that knows the offer's queue (its
+// work item's): the queue's lock is taken before the offer is read, which
+// saves reading it twice. A wrong or empty queue only costs that read.
+func (r *Router) PresentIn(ctx context.Context, key, offerID, queue string, rec Record) (Presented, error) {
+	p, err := stepIn(ctx, r.Store, key, []string{queue}, func(tx *store.Store, l *locks) (Presented, error) {
 		o, err := tx.GetOffer(ctx, offerID)
 		if err != nil {
 			return Presented{}, err
@@ -156,7 +163,13 @@ type Accepted struct {
 // agent's process. Accepting an accepted offer again answers the same;
 // accepting a closed one is ErrConflict and writes nothing.
 func (r *Router) Accept(ctx context.Context, key, offerID string, rec Record) (Accepted, error) {
-	acc, err := step(ctx, r.Store, key, func(tx *store.Store, l *locks) (Accepted, error) {
+	return r.AcceptIn(ctx, key, offerID, "", rec)
+}
+
+// AcceptIn is Accept for a process that knows the offer's queue, as
+// PresentIn.
+func (r *Router) AcceptIn(ctx context.Context, key, offerID, queue string, rec Record) (Accepted, error) {
+	acc, err := stepIn(ctx, r.Store, key, []string{queue}, func(tx *store.Store, l *locks) (Accepted, error) {
 		o, err := tx.GetOffer(ctx, offerID)
 		if err != nil {
 			return Accepted{}, err

@@ -113,8 +113,20 @@ const maxRestarts = 8
 // without running fn. Errors are not stored: a refused step is refused
 // again by the same state.
 func step[T any](ctx context.Context, st *store.Store, key string, fn func(tx *store.Store, l *locks) (T, error)) (T, error) {
+	return stepIn(ctx, st, key, nil, fn)
+}
+
+// stepIn is step for a caller that knows the queues the step will lock:
+// their locks are taken first, so fn reads under them the first time
+// rather than reading, locking and reading again.
+func stepIn[T any](ctx context.Context, st *store.Store, key string, queues []string, fn func(tx *store.Store, l *locks) (T, error)) (T, error) {
 	var out T
 	var first []int32 // the locks to take before anything else, in order
+	for _, q := range queues {
+		if q != "" {
+			first = mergeKeys(first, []int32{queueLockKey(q)})
+		}
+	}
 	for attempt := 0; ; attempt++ {
 		err := st.InTx(ctx, func(tx *store.Store) error {
 			l := &locks{tx: tx, held: map[int32]bool{}}

@@ -478,6 +478,42 @@ func TestOfferShowsOnlyOncePresented(t *testing.T) {
 	require.Equal(t, routing.Presented{State: store.OfferWithdrawn}, late)
 }
 
+// A process that names its offer's queue has the step take that queue's
+// lock first; naming another queue (or none) costs a second read, never a
+// wrong answer.
+func TestPresentAndAcceptInTheOffersQueue(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct{ name, queue string }{
+		{"its own queue", ""}, // filled in below: the fixture's queue
+		{"another queue", "elsewhere"},
+		{"no queue", "-"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, sig := newRouter()
+			queue, agents := fixture(t, r, "kim")
+			it := enqueue(t, r, queue, store.ChannelVoice)
+			o := sig.offers()[0]
+			in := tc.queue
+			switch in {
+			case "":
+				in = queue
+			case "-":
+				in = ""
+			}
+			p, err := r.PresentIn(ctx, key(), o.OfferID, in, routing.Record{})
+			require.NoError(t, err)
+			require.Equal(t, routing.Presented{Presented: true, State: store.OfferPending}, p)
+			acc, err := r.AcceptIn(ctx, key(), o.OfferID, in, routing.Record{})
+			require.NoError(t, err)
+			require.Equal(t, agents[0], acc.AgentID)
+			require.Equal(t, it.ID, acc.ItemID)
+			require.Equal(t, queue, acc.Queue)
+			_, err = r.AcceptIn(ctx, key(), o.OfferID, in, routing.Record{})
+			require.NoError(t, err, "accepting an accepted offer answers the same")
+		})
+	}
+}
+
 // Every step that changes routing state, run again under the same key after
 // its first run committed (an activity retried after its commit), answers as
 // the first run did, and changes nothing more.

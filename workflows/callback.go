@@ -479,7 +479,7 @@ func (w *callbackImpl) present(ctx workflow.Context, o OfferSignal) (activities.
 	c := w.change(CallbackStepOffered)
 	var p activities.Presented
 	err := workflow.ExecuteActivity(routingOptions(ctx), a.PresentOffer, activities.PresentOfferRequest{
-		OfferID: o.OfferID, Record: activities.RecordChange{Callback: &c}}).Get(ctx, &p)
+		OfferID: o.OfferID, Queue: o.Queue, Record: activities.RecordChange{Callback: &c}}).Get(ctx, &p)
 	if err != nil {
 		return p, fmt.Errorf("present offer %s: %w", o.OfferID, err)
 	}

@@ -625,7 +625,7 @@ func (w *interactionImpl) present(ctx workflow.Context, o OfferSignal) (activiti
 	}
 	c := activities.InteractionChange{Number: w.in.Number, Version: w.version, State: StatePendingAcceptance,
 		Actor: "routing", Reason: reason, AgentID: &agent}
-	req := activities.PresentOfferRequest{OfferID: o.OfferID, Record: activities.RecordChange{Interaction: &c}}
+	req := activities.PresentOfferRequest{OfferID: o.OfferID, Queue: o.Queue, Record: activities.RecordChange{Interaction: &c}}
 	if w.localPlatform {
 		// The platform rings the agent in the same step, the moment the
 		// offer shows.

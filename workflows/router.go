@@ -460,7 +460,7 @@ func (r *router) accept(ctx workflow.Context, o OfferSignal, h routeHooks) error
 	}
 	rec, done := h.accepting(ctx, o)
 	err := workflow.ExecuteActivity(routingOptions(ctx), a.AcceptOfferRecorded,
-		activities.AcceptOfferRequest{OfferID: o.OfferID, Record: rec}).Get(ctx, &acc)
+		activities.AcceptOfferRequest{OfferID: o.OfferID, Queue: o.Queue, Record: rec}).Get(ctx, &acc)
 	done(err == nil)
 	return err
 }
