@@ -983,10 +983,7 @@ func (w *interactionImpl) contactWord() string {
 // accept answers once the record is Work In Progress, so the agent's next
 // step (end, transfer) finds it there.
 func (w *interactionImpl) accept(ctx workflow.Context, r DecisionRequest) (InteractionState, error) {
-	if err := w.settleOffers(ctx); err != nil {
-		return w.st, err
-	}
-	if err := w.r.canDecideIfRouting(r.AgentID); err != nil {
+	if err := w.awaitOffer(ctx, r.AgentID); err != nil {
 		return w.st, err
 	}
 	if err := w.r.decide(ctx, r.AgentID, true, r.Reason); err != nil {
@@ -1001,10 +998,7 @@ func (w *interactionImpl) accept(ctx workflow.Context, r DecisionRequest) (Inter
 // reject answers once the offer is withdrawn (and the item re-offered or
 // closed).
 func (w *interactionImpl) reject(ctx workflow.Context, r DecisionRequest) (InteractionState, error) {
-	if err := w.settleOffers(ctx); err != nil {
-		return w.st, err
-	}
-	if err := w.r.canDecideIfRouting(r.AgentID); err != nil {
+	if err := w.awaitOffer(ctx, r.AgentID); err != nil {
 		return w.st, err
 	}
 	if err := w.r.decide(ctx, r.AgentID, false, r.Reason); err != nil {
@@ -1026,29 +1020,51 @@ func (w *interactionImpl) reject(ctx workflow.Context, r DecisionRequest) (Inter
 // and the item is nobody's, it admits the answer, and the handler decides
 // once the offers delivered so far are taken in.
 func (w *interactionImpl) validateDecision(r DecisionRequest) error {
-	if w.localPresent && w.routed() && (!w.opened || w.r != nil && w.r.mayHoldUnseenOffer()) {
+	if w.mayHoldUnseenOffer() {
 		return nil
 	}
 	return w.r.canDecideIfRouting(r.AgentID)
 }
 
-// settleOffers waits until the process has opened its record and taken in
-// every offer delivered to it so far (see validateDecision). An update runs
-// before the rest of the workflow code in its task, and a signal delivered
-// to a process already waiting on its channel is in that receive's hands,
-// not in the channel: so it first lets every other part of the process run
-// once. It adds no command.
-func (w *interactionImpl) settleOffers(ctx workflow.Context) error {
-	if !w.localPresent || !w.routed() {
-		return nil
+// mayHoldUnseenOffer says whether an offer this process has not taken in
+// yet could be showing to an agent (see validateDecision).
+func (w *interactionImpl) mayHoldUnseenOffer() bool {
+	return w.localPresent && w.routed() && (!w.opened || w.r != nil && w.r.mayHoldUnseenOffer())
+}
+
+// awaitOffer is the answer's check, made again in its handler: an answer
+// the process can take now goes ahead at once, as before
+// mergedStepsLocalPresent; one admitted only because an unseen offer may
+// be showing waits for the offers delivered so far, then is checked again.
+func (w *interactionImpl) awaitOffer(ctx workflow.Context, agentID string) error {
+	if !w.localPresent {
+		return nil // the validator's check stands (decide makes it again)
 	}
+	err := w.r.canDecideIfRouting(agentID)
+	if err == nil || !w.mayHoldUnseenOffer() {
+		return err
+	}
+	if err := w.settleOffers(ctx); err != nil {
+		return err
+	}
+	return w.r.canDecideIfRouting(agentID)
+}
+
+// settleOffers waits until the process has opened its record and either
+// has an offer open or has taken up every offer delivered to it so far (see
+// validateDecision). An update runs before the rest of the workflow code in
+// its task, and a signal delivered to a process already waiting on its
+// channel is in that receive's hands, not in the channel: so it first lets
+// every other part of the process run once. It adds no command, and ends
+// once the item is taken, closed or the contact gone.
+func (w *interactionImpl) settleOffers(ctx workflow.Context) error {
 	yielded := false
 	return workflow.Await(ctx, func() bool {
 		if !yielded {
 			yielded = true
 			return false
 		}
-		return w.callerGone || w.opened && (w.r == nil || w.r.settled())
+		return w.callerGone || w.opened && (w.r == nil || !w.r.mayHoldUnseenOffer() || w.r.settled())
 	})
 }
 

@@ -578,6 +578,39 @@ func TestAnAcceptTakenInBeforeTheOpenStepsAnswerWaitsForIt(t *testing.T) {
 	require.Equal(t, "closed_complete", e.states[len(e.states)-1])
 }
 
+// Ann rejects, and the step that closes her offer books Bob; Bob's accept
+// comes before the process has taken up his offer (as in a task run again
+// after a lost worker, where his offer already showed). Bob's answer is
+// admitted, waits for his offer, and takes. An answer while nothing at all
+// is offered is admitted too, then refused with the reason.
+func TestAnAcceptForTheNextOfferWaitsWhileTheLastOneCloses(t *testing.T) {
+	e := newInteractionEnv(t)
+	e.slowClose = 3 * time.Second
+	e.at(time.Second, func() {
+		e.refused(workflows.UpdateAccept, workflows.DecisionRequest{AgentID: "ann"}, "nothing is offered")
+	})
+	e.at(2*time.Second, func() {
+		e.agents = []string{"ann"}
+		e.deliver(e.nextOffer(e.items[0].ID, ""))
+	})
+	e.at(5*time.Second, func() { e.ok(workflows.UpdateReject, workflows.DecisionRequest{AgentID: "ann"}) })
+	// While Ann's offer closes, Bob is booked (the closing step's booking,
+	// delivered before that step's answer), and answers at once.
+	e.at(5500*time.Millisecond, func() {
+		e.agents = []string{"bob"}
+		e.deliver(e.nextOffer(e.items[0].ID, ""))
+	})
+	e.at(6*time.Second, func() { e.ok(workflows.UpdateAccept, workflows.DecisionRequest{AgentID: "bob"}) })
+	e.at(time.Minute, func() { e.ok(workflows.UpdateEnd, workflows.EndRequest{AgentID: "bob"}) })
+	e.at(61*time.Second, func() { e.event(callEnded()) })
+	e.run(inboundCall())
+
+	require.Equal(t, []string{"ann", "bob"}, e.offers)
+	require.Len(t, e.accepts, 1, "Bob's early accept took")
+	require.Equal(t, "bob", *e.accepts[0].Record.Interaction.AgentID)
+	require.Equal(t, "closed_complete", e.states[len(e.states)-1])
+}
+
 func TestAWorkNoteIsWrittenInTheWorkflowTask(t *testing.T) {
 	e := newInteractionEnv(t, "ann")
 	type note struct{ activity, requestID string }

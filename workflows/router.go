@@ -29,7 +29,6 @@ type router struct {
 	queue    activities.Queue
 	inbox    []OfferSignal // offers delivered and not yet taken up
 	offers   workflow.ReceiveChannel
-	awaiting bool // waitForAgent waits for the inbox (it takes up an offer the moment one is there)
 	seen     map[string]bool
 	agentID  string // the agent that accepted the item
 	queued   bool
@@ -160,17 +159,17 @@ func (r *router) receive(o OfferSignal) {
 }
 
 // mayHoldUnseenOffer says whether an offer of this item could show to an
-// agent before the process takes it in: none is open and the item is
-// nobody's.
+// agent before the process takes it in: none is open (none yet, or the
+// last one is closing, and the next may be shown in the same task) and
+// the item is nobody's.
 func (r *router) mayHoldUnseenOffer() bool {
-	return r.current == nil && r.agentID == "" && !r.finished
+	return (r.current == nil || !r.current.open) && r.agentID == "" && !r.finished
 }
 
 // settled says whether every offer delivered so far is taken up: none
-// waits in the signal channel, nor in the inbox while the router waits for
-// one (it takes that one up in this same pass).
+// waits in the signal channel or in the inbox.
 func (r *router) settled() bool {
-	return r.offers.Len() == 0 && (len(r.inbox) == 0 || !r.awaiting)
+	return r.offers.Len() == 0 && len(r.inbox) == 0
 }
 
 // canDecideIfRouting is canDecide for a process that may not route at all.
@@ -317,10 +316,7 @@ func (r *router) waitForAgent(ctx workflow.Context, h routeHooks) (routeOutcome,
 			}
 			h.wait(ctx, who+" in queue "+r.item.Queue+" (work item "+r.item.ID+")")
 		}
-		r.awaiting = true
-		err := workflow.Await(ctx, func() bool { return len(r.inbox) > 0 || h.stopped() })
-		r.awaiting = false
-		if err != nil {
+		if err := workflow.Await(ctx, func() bool { return len(r.inbox) > 0 || h.stopped() }); err != nil {
 			return 0, err
 		}
 		if h.stopped() {
@@ -338,6 +334,7 @@ func (r *router) waitForAgent(ctx workflow.Context, h routeHooks) (routeOutcome,
 			}
 		}
 		var outcome routeOutcome
+		var err error
 		if r.protocol < 1 {
 			outcome, err = r.offerLegacy(ctx, o, h)
 		} else {
