@@ -34,22 +34,9 @@ func TestDispatcherKilledBetweenCommitAndSignal(t *testing.T) {
 	ann, tok := ids["ann"], tokens["ann"]
 
 	// Only an armed worker runs: it dies at the first booking it delivers.
-	s.killWorkers()
-	armed := filepath.Join(s.dir, "failpoint-after-booking")
-	require.NoError(t, os.WriteFile(armed, nil, 0o644))
-	w := s.startWorkerEnv("CASEHUB_FAILPOINT=after-booking", "CASEHUB_FAILPOINT_FILE="+armed)
-
+	w := s.armFailpoint("after-booking")
 	_, n := s.ringIn("+12025551601", q)
-	select {
-	case <-w.exited:
-	case <-time.After(2 * time.Minute):
-		t.Fatalf("the armed worker did not reach the failpoint:\n%s", tail(w.log, 40))
-	}
-	s.workers = nil
-	status, ok := w.cmd.ProcessState.Sys().(syscall.WaitStatus)
-	require.True(t, ok && status.Signaled() && status.Signal() == syscall.SIGKILL, "the worker was killed: %v", w.cmd.ProcessState)
-	require.Contains(t, tail(w.log, 40), "failpoint: killing this process")
-	require.NoFileExists(t, armed, "the failpoint fires once")
+	s.requireKilled(w)
 
 	// Booked and committed, received by no process.
 	var booked struct {
@@ -147,6 +134,37 @@ func (s *system) startWorkerEnv(env ...string) *proc {
 	return w
 }
 
+// failpointWorker is the only worker left running, armed to die (SIGKILL)
+// the first time it reaches a failpoint (routing/failpoint_faults.go).
+type failpointWorker struct {
+	*proc
+	armed string // the file whose removal fires the failpoint once
+}
+
+func (s *system) armFailpoint(name string) failpointWorker {
+	s.t.Helper()
+	s.killWorkers()
+	armed := filepath.Join(s.dir, "failpoint-"+name)
+	require.NoError(s.t, os.WriteFile(armed, nil, 0o644))
+	return failpointWorker{s.startWorkerEnv("CASEHUB_FAILPOINT="+name, "CASEHUB_FAILPOINT_FILE="+armed), armed}
+}
+
+// requireKilled waits until the armed worker has died at its failpoint,
+// once, and leaves no worker running.
+func (s *system) requireKilled(w failpointWorker) {
+	s.t.Helper()
+	select {
+	case <-w.exited:
+	case <-time.After(2 * time.Minute):
+		s.t.Fatalf("the armed worker did not reach the failpoint:\n%s", tail(w.log, 40))
+	}
+	s.workers = nil
+	status, ok := w.cmd.ProcessState.Sys().(syscall.WaitStatus)
+	require.True(s.t, ok && status.Signaled() && status.Signal() == syscall.SIGKILL, "the worker was killed: %v", w.cmd.ProcessState)
+	require.Contains(s.t, tail(w.log, 40), "failpoint: killing this process")
+	require.NoFileExists(s.t, w.armed, "the failpoint fires once")
+}
+
 // The worker dies in the workflow task that showed an offer, before that
 // task completes (SIGKILL at the failpoint "after-present"): the offer is
 // committed and Ann's desk shows it, so she accepts it the instant she sees
@@ -171,11 +189,7 @@ func TestWorkerKilledAfterTheOfferShows(t *testing.T) {
 			q, ids, tokens := s.queue(map[string]any{"acceptance_timeout_seconds": 60, "wrapup_timeout_seconds": 0}, []string{"ann"}, available...)
 			ann, tok := ids["ann"], tokens["ann"]
 
-			s.killWorkers()
-			armed := filepath.Join(s.dir, "failpoint-after-present")
-			require.NoError(t, os.WriteFile(armed, nil, 0o644))
-			w := s.startWorkerEnv("CASEHUB_FAILPOINT=after-present", "CASEHUB_FAILPOINT_FILE="+armed)
-
+			w := s.armFailpoint("after-present")
 			_, n := s.ringIn("+12025551602", q)
 			cameIn := make(chan answer, 1)
 			if !annWaits {
@@ -189,15 +203,7 @@ func TestWorkerKilledAfterTheOfferShows(t *testing.T) {
 					cameIn <- s.send("PUT", "/v1/agents/"+ann+"/presence", tok, "", map[string]any{"presence": "available"})
 				}()
 			}
-			select {
-			case <-w.exited:
-			case <-time.After(2 * time.Minute):
-				t.Fatalf("the armed worker did not reach the failpoint:\n%s", tail(w.log, 40))
-			}
-			s.workers = nil
-			status, ok := w.cmd.ProcessState.Sys().(syscall.WaitStatus)
-			require.True(t, ok && status.Signaled() && status.Signal() == syscall.SIGKILL, "the worker was killed: %v", w.cmd.ProcessState)
-			require.NoFileExists(t, armed, "the failpoint fires once")
+			s.requireKilled(w)
 
 			// Shown, so Ann answers at once; no worker runs yet.
 			offers := s.desk(ann, tok).PendingOffers
