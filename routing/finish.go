@@ -176,7 +176,7 @@ func markDone(ctx context.Context, tx *store.Store, itemID string, disposition *
 	if err != nil {
 		return fmt.Errorf("encode how %s finished: %w", itemID, err)
 	}
-	if _, err := tx.Exec(ctx, finishItem, map[string]any{"id": itemID, "disposition": disposition, "finished": raw}); err != nil {
+	if _, err := tx.Exec(ctx, finishItem, map[string]any{"id": itemID, "disposition": disposition, "finished": string(raw)}); err != nil {
 		return fmt.Errorf("finish %s: %w", itemID, err)
 	}
 	return nil

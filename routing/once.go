@@ -165,7 +165,7 @@ func stepIn[T any](ctx context.Context, st *store.Store, key string, queues []st
 			if err != nil {
 				return fmt.Errorf("encode the answer of %s: %w", key, err)
 			}
-			if _, err := tx.Exec(ctx, insertResult, map[string]any{"key": key, "result": raw}); err != nil {
+			if _, err := tx.Exec(ctx, insertResult, map[string]any{"key": key, "result": string(raw)}); err != nil {
 				return fmt.Errorf("keep the answer of %s: %w", key, err)
 			}
 			return nil

@@ -25,7 +25,7 @@ const (
 
 	insertCTIEvent = `
 INSERT INTO cti_events (id, type, call_id, chat_id, outcome, workflow_id, payload)
-VALUES (:id, :type, :call_id, :chat_id, :outcome, :workflow_id, :payload)
+VALUES (:id, :type, :call_id, :chat_id, :outcome, :workflow_id, CAST(CAST(:payload AS text) AS jsonb))
 ON CONFLICT (id) DO NOTHING`
 
 	upsertLeg = `

@@ -154,7 +154,7 @@ const (
 INSERT INTO queues (name, description, acceptance_timeout_s, wrapup_timeout_s, on_reject, on_timeout, outbound_number,
     disposition_required, settings)
 VALUES (:name, :description, :acceptance_timeout_s, :wrapup_timeout_s, :on_reject, :on_timeout, :outbound_number,
-    :disposition_required, :settings)
+    :disposition_required, CAST(CAST(:settings AS text) AS jsonb))
 ON CONFLICT (name) DO UPDATE SET description = EXCLUDED.description, outbound_number = EXCLUDED.outbound_number,
     acceptance_timeout_s = EXCLUDED.acceptance_timeout_s, wrapup_timeout_s = EXCLUDED.wrapup_timeout_s,
     on_reject = EXCLUDED.on_reject, on_timeout = EXCLUDED.on_timeout, disposition_required = EXCLUDED.disposition_required,
