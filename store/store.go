@@ -42,7 +42,8 @@ func DefaultConfig(url string) Config {
 // (lib/pq's binary_parameters) instead of preparing the query first, which
 // halves the round trips of every statement with parameters. In that mode a
 // []byte parameter goes as binary data, which is right for bytea columns
-// only: JSON for a jsonb column goes as a string (see jsonText).
+// only: JSON for a jsonb column goes as a Go string, or through
+// CAST(CAST(:x AS text) AS jsonb) when it is a struct's []byte field.
 func Open(ctx context.Context, cfg Config) (*sqlx.DB, error) {
 	pqcfg, err := pq.NewConfig(cfg.URL)
 	if err != nil {
