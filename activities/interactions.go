@@ -87,17 +87,25 @@ func (a *Activities) OpenInteraction(ctx context.Context, r OpenInteractionReque
 			n.CompanyID = found[0].CompanyID
 		}
 	}
-	it, err := a.Store.CreateInteraction(ctx, n)
+	// The record and its legs in one transaction: one commit.
+	var it store.Interaction
+	err := a.Store.InTx(ctx, func(tx *store.Store) error {
+		var err error
+		if it, err = tx.CreateInteraction(ctx, n); err != nil {
+			return err
+		}
+		for _, leg := range r.Legs {
+			if leg == "" {
+				continue
+			}
+			if err := tx.RegisterLeg(ctx, leg, n.WorkflowID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return out, classify(err)
-	}
-	for _, leg := range r.Legs {
-		if leg == "" {
-			continue
-		}
-		if err := a.Store.RegisterLeg(ctx, leg, n.WorkflowID); err != nil {
-			return out, classify(err)
-		}
 	}
 	out.Interaction = interactionOf(it)
 	if r.ReadQueue && n.Queue != "" {

@@ -44,24 +44,12 @@ func (s *Server) startForEvent(c echo.Context, ev cti.Event) (string, string, er
 	if ev.Type == cti.EventChatOffered {
 		leg, channel = ev.ChatID, workflows.ChannelChat
 	}
-	var position int64
-	workflowID, err := s.deps.Store.LegOwner(ctx, leg)
-	if errors.Is(err, store.ErrNotFound) {
-		number, err := s.deps.Store.NextInteractionNumber(ctx)
-		if err != nil {
-			return "", "", err
-		}
-		if ev.Type != cti.EventIVRConnected { // a caller in the IVR takes a place in line when it is done
-			if position, err = s.deps.Store.NextPosition(ctx); err != nil {
-				return "", "", err
-			}
-		}
-		if workflowID, err = s.deps.Store.ClaimLeg(ctx, leg, workflows.InteractionWorkflowID(number)); err != nil {
-			return "", "", err
-		}
-	} else if err != nil {
+	// A caller in the IVR takes a place in line when it is done.
+	claim, err := s.deps.Store.ClaimInteractionLeg(ctx, leg, workflows.InteractionWorkflowID(""), ev.Type != cti.EventIVRConnected)
+	if err != nil {
 		return "", "", err
 	}
+	workflowID, position := claim.WorkflowID, claim.Position
 	number := strings.TrimPrefix(workflowID, workflows.InteractionWorkflowID(""))
 	in := workflows.InteractionInput{
 		Number: number, Channel: channel, Direction: "inbound", Queue: ev.Queue, CallID: ev.CallID, ChatID: ev.ChatID,
@@ -398,8 +386,8 @@ func (s *Server) whoActs(c echo.Context) (string, store.Interaction, error) {
 	}
 	// The record answers who may act: its process writes the assigned (or
 	// offered) agent before it lets that agent act, so there is no need to
-	// ask the process itself.
-	it, err := s.deps.Store.GetInteraction(c.Request().Context(), number)
+	// ask the process itself. Its related records do not matter here.
+	it, err := s.deps.Store.GetInteractionRecord(c.Request().Context(), number)
 	if errors.Is(err, store.ErrNotFound) {
 		return "", it, notFound("open interaction")
 	}

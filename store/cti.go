@@ -28,15 +28,32 @@ INSERT INTO cti_events (id, type, call_id, chat_id, outcome, workflow_id, payloa
 VALUES (:id, :type, :call_id, :chat_id, :outcome, :workflow_id, CAST(CAST(:payload AS text) AS jsonb))
 ON CONFLICT (id) DO NOTHING`
 
+	// A leg its process already owns (an inbound call's, claimed as its
+	// event came in) is neither written nor locked.
 	upsertLeg = `
-INSERT INTO cti_legs (leg_id, workflow_id) VALUES (:leg_id, :workflow_id)
+INSERT INTO cti_legs (leg_id, workflow_id)
+SELECT :leg_id, :workflow_id
+WHERE NOT EXISTS (SELECT 1 FROM cti_legs WHERE leg_id = :leg_id AND workflow_id = :workflow_id)
 ON CONFLICT (leg_id) DO UPDATE SET workflow_id = EXCLUDED.workflow_id`
 
 	selectLeg = `SELECT workflow_id FROM cti_legs WHERE leg_id = :leg_id`
 
-	claimLeg = `
-INSERT INTO cti_legs (leg_id, workflow_id) VALUES (:leg_id, :workflow_id)
-ON CONFLICT (leg_id) DO NOTHING`
+	// The leg's owner if it has one; else the leg claimed for a new
+	// interaction's process, its number drawn (and, for a queued caller, its
+	// place in line) in the same statement. No number is drawn for a leg
+	// already owned. Nothing comes back when another claim of the leg
+	// commits meanwhile: its owner is read again then.
+	claimNewInteractionLeg = `
+WITH owner AS (SELECT workflow_id FROM cti_legs WHERE leg_id = :leg_id),
+claim AS (
+    INSERT INTO cti_legs (leg_id, workflow_id)
+    SELECT :leg_id, :prefix || format_record_number('IMS', nextval('interaction_number'))
+    WHERE NOT EXISTS (SELECT 1 FROM owner)
+    ON CONFLICT (leg_id) DO NOTHING
+    RETURNING workflow_id)
+SELECT workflow_id, true AS claimed, CASE WHEN :queued THEN nextval('work_item_position') ELSE 0 END AS position FROM claim
+UNION ALL
+SELECT workflow_id, false, 0 FROM owner`
 )
 
 // GetCTIEvent returns a recorded event or ErrNotFound.
@@ -79,12 +96,28 @@ func (s *Store) LegOwner(ctx context.Context, legID string) (string, error) {
 	return wf, nil
 }
 
-// ClaimLeg makes workflowID the owner of a leg unless another process
-// already owns it, and returns the owner either way: of two events about a
-// new call handled at once, one opens its process and the other joins it.
-func (s *Store) ClaimLeg(ctx context.Context, legID, workflowID string) (string, error) {
-	if _, err := s.namedExec(ctx, claimLeg, map[string]any{"leg_id": legID, "workflow_id": workflowID}); err != nil {
-		return "", fmt.Errorf("claim leg %s: %w", legID, err)
+// LegClaim is what ClaimInteractionLeg found or did.
+type LegClaim struct {
+	WorkflowID string `db:"workflow_id"` // the leg's owner
+	Claimed    bool   `db:"claimed"`     // the leg was new, and WorkflowID is a new interaction's
+	Position   int64  `db:"position"`    // the caller's place in line, drawn with the claim of a queued caller (else 0)
+}
+
+// ClaimInteractionLeg returns the process that owns a platform call leg or
+// chat or, for a leg seen for the first time, claims it for a new
+// interaction's process: prefix and a new interaction number, with the
+// caller's place in line drawn at once when queued (a caller still in an
+// IVR takes one when it is done). It is one statement in the common case.
+// Of two events about a new call handled at once, one opens its process
+// and the other joins it.
+func (s *Store) ClaimInteractionLeg(ctx context.Context, legID, prefix string, queued bool) (LegClaim, error) {
+	var c LegClaim
+	err := s.namedGet(ctx, &c, claimNewInteractionLeg, map[string]any{"leg_id": legID, "prefix": prefix, "queued": queued})
+	if errors.Is(err, ErrNotFound) { // claimed by another event meanwhile
+		c.WorkflowID, err = s.LegOwner(ctx, legID)
 	}
-	return s.LegOwner(ctx, legID)
+	if err != nil {
+		return LegClaim{}, fmt.Errorf("claim leg %s: %w", legID, err)
+	}
+	return c, nil
 }

@@ -283,12 +283,15 @@ VALUES (:number, :channel, :direction, :state, :contact_id,
     NULLIF(:call_id, ''), NULLIF(:chat_id, ''), :workflow_id, NULLIF(:created_by, ''),
     CASE WHEN :state = 'work_in_progress' THEN now() END,
     CASE WHEN :state = 'closed_complete' THEN now() END)
-ON CONFLICT (number) DO NOTHING`
+ON CONFLICT (number) DO NOTHING
+RETURNING ` + interactionColumnList
+
+	interactionColumnList = `number, channel, direction, state, version, contact_id, company_id, contact_email, contact_phone,
+       queue, agent_id, short_description, description, ivr, ivr_case_number, call_id, chat_id, disposition,
+       workflow_id, created_by, created_at, updated_at, accepted_at, closed_at`
 
 	interactionColumns = `
-SELECT number, channel, direction, state, version, contact_id, company_id, contact_email, contact_phone,
-       queue, agent_id, short_description, description, ivr, ivr_case_number, call_id, chat_id, disposition,
-       workflow_id, created_by, created_at, updated_at, accepted_at, closed_at
+SELECT ` + interactionColumnList + `
 FROM interactions`
 
 	selectInteraction = interactionColumns + ` WHERE number = :number`
@@ -536,28 +539,37 @@ func (s *Store) CreateInteraction(ctx context.Context, n NewInteraction) (Intera
 	}
 	var out Interaction
 	err = s.InTx(ctx, func(tx *Store) error {
-		created, err := tx.namedExec(ctx, insertInteraction, map[string]any{
+		var row interactionRow
+		err := tx.namedGet(ctx, &row, insertInteraction, map[string]any{
 			"number": n.Number, "channel": n.Channel, "direction": n.Direction, "state": n.State,
 			"contact_id": n.ContactID, "company_id": n.CompanyID, "contact_email": n.ContactEmail,
 			"contact_phone": n.ContactPhone, "queue": n.Queue, "agent_id": n.AgentID,
 			"short_description": n.ShortDescription, "description": n.Description, "ivr": string(ivrJSON),
 			"call_id": n.CallID, "chat_id": n.ChatID, "workflow_id": n.WorkflowID, "created_by": n.CreatedBy,
 		})
+		if errors.Is(err, ErrNotFound) { // it exists: as it is
+			out, err = tx.GetInteraction(ctx, n.Number)
+			return err
+		}
 		if err != nil {
 			return interactionErr(err)
 		}
-		if created == 1 {
-			if _, err := tx.namedExec(ctx, insertHistory, map[string]any{
-				"interaction": n.Number, "version": 1, "from_state": "", "to_state": n.State,
-				"actor": n.Actor, "reason": n.Reason,
-			}); err != nil {
-				return fmt.Errorf("record history: %w", interactionErr(err))
-			}
+		if _, err := tx.namedExec(ctx, insertHistory, map[string]any{
+			"interaction": n.Number, "version": 1, "from_state": "", "to_state": n.State,
+			"actor": n.Actor, "reason": n.Reason,
+		}); err != nil {
+			return fmt.Errorf("record history: %w", interactionErr(err))
+		}
+		if n.CaseNumber != "" {
+			// The case number given changes the row, and may relate a case.
 			if err := tx.recordGivenCase(ctx, n.Number, n.CaseNumber); err != nil {
 				return err
 			}
+			out, err = tx.GetInteraction(ctx, n.Number)
+			return err
 		}
-		out, err = tx.GetInteraction(ctx, n.Number)
+		// A new row has nothing related yet: it is as it came back.
+		out, err = row.interaction()
 		return err
 	})
 	if err != nil {
@@ -701,11 +713,7 @@ func nullable(s string) *string {
 // GetInteraction returns an interaction with its related records, or
 // ErrNotFound.
 func (s *Store) GetInteraction(ctx context.Context, number string) (Interaction, error) {
-	var row interactionRow
-	if err := s.namedGet(ctx, &row, selectInteraction, map[string]any{"number": number}); err != nil {
-		return Interaction{}, fmt.Errorf("get interaction %s: %w", number, err)
-	}
-	i, err := row.interaction()
+	i, err := s.GetInteractionRecord(ctx, number)
 	if err != nil {
 		return Interaction{}, err
 	}
@@ -714,6 +722,17 @@ func (s *Store) GetInteraction(ctx context.Context, number string) (Interaction,
 		return Interaction{}, err
 	}
 	return list[0], nil
+}
+
+// GetInteractionRecord returns the interaction's own row, without its
+// related records (Related is empty), in one query: for a check that needs
+// only its state, its agent or its process, such as who may act on it.
+func (s *Store) GetInteractionRecord(ctx context.Context, number string) (Interaction, error) {
+	var row interactionRow
+	if err := s.namedGet(ctx, &row, selectInteraction, map[string]any{"number": number}); err != nil {
+		return Interaction{}, fmt.Errorf("get interaction %s: %w", number, err)
+	}
+	return row.interaction()
 }
 
 // ListInteractions lists the interactions matching every set filter of q,

@@ -353,6 +353,15 @@ func TestRelatedRecordsAreIdempotent(t *testing.T) {
 	require.Len(t, got.Related, 2)
 	require.Equal(t, "CS-000042", got.Related[0].Ref)
 	require.Equal(t, "INC0000001", got.Related[1].Ref)
+
+	// The record alone: the same row, without what is related to it.
+	record, err := st.GetInteractionRecord(ctx, in.Number)
+	require.NoError(t, err)
+	require.Empty(t, record.Related)
+	got.Related = record.Related
+	require.Equal(t, got, record)
+	_, err = st.GetInteractionRecord(ctx, "IMS9999999")
+	require.ErrorIs(t, err, store.ErrNotFound)
 }
 
 func TestPhoneLogIsIdempotentByCallID(t *testing.T) {
