@@ -41,8 +41,8 @@ ON CONFLICT (leg_id) DO UPDATE SET workflow_id = EXCLUDED.workflow_id`
 	// The leg's owner if it has one; else the leg claimed for a new
 	// interaction's process, its number drawn (and, for a queued caller, its
 	// place in line) in the same statement. No number is drawn for a leg
-	// already owned. Nothing comes back when another claim of the leg
-	// commits meanwhile: its owner is read again then.
+	// owned when the statement starts. Nothing comes back when another claim
+	// of the leg commits meanwhile: its owner is read again then.
 	claimNewInteractionLeg = `
 WITH owner AS (SELECT workflow_id FROM cti_legs WHERE leg_id = :leg_id),
 claim AS (
@@ -113,8 +113,14 @@ type LegClaim struct {
 func (s *Store) ClaimInteractionLeg(ctx context.Context, legID, prefix string, queued bool) (LegClaim, error) {
 	var c LegClaim
 	err := s.namedGet(ctx, &c, claimNewInteractionLeg, map[string]any{"leg_id": legID, "prefix": prefix, "queued": queued})
-	if errors.Is(err, ErrNotFound) { // claimed by another event meanwhile
+	if errors.Is(err, ErrNotFound) {
+		// Claimed by another event meanwhile. This event's input may still
+		// be the one that starts the process (whichever start reaches
+		// Temporal first), so it draws its place at arrival all the same.
 		c.WorkflowID, err = s.LegOwner(ctx, legID)
+		if err == nil && queued {
+			c.Position, err = s.NextPosition(ctx)
+		}
 	}
 	if err != nil {
 		return LegClaim{}, fmt.Errorf("claim leg %s: %w", legID, err)

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
@@ -98,4 +99,58 @@ func TestRegisterLegKeepsTheLatestOwner(t *testing.T) {
 		require.Equal(t, s.written, v != last, "step %d: written", i)
 		last = v
 	}
+}
+
+func TestClaimInteractionLegDrawsNoNumberForAnOwnedLeg(t *testing.T) {
+	ctx := context.Background()
+	leg := "leg-" + uuid.NewString()
+	_, err := st.ClaimInteractionLeg(ctx, leg, "interaction-", true)
+	require.NoError(t, err)
+	drawn := func() int64 {
+		var n int64
+		require.NoError(t, st.DB().GetContext(ctx, &n, `SELECT last_value FROM interaction_number`))
+		return n
+	}
+	before := drawn()
+	for range 3 {
+		_, err := st.ClaimInteractionLeg(ctx, leg, "interaction-", true)
+		require.NoError(t, err)
+	}
+	require.Equal(t, before, drawn())
+}
+
+// A claim that meets another claim of the same leg, not yet committed,
+// waits for it and joins its process, with a place in line of its own.
+func TestClaimInteractionLegJoinsAClaimCommittedMeanwhile(t *testing.T) {
+	ctx := context.Background()
+	leg := "leg-" + uuid.NewString()
+	tx, err := st.DB().BeginTxx(ctx, nil)
+	require.NoError(t, err)
+	defer func() { _ = tx.Rollback() }()
+	_, err = tx.ExecContext(ctx, `INSERT INTO cti_legs (leg_id, workflow_id) VALUES ($1, 'interaction-first')`, leg)
+	require.NoError(t, err)
+
+	type result struct {
+		claim store.LegClaim
+		err   error
+	}
+	done := make(chan result, 1)
+	go func() {
+		c, err := st.ClaimInteractionLeg(ctx, leg, "interaction-", true)
+		done <- result{c, err}
+	}()
+	// The claim waits on the uncommitted row before the first commits.
+	require.Eventually(t, func() bool {
+		var waiting bool
+		err := st.DB().GetContext(ctx, &waiting, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO cti_legs%')`)
+		return err == nil && waiting
+	}, 10*time.Second, 5*time.Millisecond)
+	require.NoError(t, tx.Commit())
+
+	r := <-done
+	require.NoError(t, r.err)
+	require.Equal(t, "interaction-first", r.claim.WorkflowID)
+	require.False(t, r.claim.Claimed)
+	require.Positive(t, r.claim.Position)
 }

@@ -55,6 +55,14 @@ func (f interactionFixture) open(t *testing.T, mod func(*store.NewInteraction)) 
 	}
 	in, err := st.CreateInteraction(ctx, n)
 	require.NoError(t, err)
+	// What the creation answers is the record as a later read finds it,
+	// and so is what creating it again answers.
+	read, err := st.GetInteraction(ctx, n.Number)
+	require.NoError(t, err)
+	require.Equal(t, read, in)
+	again, err := st.CreateInteraction(ctx, n)
+	require.NoError(t, err)
+	require.Equal(t, read, again)
 	return in
 }
 
