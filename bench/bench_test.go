@@ -236,7 +236,7 @@ func TestRunTiny(t *testing.T) {
 		require.True(t, m.Available, "%s: %s", m.Key, m.Note)
 		require.NotNil(t, m.Casehub, m.Key)
 	}
-	for _, k := range []string{"throughput", "throughput_reference", "call_history_events", "call_activities", "step_p50", "step_p99", "step_local_p50", "step_local_p99", "dispatch_available_p50", "dispatch_available_p99",
+	for _, k := range []string{"throughput", "throughput_reference", "call_history_events", "call_activities", "step_p50", "step_p99", "step_local_p50", "step_local_p99", "step_straight_p50", "step_api_p50", "dispatch_available_p50", "dispatch_available_p99",
 		"dispatch_arrival_p50", "dispatch_arrival_p99", "event_offer_p50", "event_offer_p99", "callback_late_p50", "callback_late_p99",
 		"offers_refused", "callback_reserved_p50", "callback_reserved_p99", "callback_unanswered_held_p50", "callback_unanswered_held_p99",
 		"worker_rss_start", "worker_rss_callbacks", "worker_rss_all",
@@ -249,6 +249,13 @@ func TestRunTiny(t *testing.T) {
 	require.Equal(t, float64(res.Shape.Events), *keys["call_history_events"].Casehub)
 	require.NotNil(t, keys["step_p50"].Ratio)
 	require.NotNil(t, keys["step_local_p50"].Ratio)
+	// The process's part and the API's part of the step add up to the POST.
+	require.NotNil(t, keys["step_straight_p50"].Ratio)
+	for _, blk := range res.Blocks {
+		require.Positive(t, blk.CasehubStepStraight.N)
+		require.Equal(t, blk.CasehubStep.N, blk.CasehubStepStraight.N)
+		require.InDelta(t, blk.CasehubStep.P50ms-blk.CasehubStepStraight.P50ms, blk.APIShareP50*blk.CasehubStep.P50ms, 1e-6)
+	}
 	// Every offer was answered the instant it showed, and taken.
 	require.NotNil(t, res.Answers)
 	require.Equal(t, 3*3+3, res.Answers.Sent-countRejects(*res.Answers), "one accept per item")

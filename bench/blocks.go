@@ -12,8 +12,8 @@ import (
 // range.
 func (b *bencher) blocks(ctx context.Context) error {
 	o := b.s.opts
-	var tpRatios, refRatios, stepP50, stepP99, localP50, localP99 []float64
-	var chRates, bareRates, refRates, chP50, chP99, bareP50, bareP99, bareLocalP50, bareLocalP99 []float64
+	var tpRatios, refRatios, stepP50, stepP99, localP50, localP99, directP50, apiShare []float64
+	var chRates, bareRates, refRates, chP50, chP99, bareP50, bareP99, bareLocalP50, bareLocalP99, straightP50, apiAdds []float64
 	for n := 1; n <= o.Blocks; n++ {
 		blk := Block{N: n}
 		tag := func(what string) string { return fmt.Sprintf("bench-%s-%s%d", b.s.runID, what, n) }
@@ -45,9 +45,9 @@ func (b *bencher) blocks(ctx context.Context) error {
 		keepRatio(ch.rate, ref.rate, &blk.ReferenceRatio, &refRatios)
 		chRates, bareRates, refRates = append(chRates, ch.rate), append(bareRates, bare.rate), append(refRates, ref.rate)
 
-		var cs, bs Latency
+		var cs, straight, bs Latency
 		if err := b.arm(tag("step-casehub"), func() (err error) {
-			cs, err = b.stepCasehub(ctx, tag("step-casehub"), o.StepSamples, true)
+			cs, straight, err = b.stepCasehub(ctx, tag("step-casehub"), o.StepSamples, true)
 			return err
 		}); err != nil {
 			return err
@@ -65,8 +65,11 @@ func (b *bencher) blocks(ctx context.Context) error {
 		}); err != nil {
 			return err
 		}
-		blk.CasehubStep, blk.BareUpdate, blk.BareLocalUpdate = cs, bs, bl
+		blk.CasehubStep, blk.CasehubStepStraight, blk.BareUpdate, blk.BareLocalUpdate = cs, straight, bs, bl
 		keepRatio(cs.P50ms, bl.P50ms, &blk.StepLocalRatioP50, &localP50)
+		keepRatio(straight.P50ms, bl.P50ms, &blk.StraightLocalRatioP50, &directP50)
+		keepRatio(cs.P50ms-straight.P50ms, cs.P50ms, &blk.APIShareP50, &apiShare)
+		straightP50, apiAdds = append(straightP50, straight.P50ms), append(apiAdds, cs.P50ms-straight.P50ms)
 		keepRatio(cs.P99ms, bl.P99ms, &blk.StepLocalRatioP99, &localP99)
 		bareLocalP50, bareLocalP99 = append(bareLocalP50, bl.P50ms), append(bareLocalP99, bl.P99ms)
 		keepRatio(cs.P50ms, bs.P50ms, &blk.StepRatioP50, &stepP50)
@@ -112,6 +115,10 @@ func (b *bencher) blocks(ctx context.Context) error {
 			Target: &Target{OnRatio: true, Op: "<=", Value: 1.1}},
 		Metric{Key: "step_local_p99", Name: "agent step p99 (vs the same local-activity update)", Unit: "ms",
 			Casehub: med(chP99), Bare: med(bareLocalP99), Ratio: spread(localP99), Available: true},
+		Metric{Key: "step_straight_p50", Name: "the process's part of the step p50 (the same note sent straight to the process as an SDK Update, no HTTP, token or record read) vs the local-activity update", Unit: "ms",
+			Casehub: med(straightP50), Bare: med(bareLocalP50), Ratio: spread(directP50), Available: true},
+		Metric{Key: "step_api_p50", Name: "the API's part of the step p50 (POST notes p50 minus the process's part; ratio: its share of the step)", Unit: "ms",
+			Casehub: med(apiAdds), Ratio: spread(apiShare), Available: true},
 	)
 	return nil
 }

@@ -16,13 +16,16 @@ import (
 const processesPerStepArm = 10
 
 // stepCasehub: an agent adds work notes to open walk-in interactions, one
-// POST /v1/interactions/{n}/notes at a time (HTTP, query, Update, activity,
-// answer), and the walk-ins are closed afterwards.
-func (b *bencher) stepCasehub(ctx context.Context, tag string, samples int, check bool) (Latency, error) {
+// POST /v1/interactions/{n}/notes at a time (HTTP, the token and the record
+// read, the Update, its local activity, the answer), and the walk-ins are
+// closed afterwards. Between two of them the same note goes straight to the
+// process as an SDK Update, as the API sends it (direct): the difference is
+// what the API adds to the process's own step.
+func (b *bencher) stepCasehub(ctx context.Context, tag string, samples int, check bool) (api, direct Latency, err error) {
 	s := b.s
 	agents, err := s.setupQueue(ctx, tag, map[string]any{}, 1, false)
 	if err != nil {
-		return Latency{}, err
+		return Latency{}, Latency{}, err
 	}
 	a := agents[0]
 	var numbers []string
@@ -32,22 +35,29 @@ func (b *bencher) stepCasehub(ctx context.Context, tag string, samples int, chec
 		}
 		if err := s.api(ctx, http.StatusCreated, http.MethodPost, "/v1/interactions", a.token,
 			map[string]any{"channel": "walk_in", "queue": tag, "short_description": "bench walk-in"}, &it); err != nil {
-			return Latency{}, err
+			return Latency{}, Latency{}, err
 		}
 		numbers = append(numbers, it.Number)
 	}
 	lats := make([]time.Duration, 0, samples)
+	straight := make([]time.Duration, 0, samples)
 	for i := range samples {
+		number := numbers[i%len(numbers)]
 		t0 := time.Now()
-		if err := s.api(ctx, http.StatusCreated, http.MethodPost, "/v1/interactions/"+numbers[i%len(numbers)]+"/notes", a.token,
+		if err := s.api(ctx, http.StatusCreated, http.MethodPost, "/v1/interactions/"+number+"/notes", a.token,
 			map[string]any{"body": fmt.Sprintf("bench note %d", i)}, nil); err != nil {
-			return summarize(lats), err
+			return summarize(lats), summarize(straight), err
 		}
 		lats = append(lats, time.Since(t0))
+		t0 = time.Now()
+		if err := s.noteStraight(ctx, number, a.id, fmt.Sprintf("bench note %d", i), fmt.Sprintf("%s-direct-%d", tag, i)); err != nil {
+			return summarize(lats), summarize(straight), err
+		}
+		straight = append(straight, time.Since(t0))
 	}
 	for _, n := range numbers {
 		if err := s.api(ctx, http.StatusOK, http.MethodPost, "/v1/interactions/"+n+"/close", a.token, map[string]any{}, nil); err != nil {
-			return summarize(lats), err
+			return summarize(lats), summarize(straight), err
 		}
 	}
 	if check {
@@ -59,7 +69,7 @@ func (b *bencher) stepCasehub(ctx context.Context, tag string, samples int, chec
 			func(ctx context.Context) (int, error) {
 				return s.countWorkflows(ctx, fmt.Sprintf(`WorkflowType = "Interaction" AND Queue = %q`, tag))
 			}, settleWithin, 200*time.Millisecond))
-		b.count(settleCount(ctx, arm, "notes", len(lats),
+		b.count(settleCount(ctx, arm, "notes", len(lats)+len(straight),
 			func(ctx context.Context) (int, error) {
 				return s.countRows(ctx, `SELECT count(*) FROM interaction_notes n JOIN interactions i ON i.number = n.interaction WHERE i.queue = $1`, tag)
 			},
@@ -75,7 +85,26 @@ func (b *bencher) stepCasehub(ctx context.Context, tag string, samples int, chec
 				return total, nil
 			}, settleWithin, 200*time.Millisecond))
 	}
-	return summarize(lats), nil
+	return summarize(lats), summarize(straight), nil
+}
+
+// noteStraight sends the work note Update the API sends for POST
+// /v1/interactions/{n}/notes straight to the interaction's process, through
+// the same client (its payloads sealed as the API's are), and waits for the
+// process's answer.
+func (s *system) noteStraight(ctx context.Context, number, agent, body, requestID string) error {
+	h, err := s.client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: workflows.InteractionWorkflowID(number), UpdateName: workflows.UpdateAddNote,
+		Args:         []any{workflows.NoteRequest{Author: agent, Body: body, RequestID: requestID}},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err == nil {
+		err = h.Get(ctx, nil)
+	}
+	if err != nil {
+		return fmt.Errorf("note straight to interaction %s: %w", number, err)
+	}
+	return nil
 }
 
 // stepBare: the same number of updates sent directly with the SDK to bare

@@ -397,7 +397,7 @@ func (b *bencher) warmUp(ctx context.Context) error {
 		}
 	}
 	// One step of each kind, so that the first timed ones pay no first-use cost.
-	if _, err := b.stepCasehub(ctx, tag+"-step", 10, false); err != nil {
+	if _, _, err := b.stepCasehub(ctx, tag+"-step", 10, false); err != nil {
 		return err
 	}
 	if _, err := b.stepBare(ctx, tag+"-step-bare", bareStepType, 10, false); err != nil {
