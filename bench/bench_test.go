@@ -249,13 +249,24 @@ func TestRunTiny(t *testing.T) {
 	require.Equal(t, float64(res.Shape.Events), *keys["call_history_events"].Casehub)
 	require.NotNil(t, keys["step_p50"].Ratio)
 	require.NotNil(t, keys["step_local_p50"].Ratio)
-	// The process's part and the API's part of the step add up to the POST.
+	// The step is also timed sent straight to the process, once per POST,
+	// and both kinds of note are counted in PostgreSQL and in Temporal.
 	require.NotNil(t, keys["step_straight_p50"].Ratio)
+	require.NotNil(t, keys["step_api_p50"].Ratio)
 	for _, blk := range res.Blocks {
-		require.Positive(t, blk.CasehubStepStraight.N)
-		require.Equal(t, blk.CasehubStep.N, blk.CasehubStepStraight.N)
-		require.InDelta(t, blk.CasehubStep.P50ms-blk.CasehubStepStraight.P50ms, blk.APIShareP50*blk.CasehubStep.P50ms, 1e-6)
+		require.Equal(t, 20, blk.CasehubStep.N)
+		require.Equal(t, 20, blk.CasehubStepStraight.N)
+		require.Positive(t, blk.StraightLocalRatioP50)
 	}
+	notes := 0
+	for _, c := range res.Counts {
+		if strings.HasPrefix(c.Arm, "agent step casehub ") && c.What == "notes" {
+			require.Equal(t, 2*20, c.Accepted, "%+v", c)
+			require.True(t, c.OK, "%+v", c)
+			notes++
+		}
+	}
+	require.Equal(t, 1, notes, "one notes check per block")
 	// Every offer was answered the instant it showed, and taken.
 	require.NotNil(t, res.Answers)
 	require.Equal(t, 3*3+3, res.Answers.Sent-countRejects(*res.Answers), "one accept per item")
