@@ -19,9 +19,10 @@ const processesPerStepArm = 10
 // stepCasehub: an agent adds work notes to open walk-in interactions, one
 // POST /v1/interactions/{n}/notes at a time (HTTP, the token and the record
 // read, the Update, its local activity, the answer), and the walk-ins are
-// closed afterwards. Between two of them the same note goes straight to the
-// process as an SDK Update, as the API sends it (direct): the difference is
-// what the API adds to the process's own step.
+// closed afterwards. With each, the same note goes straight to another
+// walk-in's process as an SDK Update, as the API sends it (straight): the
+// difference is what the API adds to the process's own step. Each set of
+// walk-ins takes as many updates per process as a bare arm's processes do.
 func (b *bencher) stepCasehub(ctx context.Context, tag string, samples int, check bool) (api, direct Latency, err error) {
 	s := b.s
 	agents, err := s.setupQueue(ctx, tag, map[string]any{}, 1, false)
@@ -30,7 +31,8 @@ func (b *bencher) stepCasehub(ctx context.Context, tag string, samples int, chec
 	}
 	a := agents[0]
 	var numbers []string
-	for range min(processesPerStepArm, samples) {
+	per := min(processesPerStepArm, samples)
+	for range 2 * per {
 		var it struct {
 			Number string `json:"number"`
 		}
@@ -42,8 +44,9 @@ func (b *bencher) stepCasehub(ctx context.Context, tag string, samples int, chec
 	}
 	lats := make([]time.Duration, 0, samples)
 	straight := make([]time.Duration, 0, samples)
+	posted, sent := numbers[:per], numbers[per:]
 	for i := range samples {
-		number := numbers[i%len(numbers)]
+		number, other := posted[i%per], sent[i%per]
 		body := fmt.Sprintf("bench note %d", i)
 		post := func() error {
 			t0 := time.Now()
@@ -56,14 +59,14 @@ func (b *bencher) stepCasehub(ctx context.Context, tag string, samples int, chec
 		}
 		direct := func() error {
 			t0 := time.Now()
-			if err := s.noteStraight(ctx, number, a.id, body, fmt.Sprintf("%s-direct-%d", tag, i)); err != nil {
+			if err := s.noteStraight(ctx, other, a.id, body, fmt.Sprintf("%s-direct-%d", tag, i)); err != nil {
 				return err
 			}
 			straight = append(straight, time.Since(t0))
 			return nil
 		}
-		// Each goes first every other time, so that neither always finds
-		// the process just woken by the other.
+		// Each goes first every other time, so that neither always comes
+		// right after the other.
 		first, second := post, direct
 		if i%2 == 1 {
 			first, second = direct, post
