@@ -180,10 +180,11 @@ type Block struct {
 	StepLocalRatioP50 float64 `json:"step_local_ratio_p50"`
 	StepLocalRatioP99 float64 `json:"step_local_ratio_p99"`
 	CasehubStepError  string  `json:"casehub_step_error,omitempty"`
-	// The same note sent straight to the process as an SDK Update, between
-	// two POSTs: the process's part of the step, against the local-activity
-	// update; the rest of the POST (HTTP, the token and the record read) is
-	// the API's part, given as its share of the POST's p50.
+	// The same note sent straight to a process as an SDK Update, with each
+	// POST (to walk-ins of its own): the process's part of the step, against
+	// the local-activity update; the rest of the POST (HTTP, the token and
+	// the record read) is the API's part, given as its share of the POST's
+	// p50.
 	CasehubStepStraight   Latency `json:"casehub_step_straight"`
 	StraightLocalRatioP50 float64 `json:"straight_local_ratio_p50"`
 	APIShareP50           float64 `json:"api_share_p50"`

@@ -23,7 +23,8 @@ const processesPerStepArm = 10
 // walk-in's process as an SDK Update, as the API sends it (straight): the
 // difference is what the API adds to the process's own step. Each set of
 // walk-ins takes as many updates per process as a bare arm's processes do.
-func (b *bencher) stepCasehub(ctx context.Context, tag string, samples int, check bool) (api, direct Latency, err error) {
+// It returns the POSTs' latencies, then the straight notes'.
+func (b *bencher) stepCasehub(ctx context.Context, tag string, samples int, check bool) (Latency, Latency, error) {
 	s := b.s
 	agents, err := s.setupQueue(ctx, tag, map[string]any{}, 1, false)
 	if err != nil {
