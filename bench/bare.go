@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -11,15 +12,20 @@ import (
 	"go.temporal.io/sdk/temporal"
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/casehub/casehub/workflows"
 )
 
 // The bare side of each comparison: plain Temporal workflows on their own
 // task queue, doing what a casehub process does in Temporal terms (the same
-// number of activities, local activities, timers, signals and updates) and
+// number of activities, local activities, timers, signals, updates,
+// search-attribute upserts and version markers, each signal in a workflow
+// task of its own, and the signals a call brings its agent's process) and
 // nothing else.
 const (
 	bareTaskQueue   = "casehub-bench-bare"
 	bareProcessType = "BenchBareProcess"
+	bareAgentType   = "BenchBareAgent"
 	bareStepType    = "BenchBareStep"
 	bareStepLocal   = "BenchBareStepLocal"
 	bareNoteUpdate  = "note"
@@ -33,12 +39,23 @@ type BareShape struct {
 	Activities      int    `json:"activities"`
 	LocalActivities int    `json:"local_activities"`
 	CancelledTimers int    `json:"cancelled_timers"`
-	FiredTimers     int    `json:"fired_timers"`
+	// OpenTimers are started and left running to the end (as an
+	// interaction's acceptance and grace timers are).
+	OpenTimers  int `json:"open_timers"`
+	FiredTimers int `json:"fired_timers"`
 	// Signals and Updates the process takes in before it ends, sent by the
 	// bench as soon as it starts (a call's platform events and offers, the
 	// agent's accept and end).
 	Signals int `json:"signals"`
 	Updates int `json:"updates"`
+	// Upserts and Versions are the interaction's search-attribute upserts
+	// and version markers.
+	Upserts  int `json:"upserts"`
+	Versions int `json:"versions"`
+	// AgentSignals is how many signals a call brings its agent's process
+	// (the item assigned, then finished): the bench sends as many to a bare
+	// agent process, one after each update and the rest at the end.
+	AgentSignals int `json:"agent_signals"`
 }
 
 func bareActivityOptions(ctx workflow.Context) workflow.Context {
@@ -57,18 +74,34 @@ func bareLocalOptions(ctx workflow.Context) workflow.Context {
 
 // bareProcess runs in.LocalActivities local activities in its first
 // workflow task (as an interaction opens its record), then in.Activities
-// activities one after the other; the first CancelledTimers of them run under a timer that is cancelled when the
-// activity answers (as an acceptance timer is when the agent accepts), and
-// FiredTimers 1 ms timers fire at the end. The last activity writes the row
-// the count check finds; the others do nothing.
+// activities one after the other; the first CancelledTimers+OpenTimers of
+// them run under a timer, which for the first CancelledTimers is cancelled
+// when the activity answers and for the others is left running (as an
+// acceptance timer is when the agent accepts), and FiredTimers 1 ms timers
+// fire at the end. The last activity writes the row
+// the count check finds; the others do nothing. It records in.Versions
+// version markers first (each of which upserts the TemporalChangeVersion
+// search attribute), and upserts its search attributes itself the rest of
+// in.Upserts times: after each local activity, activity, signal and update
+// while any are left, the rest at the end.
 func bareProcess(ctx workflow.Context, in BareShape) error {
 	ctx = bareActivityOptions(ctx)
 	var b *bareActivities
 	id := workflow.GetInfo(ctx).WorkflowExecution.ID
-	signals, updates := 0, 0
+	signals, updates, upserts := 0, 0, in.Versions
+	upsert := func() error {
+		if upserts >= in.Upserts {
+			return nil
+		}
+		upserts++
+		return workflow.UpsertTypedSearchAttributes(ctx, workflows.SearchQueue.ValueSet(in.Tag))
+	}
+	for i := range in.Versions {
+		workflow.GetVersion(ctx, fmt.Sprintf("bench-%d", i), workflow.DefaultVersion, 1)
+	}
 	if err := workflow.SetUpdateHandler(ctx, bareNoteUpdate, func(ctx workflow.Context, key string) (string, error) {
 		updates++
-		return key, nil
+		return key, upsert()
 	}); err != nil {
 		return err
 	}
@@ -77,20 +110,31 @@ func bareProcess(ctx workflow.Context, in BareShape) error {
 		for {
 			events.Receive(ctx, nil)
 			signals++
+			_ = upsert()
+			tookSignal(ctx, id, signals)
 		}
 	})
 	for i := range in.LocalActivities {
 		if err := workflow.ExecuteLocalActivity(bareLocalOptions(ctx), b.Noop, i).Get(ctx, nil); err != nil {
 			return err
 		}
+		if err := upsert(); err != nil {
+			return err
+		}
 	}
-	for i := range in.Activities {
-		cancel := func() {}
-		if i < in.CancelledTimers {
+	timer := func(i int) (cancel func()) {
+		switch {
+		case i < in.CancelledTimers:
 			tctx, c := workflow.WithCancel(ctx)
 			_ = workflow.NewTimer(tctx, time.Hour)
-			cancel = c
+			return c
+		case i < in.CancelledTimers+in.OpenTimers:
+			_ = workflow.NewTimer(ctx, time.Hour)
 		}
+		return func() {}
+	}
+	for i := range in.Activities {
+		cancel := timer(i)
 		var err error
 		if i == in.Activities-1 {
 			err = workflow.ExecuteActivity(ctx, b.Record, in.Tag, id).Get(ctx, nil)
@@ -98,21 +142,63 @@ func bareProcess(ctx workflow.Context, in BareShape) error {
 			err = workflow.ExecuteActivity(ctx, b.Noop, i).Get(ctx, nil)
 		}
 		cancel()
+		if err == nil {
+			err = upsert()
+		}
 		if err != nil {
 			return err
 		}
 	}
-	for range in.CancelledTimers - in.Activities {
-		tctx, c := workflow.WithCancel(ctx)
-		_ = workflow.NewTimer(tctx, time.Hour)
-		c()
+	for i := in.Activities; i < in.CancelledTimers+in.OpenTimers; i++ {
+		timer(i)()
 	}
 	for range in.FiredTimers {
 		if err := workflow.Sleep(ctx, time.Millisecond); err != nil {
 			return err
 		}
 	}
-	return workflow.Await(ctx, func() bool { return signals >= in.Signals && updates >= in.Updates })
+	if err := workflow.Await(ctx, func() bool { return signals >= in.Signals && updates >= in.Updates }); err != nil {
+		return err
+	}
+	for upserts < in.Upserts {
+		if err := upsert(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// signalsHeard holds, for each bare process the bench is driving, a channel
+// on which the process says how many signals it has taken in, so that the
+// driver sends the next one only then: each comes in a workflow task of its
+// own, as a call's platform events and its offer do. The bare worker runs
+// in the bench's process; a replaying process says nothing.
+var signalsHeard sync.Map // workflow ID -> chan int
+
+func tookSignal(ctx workflow.Context, id string, n int) {
+	if workflow.IsReplaying(ctx) {
+		return
+	}
+	if ch, ok := signalsHeard.Load(id); ok {
+		select {
+		case ch.(chan int) <- n:
+		default:
+		}
+	}
+}
+
+// bareAgent stands for an agent's process: it takes in each signal a call
+// brings it, until told to finish.
+func bareAgent(ctx workflow.Context) error {
+	events := workflow.GetSignalChannel(ctx, bareEvent)
+	finish := workflow.GetSignalChannel(ctx, bareFinish)
+	for done := false; !done; {
+		sel := workflow.NewSelector(ctx)
+		sel.AddReceive(events, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil) })
+		sel.AddReceive(finish, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); done = true })
+		sel.Select(ctx)
+	}
+	return nil
 }
 
 // bareStep answers the note update with one activity that writes a row,
@@ -169,6 +255,7 @@ const benchRowsTable = `CREATE TABLE IF NOT EXISTS bench_rows (tag text NOT NULL
 func newBareWorker(c client.Client, db *sqlx.DB) sdkworker.Worker {
 	w := sdkworker.New(c, bareTaskQueue, sdkworker.Options{DeadlockDetectionTimeout: time.Minute, WorkerStopTimeout: 10 * time.Second})
 	w.RegisterWorkflowWithOptions(bareProcess, workflow.RegisterOptions{Name: bareProcessType})
+	w.RegisterWorkflowWithOptions(bareAgent, workflow.RegisterOptions{Name: bareAgentType})
 	w.RegisterWorkflowWithOptions(bareStep, workflow.RegisterOptions{Name: bareStepType})
 	w.RegisterWorkflowWithOptions(bareStepLocalActivity, workflow.RegisterOptions{Name: bareStepLocal})
 	w.RegisterActivity(&bareActivities{db: db})

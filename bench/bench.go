@@ -146,10 +146,12 @@ type Results struct {
 	Options    Options    `json:"options"`
 	// Shape is what one inbound call's process did in Temporal (the warm-up
 	// call's history); the bare process mirrors its activities, timers, signals and updates.
-	Shape   InteractionShape `json:"interaction_shape"`
-	Metrics []Metric         `json:"metrics"`
-	Counts  []CountCheck     `json:"count_checks"`
-	CPU     []CPUUse         `json:"cpu"`
+	Shape InteractionShape `json:"interaction_shape"`
+	// TwinShape is what a bare process mirroring it did (the warm-up's).
+	TwinShape InteractionShape `json:"twin_shape"`
+	Metrics   []Metric         `json:"metrics"`
+	Counts    []CountCheck     `json:"count_checks"`
+	CPU       []CPUUse         `json:"cpu"`
 	// Blocks holds each block's raw values, for the ratios' spread.
 	Blocks []Block `json:"blocks"`
 	// Answers is what the API did with offers answered the instant they

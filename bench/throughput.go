@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strings"
 	"sync"
@@ -39,21 +40,46 @@ type InteractionShape struct {
 	SignalsReceived int    `json:"signals_received"`
 	Updates         int    `json:"updates"`
 	SignalsSent     int    `json:"signals_sent"`
+	Upserts         int    `json:"upserts"`
+	Versions        int    `json:"versions"`
+	// AgentSignals is how many signals each call brought its agent's
+	// process (the warm-up agent's, over the warm-up calls).
+	AgentSignals float64 `json:"agent_signals_per_call"`
 }
 
 // bare is the bare process that mirrors the shape: as many activities and
-// local activities, and as many timers. A timer that did not fire (cancelled, or still running
+// local activities, as many timers, signals, updates, upserts and version
+// markers, and the agent's signals. A timer that did not fire (cancelled, or still running
 // when the process closed, as an interaction's acceptance and grace timers
 // are) becomes one started and cancelled.
 func (sh InteractionShape) bare(tag string) BareShape {
 	return BareShape{Tag: tag, Activities: sh.Activities, LocalActivities: sh.LocalActivities,
-		CancelledTimers: sh.TimersStarted - sh.TimersFired, FiredTimers: sh.TimersFired,
-		Signals: sh.SignalsReceived, Updates: sh.Updates}
+		CancelledTimers: sh.TimersCanceled, OpenTimers: sh.TimersStarted - sh.TimersFired - sh.TimersCanceled, FiredTimers: sh.TimersFired,
+		Signals: sh.SignalsReceived, Updates: sh.Updates, Upserts: sh.Upserts, Versions: sh.Versions, AgentSignals: int(math.Round(sh.AgentSignals))}
+}
+
+// signalsTaken counts the signals a process's history holds so far.
+func signalsTaken(ctx context.Context, c client.Client, workflowID string) (int, error) {
+	n := 0
+	it := c.GetWorkflowHistory(ctx, workflowID, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			return n, fmt.Errorf("history of %s: %w", workflowID, err)
+		}
+		if ev.GetEventType() == enums.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED {
+			n++
+		}
+	}
+	return n, nil
 }
 
 // localActivityMarker is the name of the marker the Go SDK records for a
 // local activity's result.
 const localActivityMarker = "LocalActivity"
+
+// versionMarker is the name of the marker workflow.GetVersion records.
+const versionMarker = "Version"
 
 // historyShape counts what a closed process's history holds.
 func historyShape(ctx context.Context, c client.Client, workflowID string) (InteractionShape, error) {
@@ -71,9 +97,14 @@ func historyShape(ctx context.Context, c client.Client, workflowID string) (Inte
 		case enums.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
 			sh.Activities++
 		case enums.EVENT_TYPE_MARKER_RECORDED:
-			if ev.GetMarkerRecordedEventAttributes().GetMarkerName() == localActivityMarker {
+			switch ev.GetMarkerRecordedEventAttributes().GetMarkerName() {
+			case localActivityMarker:
 				sh.LocalActivities++
+			case versionMarker:
+				sh.Versions++
 			}
+		case enums.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
+			sh.Upserts++
 		case enums.EVENT_TYPE_TIMER_STARTED:
 			sh.TimersStarted++
 		case enums.EVENT_TYPE_TIMER_FIRED:
@@ -284,20 +315,17 @@ func (b *bencher) throughputReference(ctx context.Context, tag string, calls, co
 func (b *bencher) throughputOf(ctx context.Context, shape BareShape, calls, conc int) (throughputResult, error) {
 	s := b.s
 	tag := shape.Tag
+	agents, err := s.startBareAgents(ctx, tag, shape, conc)
+	if err != nil {
+		return throughputResult{}, err
+	}
 	var seq, accepted atomic.Int64
 	res, _, err := closedLoop(ctx, calls, conc, func(ctx context.Context) error {
-		run, err := s.startBare(ctx, fmt.Sprintf("%s-%d", tag, seq.Add(1)), tag, bareProcessType, shape)
-		if err != nil {
-			return err
-		}
-		accepted.Add(1)
-		wctx, cancel := context.WithTimeout(ctx, callTimeout)
-		defer cancel()
-		if err := s.driveBare(wctx, run.GetID(), shape); err != nil {
-			return err
-		}
-		return run.Get(wctx, nil)
+		agent := <-agents.free
+		defer func() { agents.free <- agent }()
+		return s.runBare(ctx, fmt.Sprintf("%s-%d", tag, seq.Add(1)), agent, shape, func() { accepted.Add(1) })
 	})
+	err = errors.Join(err, agents.stop(ctx))
 	b.count(settleCount(ctx, "throughput bare "+tag, "processes completed", int(accepted.Load()),
 		func(ctx context.Context) (int, error) {
 			return s.countRows(ctx, `SELECT count(*) FROM bench_rows WHERE tag = $1`, tag)
@@ -308,12 +336,94 @@ func (b *bencher) throughputOf(ctx context.Context, shape BareShape, calls, conc
 	return res, err
 }
 
+// bareAgents are the bare agent processes of one arm, one per call in
+// flight; free hands them out.
+type bareAgents struct {
+	s    *system
+	ids  []string
+	runs []client.WorkflowRun
+	free chan string
+}
+
+// startBareAgents starts n bare agent processes when the shape brings an
+// agent signals (none for the reference).
+func (s *system) startBareAgents(ctx context.Context, tag string, shape BareShape, n int) (*bareAgents, error) {
+	a := &bareAgents{s: s, free: make(chan string, n)}
+	for i := range n {
+		id := ""
+		if shape.AgentSignals > 0 {
+			id = fmt.Sprintf("%s-agent-%d", tag, i+1)
+			run, err := s.startBare(ctx, id, tag, bareAgentType)
+			if err != nil {
+				return nil, errors.Join(err, a.stop(ctx))
+			}
+			a.ids, a.runs = append(a.ids, id), append(a.runs, run)
+		}
+		a.free <- id
+	}
+	return a, nil
+}
+
+// stop tells each bare agent process to finish and waits for it.
+func (a *bareAgents) stop(ctx context.Context) error {
+	var errs []error
+	for i, id := range a.ids {
+		if err := a.s.bareClient.SignalWorkflow(ctx, id, "", bareFinish, nil); err != nil {
+			errs = append(errs, fmt.Errorf("finish bare agent %s: %w", id, err))
+			continue
+		}
+		wctx, cancel := context.WithTimeout(ctx, callTimeout)
+		if err := a.runs[i].Get(wctx, nil); err != nil {
+			errs = append(errs, fmt.Errorf("bare agent %s: %w", id, err))
+		}
+		cancel()
+	}
+	return errors.Join(errs...)
+}
+
+// runBare starts bare process id of shape (calling started once it has),
+// drives it and waits for it to end.
+func (s *system) runBare(ctx context.Context, id, agent string, shape BareShape, started func()) error {
+	heard := make(chan int, shape.Signals)
+	signalsHeard.Store(id, heard)
+	defer signalsHeard.Delete(id)
+	run, err := s.startBare(ctx, id, shape.Tag, bareProcessType, shape)
+	if err != nil {
+		return err
+	}
+	started()
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	if err := s.driveBare(ctx, id, agent, shape, heard); err != nil {
+		return err
+	}
+	return run.Get(ctx, nil)
+}
+
 // driveBare sends a bare process the signals and updates its shape takes
-// in, one after the other, as the platform and the agent send a call's.
-func (s *system) driveBare(ctx context.Context, id string, shape BareShape) error {
+// in, one after the other, as the platform and the agent send a call's,
+// and its agent's process (agent, when the shape has one) a signal after
+// each update (as the accepted item's, then the finished item's) and any
+// others at the end.
+func (s *system) driveBare(ctx context.Context, id, agent string, shape BareShape, heard <-chan int) error {
+	sent := 0
+	tellAgent := func() error {
+		if err := s.bareClient.SignalWorkflow(ctx, agent, "", bareEvent, sent); err != nil {
+			return fmt.Errorf("signal bare agent %s: %w", agent, err)
+		}
+		sent++
+		return nil
+	}
 	for i := range shape.Signals {
 		if err := s.bareClient.SignalWorkflow(ctx, id, "", bareEvent, i); err != nil {
 			return fmt.Errorf("signal bare process %s: %w", id, err)
+		}
+		for n := 0; n <= i; {
+			select {
+			case n = <-heard:
+			case <-ctx.Done():
+				return fmt.Errorf("bare process %s took in %d of %d signals: %w", id, n, shape.Signals, ctx.Err())
+			}
 		}
 	}
 	for i := range shape.Updates {
@@ -327,19 +437,29 @@ func (s *system) driveBare(ctx context.Context, id string, shape BareShape) erro
 		if err := h.Get(ctx, nil); err != nil {
 			return fmt.Errorf("update bare process %s: %w", id, err)
 		}
+		if agent != "" && sent < shape.AgentSignals {
+			if err := tellAgent(); err != nil {
+				return err
+			}
+		}
+	}
+	for agent != "" && sent < shape.AgentSignals {
+		if err := tellAgent(); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
 // startBare starts a bare workflow tagged with the run tag (in the Queue
 // search attribute, which the count check queries).
-func (s *system) startBare(ctx context.Context, id, tag, workflowType string, arg any) (client.WorkflowRun, error) {
+func (s *system) startBare(ctx context.Context, id, tag, workflowType string, args ...any) (client.WorkflowRun, error) {
 	return s.bareClient.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID: id, TaskQueue: bareTaskQueue,
 		// A bare process whose driver failed does not stay open.
 		WorkflowExecutionTimeout: 10 * time.Minute,
 		TypedSearchAttributes:    temporal.NewSearchAttributes(workflows.SearchQueue.ValueSet(tag)),
-	}, workflowType, arg)
+	}, workflowType, args...)
 }
 
 // warmUp runs one call end to end (and one of each other kind of work)
@@ -353,8 +473,14 @@ func (b *bencher) warmUp(ctx context.Context) error {
 	}
 	offers := s.rec.subscribe(agents[0].id)
 	defer s.rec.unsubscribe(agents[0].id)
+	agentID := workflows.AgentWorkflowID(agents[0].id)
+	signalsBefore, err := signalsTaken(ctx, s.client, agentID)
+	if err != nil {
+		return err
+	}
+	const warmCalls = 3
 	var workflowID string
-	for range 3 { // the first calls also warm the caches
+	for range warmCalls { // the first calls also warm the caches
 		callID, err := s.ring(ctx, tag)
 		if err != nil {
 			return err
@@ -377,24 +503,36 @@ func (b *bencher) warmUp(ctx context.Context) error {
 	if b.res.Shape, err = historyShape(ctx, s.client, workflowID); err != nil {
 		return err
 	}
+	signalsAfter, err := signalsTaken(ctx, s.client, agentID)
+	if err != nil {
+		return err
+	}
+	b.res.Shape.AgentSignals = float64(signalsAfter-signalsBefore) / warmCalls
 	sh := b.res.Shape
 	s.log.Info("an inbound call's process", "activities", sh.Activities, "timers_started", sh.TimersStarted,
-		"timers_fired", sh.TimersFired, "signals", sh.SignalsReceived, "updates", sh.Updates, "events", sh.Events)
+		"timers_fired", sh.TimersFired, "signals", sh.SignalsReceived, "updates", sh.Updates, "events", sh.Events,
+		"workflow_tasks", sh.WorkflowTasks, "agent_signals_per_call", sh.AgentSignals)
 	if sh.Activities == 0 {
 		return errors.New("the warm-up call ran no activities")
 	}
-	for i := range 3 {
-		shape := sh.bare(tag)
-		run, err := s.startBare(ctx, fmt.Sprintf("%s-bare-%d", tag, i), tag, bareProcessType, shape)
-		if err != nil {
-			return err
+	shape := sh.bare(tag)
+	twins, err := s.startBareAgents(ctx, tag, shape, 1)
+	if err != nil {
+		return err
+	}
+	agent := <-twins.free
+	var twinID string
+	for i := range warmCalls {
+		twinID = fmt.Sprintf("%s-bare-%d", tag, i)
+		if err := s.runBare(ctx, twinID, agent, shape, func() {}); err != nil {
+			return errors.Join(err, twins.stop(ctx))
 		}
-		if err := s.driveBare(ctx, run.GetID(), shape); err != nil {
-			return err
-		}
-		if err := run.Get(ctx, nil); err != nil {
-			return err
-		}
+	}
+	if err := twins.stop(ctx); err != nil {
+		return err
+	}
+	if b.res.TwinShape, err = historyShape(ctx, s.bareClient, twinID); err != nil {
+		return err
 	}
 	// One step of each kind, so that the first timed ones pay no first-use cost.
 	if _, _, err := b.stepCasehub(ctx, tag+"-step", 10, false); err != nil {
