@@ -39,23 +39,28 @@ type BareShape struct {
 	Activities      int    `json:"activities"`
 	LocalActivities int    `json:"local_activities"`
 	CancelledTimers int    `json:"cancelled_timers"`
-	// OpenTimers are started and left running to the end (as an
-	// interaction's acceptance and grace timers are).
+	// OpenTimers are started and never cancelled: they are still running
+	// when the process ends, as a call's are.
 	OpenTimers  int `json:"open_timers"`
 	FiredTimers int `json:"fired_timers"`
-	// Signals and Updates the process takes in before it ends, sent by the
-	// bench as soon as it starts (a call's platform events and offers, the
-	// agent's accept and end).
+	// Signals and Updates the process takes in before it ends (a call's
+	// platform events and offer, the agent's accept and end). The first
+	// signal starts it, as a call's first platform event starts its
+	// process; the bench sends each of the others once the one before is
+	// taken in, so that each comes in a workflow task of its own.
 	Signals int `json:"signals"`
 	Updates int `json:"updates"`
 	// Upserts and Versions are the interaction's search-attribute upserts
 	// and version markers.
 	Upserts  int `json:"upserts"`
 	Versions int `json:"versions"`
-	// AgentSignals is how many signals a call brings its agent's process
-	// (the item assigned, then finished): the bench sends as many to a bare
-	// agent process, one after each update and the rest at the end.
+	// AgentSignals and AgentUpserts are what a call brings its agent's
+	// process (the item assigned, then finished, each shown in its search
+	// attributes): the bench sends as many signals to a bare agent process,
+	// one after each update and the rest at the end, and it upserts as
+	// often.
 	AgentSignals int `json:"agent_signals"`
+	AgentUpserts int `json:"agent_upserts"`
 }
 
 func bareActivityOptions(ctx workflow.Context) workflow.Context {
@@ -88,7 +93,10 @@ func bareProcess(ctx workflow.Context, in BareShape) error {
 	ctx = bareActivityOptions(ctx)
 	var b *bareActivities
 	id := workflow.GetInfo(ctx).WorkflowExecution.ID
+	// Each version marker upserts TemporalChangeVersion itself (while that
+	// attribute is short, which these few ids keep it).
 	signals, updates, upserts := 0, 0, in.Versions
+	var signalErr error
 	upsert := func() error {
 		if upserts >= in.Upserts {
 			return nil
@@ -110,7 +118,9 @@ func bareProcess(ctx workflow.Context, in BareShape) error {
 		for {
 			events.Receive(ctx, nil)
 			signals++
-			_ = upsert()
+			if err := upsert(); err != nil && signalErr == nil {
+				signalErr = err
+			}
 			tookSignal(ctx, id, signals)
 		}
 	})
@@ -157,8 +167,11 @@ func bareProcess(ctx workflow.Context, in BareShape) error {
 			return err
 		}
 	}
-	if err := workflow.Await(ctx, func() bool { return signals >= in.Signals && updates >= in.Updates }); err != nil {
+	if err := workflow.Await(ctx, func() bool { return signalErr != nil || signals >= in.Signals && updates >= in.Updates }); err != nil {
 		return err
+	}
+	if signalErr != nil {
+		return signalErr
 	}
 	for upserts < in.Upserts {
 		if err := upsert(); err != nil {
@@ -187,16 +200,41 @@ func tookSignal(ctx workflow.Context, id string, n int) {
 	}
 }
 
+// BareAgentShape is what a bare agent process does with a call's signals.
+type BareAgentShape struct {
+	Tag string `json:"tag"`
+	// Signals is how many a call brings; the process upserts its search
+	// attributes on the first Upserts of each call's.
+	Signals int `json:"signals"`
+	Upserts int `json:"upserts"`
+	// Taken counts the signals taken before a continue-as-new.
+	Taken int `json:"taken"`
+}
+
 // bareAgent stands for an agent's process: it takes in each signal a call
-// brings it, until told to finish.
-func bareAgent(ctx workflow.Context) error {
+// brings it, until told to finish, and continues as new when its history
+// grows long, as an agent's process does.
+func bareAgent(ctx workflow.Context, in BareAgentShape) error {
 	events := workflow.GetSignalChannel(ctx, bareEvent)
 	finish := workflow.GetSignalChannel(ctx, bareFinish)
 	for done := false; !done; {
+		var err error
 		sel := workflow.NewSelector(ctx)
-		sel.AddReceive(events, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil) })
+		sel.AddReceive(events, func(c workflow.ReceiveChannel, _ bool) {
+			c.Receive(ctx, nil)
+			if in.Signals > 0 && in.Taken%in.Signals < in.Upserts {
+				err = workflow.UpsertTypedSearchAttributes(ctx, workflows.SearchQueue.ValueSet(in.Tag))
+			}
+			in.Taken++
+		})
 		sel.AddReceive(finish, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); done = true })
 		sel.Select(ctx)
+		if err != nil {
+			return err
+		}
+		if !done && workflow.GetInfo(ctx).GetContinueAsNewSuggested() && events.Len() == 0 && finish.Len() == 0 {
+			return workflow.NewContinueAsNewError(ctx, bareAgentType, in)
+		}
 	}
 	return nil
 }

@@ -145,7 +145,8 @@ type Results struct {
 	WorkerMode string     `json:"worker"`
 	Options    Options    `json:"options"`
 	// Shape is what one inbound call's process did in Temporal (the warm-up
-	// call's history); the bare process mirrors its activities, timers, signals and updates.
+	// call's history, and what the warm-up calls brought the agent's
+	// process); the bare process mirrors it (see InteractionShape.bare).
 	Shape InteractionShape `json:"interaction_shape"`
 	// TwinShape is what a bare process mirroring it did (the warm-up's).
 	TwinShape InteractionShape `json:"twin_shape"`

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"strings"
 	"testing"
@@ -236,7 +237,7 @@ func TestRunTiny(t *testing.T) {
 		require.True(t, m.Available, "%s: %s", m.Key, m.Note)
 		require.NotNil(t, m.Casehub, m.Key)
 	}
-	for _, k := range []string{"throughput", "throughput_reference", "call_history_events", "call_workflow_tasks", "call_agent_signals", "call_activities", "step_p50", "step_p99", "step_local_p50", "step_local_p99", "step_straight_p50", "step_api_p50", "dispatch_available_p50", "dispatch_available_p99",
+	for _, k := range []string{"throughput", "throughput_reference", "call_history_events", "call_workflow_tasks", "call_agent_signals", "call_agent_upserts", "call_activities", "step_p50", "step_p99", "step_local_p50", "step_local_p99", "step_straight_p50", "step_api_p50", "dispatch_available_p50", "dispatch_available_p99",
 		"dispatch_arrival_p50", "dispatch_arrival_p99", "event_offer_p50", "event_offer_p99", "callback_late_p50", "callback_late_p99",
 		"offers_refused", "callback_reserved_p50", "callback_reserved_p99", "callback_unanswered_held_p50", "callback_unanswered_held_p99",
 		"worker_rss_start", "worker_rss_callbacks", "worker_rss_all",
@@ -247,19 +248,22 @@ func TestRunTiny(t *testing.T) {
 	require.NotNil(t, keys["throughput"].Bare)
 	require.NotNil(t, keys["throughput_reference"].Ratio)
 	require.Equal(t, float64(res.Shape.Events), *keys["call_history_events"].Casehub)
-	// The twin does what the call did, and writes as many events to within
-	// one workflow task (the call's process may take two of its events in
-	// one task); each call brings its agent's process the item assigned
-	// and finished.
+	// The twin does what the call did, and takes as many workflow tasks and
+	// writes as many events to within two tasks (now and then each side
+	// takes two of its events, an activity's answer and a signal say, in one
+	// task); each call brings its agent's process the item assigned and
+	// finished, and the twin's bare agent as many.
 	twin, call := res.TwinShape, res.Shape
 	for _, n := range [][2]int{{twin.Activities, call.Activities}, {twin.LocalActivities, call.LocalActivities},
 		{twin.TimersStarted, call.TimersStarted}, {twin.TimersFired, call.TimersFired}, {twin.TimersCanceled, call.TimersCanceled},
 		{twin.SignalsReceived, call.SignalsReceived}, {twin.Updates, call.Updates}, {twin.Upserts, call.Upserts}, {twin.Versions, call.Versions}} {
 		require.Equal(t, n[1], n[0], "twin %+v\ncall %+v", twin, call)
 	}
-	require.InDelta(t, call.Events, twin.Events, 4, "twin %+v\ncall %+v", twin, call)
-	require.Equal(t, float64(res.TwinShape.Events), *keys["call_history_events"].Bare)
-	require.InDelta(t, 2, res.Shape.AgentSignals, 0.01)
+	require.InDelta(t, call.WorkflowTasks, twin.WorkflowTasks, 2, "twin %+v\ncall %+v", twin, call)
+	require.InDelta(t, call.Events, twin.Events, 6, "twin %+v\ncall %+v", twin, call)
+	require.InDelta(t, 2, call.AgentSignals, 0.01)
+	require.Equal(t, call.AgentSignals, twin.AgentSignals)
+	require.Equal(t, math.Round(call.AgentUpserts), twin.AgentUpserts)
 	require.NotNil(t, keys["step_p50"].Ratio)
 	require.NotNil(t, keys["step_local_p50"].Ratio)
 	// The step is also timed sent straight to the process, once per POST,

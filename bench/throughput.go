@@ -42,36 +42,66 @@ type InteractionShape struct {
 	SignalsSent     int    `json:"signals_sent"`
 	Upserts         int    `json:"upserts"`
 	Versions        int    `json:"versions"`
-	// AgentSignals is how many signals each call brought its agent's
-	// process (the warm-up agent's, over the warm-up calls).
+	// AgentSignals and AgentUpserts are how many signals each call brought
+	// its agent's process, and how many search-attribute upserts they
+	// made it write (the warm-up agent's, over the warm-up calls).
 	AgentSignals float64 `json:"agent_signals_per_call"`
+	AgentUpserts float64 `json:"agent_upserts_per_call"`
 }
 
 // bare is the bare process that mirrors the shape: as many activities and
-// local activities, as many timers, signals, updates, upserts and version
-// markers, and the agent's signals. A timer that did not fire (cancelled, or still running
-// when the process closed, as an interaction's acceptance and grace timers
-// are) becomes one started and cancelled.
+// local activities, signals, updates, upserts and version markers, and
+// timers that fire, are cancelled or are still running when it ends (as an
+// interaction's acceptance and grace timers are), and the signals and
+// upserts a call brings its agent's process.
 func (sh InteractionShape) bare(tag string) BareShape {
 	return BareShape{Tag: tag, Activities: sh.Activities, LocalActivities: sh.LocalActivities,
 		CancelledTimers: sh.TimersCanceled, OpenTimers: sh.TimersStarted - sh.TimersFired - sh.TimersCanceled, FiredTimers: sh.TimersFired,
-		Signals: sh.SignalsReceived, Updates: sh.Updates, Upserts: sh.Upserts, Versions: sh.Versions, AgentSignals: int(math.Round(sh.AgentSignals))}
+		Signals: sh.SignalsReceived, Updates: sh.Updates, Upserts: sh.Upserts, Versions: sh.Versions, AgentSignals: int(math.Round(sh.AgentSignals)), AgentUpserts: int(math.Round(sh.AgentUpserts))}
 }
 
-// signalsTaken counts the signals a process's history holds so far.
-func signalsTaken(ctx context.Context, c client.Client, workflowID string) (int, error) {
-	n := 0
-	it := c.GetWorkflowHistory(ctx, workflowID, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	for it.HasNext() {
-		ev, err := it.Next()
-		if err != nil {
-			return n, fmt.Errorf("history of %s: %w", workflowID, err)
+// agentTally is what a long-running process has taken in so far.
+type agentTally struct{ signals, upserts int }
+
+// agentSoFar counts the signals (but a bare agent's finish) and upserts in
+// a running process's history, once the workflow task that takes in its
+// latest signal has completed: up to settleWithin, it reads the history
+// again while a task or a signal is still outstanding at its end.
+func agentSoFar(ctx context.Context, c client.Client, workflowID string) (agentTally, error) {
+	deadline := time.Now().Add(settleWithin)
+	for {
+		var t agentTally
+		var last enums.EventType
+		it := c.GetWorkflowHistory(ctx, workflowID, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		for it.HasNext() {
+			ev, err := it.Next()
+			if err != nil {
+				return t, fmt.Errorf("history of %s: %w", workflowID, err)
+			}
+			last = ev.GetEventType()
+			switch last {
+			case enums.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
+				if ev.GetWorkflowExecutionSignaledEventAttributes().GetSignalName() != bareFinish {
+					t.signals++
+				}
+			case enums.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
+				t.upserts++
+			}
 		}
-		if ev.GetEventType() == enums.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED {
-			n++
+		switch last {
+		case enums.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, enums.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, enums.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+			if time.Now().Before(deadline) {
+				select {
+				case <-time.After(20 * time.Millisecond):
+					continue
+				case <-ctx.Done():
+					return t, ctx.Err()
+				}
+			}
+			return t, fmt.Errorf("%s still taking in a signal after %s", workflowID, settleWithin)
 		}
+		return t, nil
 	}
-	return n, nil
 }
 
 // localActivityMarker is the name of the marker the Go SDK records for a
@@ -348,12 +378,19 @@ type bareAgents struct {
 // startBareAgents starts n bare agent processes when the shape brings an
 // agent signals (none for the reference).
 func (s *system) startBareAgents(ctx context.Context, tag string, shape BareShape, n int) (*bareAgents, error) {
+	in := BareAgentShape{Tag: tag, Signals: shape.AgentSignals, Upserts: shape.AgentUpserts}
 	a := &bareAgents{s: s, free: make(chan string, n)}
 	for i := range n {
 		id := ""
 		if shape.AgentSignals > 0 {
 			id = fmt.Sprintf("%s-agent-%d", tag, i+1)
-			run, err := s.startBare(ctx, id, tag, bareAgentType)
+			run, err := s.bareClient.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+				ID: id, TaskQueue: bareTaskQueue,
+				// It lives as long as its arm; one whose arm failed does
+				// not stay open.
+				WorkflowExecutionTimeout: 2 * time.Hour,
+				TypedSearchAttributes:    temporal.NewSearchAttributes(workflows.SearchQueue.ValueSet(tag)),
+			}, bareAgentType, in)
 			if err != nil {
 				return nil, errors.Join(err, a.stop(ctx))
 			}
@@ -364,19 +401,20 @@ func (s *system) startBareAgents(ctx context.Context, tag string, shape BareShap
 	return a, nil
 }
 
-// stop tells each bare agent process to finish and waits for it.
+// stop tells each bare agent process to finish and waits for it, even
+// when ctx is done.
 func (a *bareAgents) stop(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), callTimeout)
+	defer cancel()
 	var errs []error
 	for i, id := range a.ids {
 		if err := a.s.bareClient.SignalWorkflow(ctx, id, "", bareFinish, nil); err != nil {
 			errs = append(errs, fmt.Errorf("finish bare agent %s: %w", id, err))
 			continue
 		}
-		wctx, cancel := context.WithTimeout(ctx, callTimeout)
-		if err := a.runs[i].Get(wctx, nil); err != nil {
+		if err := a.runs[i].Get(ctx, nil); err != nil {
 			errs = append(errs, fmt.Errorf("bare agent %s: %w", id, err))
 		}
-		cancel()
 	}
 	return errors.Join(errs...)
 }
@@ -387,7 +425,13 @@ func (s *system) runBare(ctx context.Context, id, agent string, shape BareShape,
 	heard := make(chan int, shape.Signals)
 	signalsHeard.Store(id, heard)
 	defer signalsHeard.Delete(id)
-	run, err := s.startBare(ctx, id, shape.Tag, bareProcessType, shape)
+	var run client.WorkflowRun
+	var err error
+	if shape.Signals > 0 {
+		run, err = s.bareClient.SignalWithStartWorkflow(ctx, id, bareEvent, 0, bareStartOptions(id, shape.Tag), bareProcessType, shape)
+	} else {
+		run, err = s.bareClient.ExecuteWorkflow(ctx, bareStartOptions(id, shape.Tag), bareProcessType, shape)
+	}
 	if err != nil {
 		return err
 	}
@@ -414,11 +458,14 @@ func (s *system) driveBare(ctx context.Context, id, agent string, shape BareShap
 		sent++
 		return nil
 	}
+	n := 0 // signals taken in so far
 	for i := range shape.Signals {
-		if err := s.bareClient.SignalWorkflow(ctx, id, "", bareEvent, i); err != nil {
-			return fmt.Errorf("signal bare process %s: %w", id, err)
+		if i > 0 { // the first started the process
+			if err := s.bareClient.SignalWorkflow(ctx, id, "", bareEvent, i); err != nil {
+				return fmt.Errorf("signal bare process %s: %w", id, err)
+			}
 		}
-		for n := 0; n <= i; {
+		for n <= i {
 			select {
 			case n = <-heard:
 			case <-ctx.Done():
@@ -453,13 +500,17 @@ func (s *system) driveBare(ctx context.Context, id, agent string, shape BareShap
 
 // startBare starts a bare workflow tagged with the run tag (in the Queue
 // search attribute, which the count check queries).
-func (s *system) startBare(ctx context.Context, id, tag, workflowType string, args ...any) (client.WorkflowRun, error) {
-	return s.bareClient.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+func (s *system) startBare(ctx context.Context, id, tag, workflowType string, arg any) (client.WorkflowRun, error) {
+	return s.bareClient.ExecuteWorkflow(ctx, bareStartOptions(id, tag), workflowType, arg)
+}
+
+func bareStartOptions(id, tag string) client.StartWorkflowOptions {
+	return client.StartWorkflowOptions{
 		ID: id, TaskQueue: bareTaskQueue,
 		// A bare process whose driver failed does not stay open.
 		WorkflowExecutionTimeout: 10 * time.Minute,
 		TypedSearchAttributes:    temporal.NewSearchAttributes(workflows.SearchQueue.ValueSet(tag)),
-	}, workflowType, args...)
+	}
 }
 
 // warmUp runs one call end to end (and one of each other kind of work)
@@ -474,7 +525,7 @@ func (b *bencher) warmUp(ctx context.Context) error {
 	offers := s.rec.subscribe(agents[0].id)
 	defer s.rec.unsubscribe(agents[0].id)
 	agentID := workflows.AgentWorkflowID(agents[0].id)
-	signalsBefore, err := signalsTaken(ctx, s.client, agentID)
+	agentBefore, err := agentSoFar(ctx, s.client, agentID)
 	if err != nil {
 		return err
 	}
@@ -503,15 +554,16 @@ func (b *bencher) warmUp(ctx context.Context) error {
 	if b.res.Shape, err = historyShape(ctx, s.client, workflowID); err != nil {
 		return err
 	}
-	signalsAfter, err := signalsTaken(ctx, s.client, agentID)
+	agentAfter, err := agentSoFar(ctx, s.client, agentID)
 	if err != nil {
 		return err
 	}
-	b.res.Shape.AgentSignals = float64(signalsAfter-signalsBefore) / warmCalls
+	b.res.Shape.AgentSignals = float64(agentAfter.signals-agentBefore.signals) / warmCalls
+	b.res.Shape.AgentUpserts = float64(agentAfter.upserts-agentBefore.upserts) / warmCalls
 	sh := b.res.Shape
 	s.log.Info("an inbound call's process", "activities", sh.Activities, "timers_started", sh.TimersStarted,
 		"timers_fired", sh.TimersFired, "signals", sh.SignalsReceived, "updates", sh.Updates, "events", sh.Events,
-		"workflow_tasks", sh.WorkflowTasks, "agent_signals_per_call", sh.AgentSignals)
+		"workflow_tasks", sh.WorkflowTasks, "agent_signals_per_call", sh.AgentSignals, "agent_upserts_per_call", sh.AgentUpserts)
 	if sh.Activities == 0 {
 		return errors.New("the warm-up call ran no activities")
 	}
@@ -528,12 +580,15 @@ func (b *bencher) warmUp(ctx context.Context) error {
 			return errors.Join(err, twins.stop(ctx))
 		}
 	}
-	if err := twins.stop(ctx); err != nil {
+	twinAgent, err := agentSoFar(ctx, s.bareClient, agent)
+	if err = errors.Join(err, twins.stop(ctx)); err != nil {
 		return err
 	}
 	if b.res.TwinShape, err = historyShape(ctx, s.bareClient, twinID); err != nil {
 		return err
 	}
+	b.res.TwinShape.AgentSignals = float64(twinAgent.signals) / warmCalls
+	b.res.TwinShape.AgentUpserts = float64(twinAgent.upserts) / warmCalls
 	// One step of each kind, so that the first timed ones pay no first-use cost.
 	if _, _, err := b.stepCasehub(ctx, tag+"-step", 10, false); err != nil {
 		return err
