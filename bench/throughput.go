@@ -580,7 +580,10 @@ func (b *bencher) warmUp(ctx context.Context) error {
 			return errors.Join(err, twins.stop(ctx))
 		}
 	}
-	twinAgent, err := agentSoFar(ctx, s.bareClient, agent)
+	var twinAgent agentTally
+	if agent != "" { // a call that brought its agent's process nothing has none
+		twinAgent, err = agentSoFar(ctx, s.bareClient, agent)
+	}
 	if err = errors.Join(err, twins.stop(ctx)); err != nil {
 		return err
 	}
