@@ -81,9 +81,9 @@ func bareLocalOptions(ctx workflow.Context) workflow.Context {
 // workflow task (as an interaction opens its record), then in.Activities
 // activities one after the other; the first CancelledTimers+OpenTimers of
 // them run under a timer, which for the first CancelledTimers is cancelled
-// when the activity answers and for the others is left running (as an
-// acceptance timer is when the agent accepts), and FiredTimers 1 ms timers
-// fire at the end. The last activity writes the row
+// when the activity answers and for the others is left running to the end
+// (as a call's acceptance and grace timers are), and FiredTimers 1 ms
+// timers fire at the end. The last activity writes the row
 // the count check finds; the others do nothing. It records in.Versions
 // version markers first (each of which upserts the TemporalChangeVersion
 // search attribute), and upserts its search attributes itself the rest of
