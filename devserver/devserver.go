@@ -4,6 +4,7 @@
 package devserver
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -87,7 +89,15 @@ func (o Options) Args() []string {
 	return append(args, TunedArgs()...)
 }
 
-// Start launches the server and waits until its frontend answers.
+// startAttempts is how many times Start tries when the server exits because
+// a port it bound was taken. The CLI picks its HTTP, metrics and internal
+// service ports itself, free when picked; an outgoing connection of another
+// process can take one of them before the server binds it.
+const startAttempts = 3
+
+// Start launches the server and waits until its frontend answers. A server
+// that exits while starting because an address was in use is started again
+// (ports Start picked are picked again; ports in o are kept).
 func Start(ctx context.Context, o Options) (*Server, error) {
 	if o.IP == "" {
 		o.IP = "127.0.0.1"
@@ -101,6 +111,27 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	if o.Output == nil {
 		o.Output = io.Discard
 	}
+	if o.DBFile != "" {
+		if err := os.MkdirAll(filepath.Dir(o.DBFile), 0o755); err != nil {
+			return nil, fmt.Errorf("create data directory: %w", err)
+		}
+	}
+	if _, err := os.Stat(o.CLIPath); err != nil {
+		return nil, fmt.Errorf("temporal CLI not found at %s (build it with `make tools`): %w", o.CLIPath, err)
+	}
+	for attempt := 1; ; attempt++ {
+		s, err := startOnce(ctx, o)
+		if err == nil || !errors.Is(err, errAddrInUse) || attempt == startAttempts {
+			return s, err
+		}
+	}
+}
+
+// errAddrInUse marks a server that exited because an address it binds was
+// in use.
+var errAddrInUse = errors.New("an address the server binds was in use")
+
+func startOnce(ctx context.Context, o Options) (*Server, error) {
 	var err error
 	if o.Port == 0 {
 		if o.Port, err = freePort(o.IP); err != nil {
@@ -112,16 +143,8 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 			return nil, err
 		}
 	}
-	if o.DBFile != "" {
-		if err := os.MkdirAll(filepath.Dir(o.DBFile), 0o755); err != nil {
-			return nil, fmt.Errorf("create data directory: %w", err)
-		}
-	}
-	if _, err := os.Stat(o.CLIPath); err != nil {
-		return nil, fmt.Errorf("temporal CLI not found at %s (build it with `make tools`): %w", o.CLIPath, err)
-	}
-
-	c, err := startChild("temporal dev server", o.Output, o.CLIPath, o.Args()...)
+	inUse := &watch{needle: []byte("address already in use")}
+	c, err := startChild("temporal dev server", io.MultiWriter(o.Output, inUse), o.CLIPath, o.Args()...)
 	if err != nil {
 		return nil, err
 	}
@@ -132,6 +155,9 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 
 	if err := s.waitReady(ctx, o.Namespace); err != nil {
 		_ = s.Stop()
+		if inUse.seen() {
+			return nil, fmt.Errorf("%w: %w", errAddrInUse, err)
+		}
 		return nil, err
 	}
 	return s, nil
@@ -174,6 +200,33 @@ func freePort(ip string) (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// watch is an io.Writer that notes whether needle went through it, even
+// split across writes.
+type watch struct {
+	needle []byte
+	mu     sync.Mutex
+	carry  []byte // the last len(needle)-1 bytes written
+	found  bool
+}
+
+func (w *watch) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.found {
+		buf := append(w.carry, p...)
+		w.found = bytes.Contains(buf, w.needle)
+		keep := min(len(buf), len(w.needle)-1)
+		w.carry = append(w.carry[:0:0], buf[len(buf)-keep:]...)
+	}
+	return len(p), nil
+}
+
+func (w *watch) seen() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.found
 }
 
 func quietLogger() log.Logger {
