@@ -44,6 +44,7 @@ func DefaultConfig(url string) Config {
 // []byte parameter goes as binary data, which is right for bytea columns
 // only: JSON for a jsonb column goes as a Go string, or through
 // CAST(CAST(:x AS text) AS jsonb) when it is a struct's []byte field.
+// Each connection keeps its statements prepared (see preparing).
 func Open(ctx context.Context, cfg Config) (*sqlx.DB, error) {
 	pqcfg, err := pq.NewConfig(cfg.URL)
 	if err != nil {
@@ -54,7 +55,7 @@ func Open(ctx context.Context, cfg Config) (*sqlx.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	db := sqlx.NewDb(sql.OpenDB(connector), "postgres")
+	db := sqlx.NewDb(sql.OpenDB(preparing{connector}), "postgres")
 	db.SetMaxOpenConns(cfg.MaxOpenConns)
 	db.SetMaxIdleConns(cfg.MaxIdleConns)
 	db.SetConnMaxLifetime(cfg.ConnMaxLifetime)
