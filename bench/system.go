@@ -187,7 +187,10 @@ func (s *system) start(ctx context.Context) error {
 		}
 		copts.DataConverter = codec.DataConverter(keys)
 	}
-	s.client, err = client.NewClientFromExisting(s.bareClient, copts)
+	// casehub's own connection, as `casehub api` dials it by default: no
+	// gzip (its payloads are sealed). The bare side keeps the SDK's default.
+	copts.ConnectionOptions.GrpcCompression = &client.GrpcCompressionNone{}
+	s.client, err = client.DialContext(ctx, copts)
 	if err != nil {
 		return fmt.Errorf("connect to Temporal at %s: %w", s.server.Address, err)
 	}

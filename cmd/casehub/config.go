@@ -21,16 +21,17 @@ type config struct {
 	IdemKeyRetention  time.Duration
 	EventRetention    time.Duration
 
-	DatabaseURL       string
-	TemporalAddress   string
-	TemporalNamespace string
-	HTTPAddr          string
-	MetricsAddr       string
-	DefaultRegion     string
-	LogLevel          string
-	LogFormat         string
-	QueryTimeout      time.Duration
-	ShutdownTimeout   time.Duration
+	DatabaseURL         string
+	TemporalAddress     string
+	TemporalNamespace   string
+	TemporalCompression string
+	HTTPAddr            string
+	MetricsAddr         string
+	DefaultRegion       string
+	LogLevel            string
+	LogFormat           string
+	QueryTimeout        time.Duration
+	ShutdownTimeout     time.Duration
 
 	CreateInteraction bool
 	CloseOnEscalate   bool
@@ -88,6 +89,8 @@ func newFlags(name string, getenv func(string) string) (envFlags, *config) {
 	e.str(&c.DatabaseURL, "database-url", "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/casehub?sslmode=disable", "PostgreSQL URL")
 	e.str(&c.TemporalAddress, "temporal-address", "TEMPORAL_ADDRESS", "127.0.0.1:7233", "Temporal frontend host:port")
 	e.str(&c.TemporalNamespace, "temporal-namespace", "TEMPORAL_NAMESPACE", "default", "Temporal namespace")
+	e.str(&c.TemporalCompression, "temporal-grpc-compression", "TEMPORAL_GRPC_COMPRESSION", "none",
+		"none or gzip: whether requests to Temporal are gzipped (sealed payloads do not compress)")
 	e.str(&c.LogLevel, "log-level", "CASEHUB_LOG_LEVEL", "info", "log level: debug, info, warn, error")
 	e.str(&c.LogFormat, "log-format", "CASEHUB_LOG_FORMAT", "text", "log format: text or json")
 	e.dur(&c.QueryTimeout, "query-timeout", "CASEHUB_QUERY_TIMEOUT", 5*time.Second, "deadline of every PostgreSQL query")

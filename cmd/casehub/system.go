@@ -74,6 +74,17 @@ func dialTemporal(ctx context.Context, c *config, logger *slog.Logger, m *metric
 	if m != nil {
 		opts.MetricsHandler = m.temporal
 	}
+	// The SDK gzips every request by default, and the server then gzips its
+	// answers. casehub's payloads are sealed (ciphertext does not compress)
+	// and its processes sit next to Temporal: by default neither side pays.
+	switch c.TemporalCompression {
+	case "none":
+		opts.ConnectionOptions.GrpcCompression = &client.GrpcCompressionNone{}
+	case "gzip":
+		opts.ConnectionOptions.GrpcCompression = &client.GrpcCompressionGzip{}
+	default:
+		return nil, fmt.Errorf("--temporal-grpc-compression (TEMPORAL_GRPC_COMPRESSION): want none or gzip, got %q", c.TemporalCompression)
+	}
 	dialCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	cl, err := client.DialContext(dialCtx, opts)
