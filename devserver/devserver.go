@@ -121,7 +121,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	}
 	for attempt := 1; ; attempt++ {
 		s, err := startOnce(ctx, o)
-		if err == nil || !errors.Is(err, errAddrInUse) || attempt == startAttempts {
+		if err == nil || !errors.Is(err, errAddrInUse) || attempt == startAttempts || ctx.Err() != nil {
 			return s, err
 		}
 	}
@@ -144,7 +144,7 @@ func startOnce(ctx context.Context, o Options) (*Server, error) {
 		}
 	}
 	inUse := &watch{needle: []byte("address already in use")}
-	c, err := startChild("temporal dev server", io.MultiWriter(o.Output, inUse), o.CLIPath, o.Args()...)
+	c, err := startChild("temporal dev server", io.MultiWriter(inUse, o.Output), o.CLIPath, o.Args()...)
 	if err != nil {
 		return nil, err
 	}
@@ -154,8 +154,9 @@ func startOnce(ctx context.Context, o Options) (*Server, error) {
 	}
 
 	if err := s.waitReady(ctx, o.Namespace); err != nil {
+		gaveUp := exited(s.exited) // on its own, not stopped by us
 		_ = s.Stop()
-		if inUse.seen() {
+		if gaveUp && inUse.seen() {
 			return nil, fmt.Errorf("%w: %w", errAddrInUse, err)
 		}
 		return nil, err
@@ -200,6 +201,15 @@ func freePort(ip string) (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func exited(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
 }
 
 // watch is an io.Writer that notes whether needle went through it, even

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
+	"io"
+	"strings"
 
 	"github.com/lib/pq"
 )
@@ -16,9 +18,12 @@ const maxPrepared = 500
 
 // preparing is a connector whose connections prepare every statement with
 // parameters the first time they run it and keep it prepared, so PostgreSQL
-// parses and plans it once per connection instead of on every run, and a
-// run is one round trip (Bind, Execute, Sync). A statement without
-// parameters (BEGIN, COMMIT) goes as a simple query, as lib/pq sends it.
+// parses and analyses it once per connection instead of on every run (and,
+// where its generic plan is as good as a custom one, plans it once too;
+// plan_cache_mode=force_custom_plan in the role's settings undoes that for
+// a query whose plans should follow its parameters). A run stays one round
+// trip, as lib/pq's binary-parameter mode sends an unprepared one. A
+// statement without parameters (BEGIN, COMMIT) goes as a simple query.
 //
 // Prepared statements live in the server session: a connection pooler in
 // transaction mode (PgBouncer's default) between casehub and PostgreSQL
@@ -39,6 +44,16 @@ type pqConn interface {
 	driver.NamedValueChecker
 }
 
+// pqRows is what lib/pq's rows implement.
+type pqRows interface {
+	driver.Rows
+	driver.RowsNextResultSet
+	driver.RowsColumnTypeScanType
+	driver.RowsColumnTypeDatabaseTypeName
+	driver.RowsColumnTypeLength
+	driver.RowsColumnTypePrecisionScale
+}
+
 func (p preparing) Connect(ctx context.Context) (driver.Conn, error) {
 	c, err := p.Connector.Connect(ctx)
 	if err != nil {
@@ -52,11 +67,19 @@ func (p preparing) Connect(ctx context.Context) (driver.Conn, error) {
 }
 
 // preparedConn is one connection and the statements prepared on it.
-// database/sql uses a connection from one goroutine at a time.
+// database/sql uses a connection from one goroutine at a time, and casehub
+// reads a query's rows to the end before it runs the next (lib/pq's
+// prepared path, unlike its unprepared one, does not refuse a query while
+// another's rows are open).
 type preparedConn struct {
 	pqConn
 	stmts map[string]driver.Stmt
 	inTx  bool // a transaction is open on the connection
+	// cancelled: a statement failed with its context done. lib/pq sent
+	// PostgreSQL a cancel request, which may land on a later statement;
+	// unlike lib/pq's unprepared path, its prepared one keeps the
+	// connection. database/sql is told to close it instead.
+	cancelled bool
 }
 
 func (c *preparedConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
@@ -84,6 +107,15 @@ func (t txOn) Rollback() error {
 	return t.Tx.Rollback()
 }
 
+func (c *preparedConn) ResetSession(ctx context.Context) error {
+	if c.cancelled {
+		return driver.ErrBadConn
+	}
+	return c.pqConn.ResetSession(ctx)
+}
+
+func (c *preparedConn) IsValid() bool { return !c.cancelled && c.pqConn.IsValid() }
+
 // stmt returns query's prepared statement, preparing it the first time;
 // nil when query runs unprepared.
 func (c *preparedConn) stmt(ctx context.Context, query string, args []driver.NamedValue) (driver.Stmt, error) {
@@ -104,16 +136,34 @@ func (c *preparedConn) stmt(ctx context.Context, query string, args []driver.Nam
 	return st, nil
 }
 
-// stale says whether err is PostgreSQL no longer holding a statement as it
-// was prepared: a schema change altered what it returns, or it is gone.
-// The statement is forgotten, so its next run prepares it again.
-func (c *preparedConn) stale(query string, err error) bool {
-	var pqErr *pq.Error
-	if errors.As(err, &pqErr) && (pqErr.Code == "0A000" || pqErr.Code == "26000") {
-		delete(c.stmts, query)
-		return true
+// failed notes what err says of the connection and of query's statement,
+// and whether the statement went stale: a schema change altered what it
+// returns, or PostgreSQL no longer holds it. A stale statement is
+// forgotten, so its next run prepares it again.
+func (c *preparedConn) failed(ctx context.Context, query string, err error) (stale bool) {
+	if err == nil {
+		return false
 	}
-	return false
+	if ctx.Err() != nil {
+		c.cancelled = true
+	}
+	var pqErr *pq.Error
+	if !errors.As(err, &pqErr) {
+		return false
+	}
+	switch {
+	case pqErr.Code == "26000": // invalid_sql_statement_name: gone
+	case pqErr.Code == "0A000" && strings.Contains(pqErr.Message, "cached plan must not change result type"):
+		if !c.inTx {
+			// Still held by the server; a transaction the error aborted
+			// keeps it until the connection closes.
+			_ = c.stmts[query].Close()
+		}
+	default:
+		return false
+	}
+	delete(c.stmts, query)
+	return true
 }
 
 // QueryContext runs query prepared. A statement gone stale is prepared and
@@ -129,8 +179,14 @@ func (c *preparedConn) QueryContext(ctx context.Context, query string, args []dr
 			return c.pqConn.QueryContext(ctx, query, args)
 		}
 		rows, err := st.(driver.StmtQueryContext).QueryContext(ctx, args)
-		if !c.stale(query, err) || c.inTx || try == 2 {
-			return rows, err
+		if err == nil {
+			if r, ok := rows.(pqRows); ok {
+				return rowsOn{pqRows: r, ctx: ctx, c: c}, nil
+			}
+			return rows, nil
+		}
+		if !c.failed(ctx, query, err) || c.inTx || try == 2 {
+			return nil, err
 		}
 	}
 }
@@ -146,8 +202,24 @@ func (c *preparedConn) ExecContext(ctx context.Context, query string, args []dri
 			return c.pqConn.ExecContext(ctx, query, args)
 		}
 		res, err := st.(driver.StmtExecContext).ExecContext(ctx, args)
-		if !c.stale(query, err) || c.inTx || try == 2 {
+		if !c.failed(ctx, query, err) || c.inTx || try == 2 {
 			return res, err
 		}
 	}
+}
+
+// rowsOn are a prepared query's rows, which tell their connection when
+// reading them failed because the query's context was done.
+type rowsOn struct {
+	pqRows
+	ctx context.Context
+	c   *preparedConn
+}
+
+func (r rowsOn) Next(dest []driver.Value) error {
+	err := r.pqRows.Next(dest)
+	if err != nil && err != io.EOF && r.ctx.Err() != nil {
+		r.c.cancelled = true
+	}
+	return err
 }

@@ -3,8 +3,11 @@ package store_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/casehub/casehub/store"
 )
 
 // A statement with parameters is prepared once on a connection and run
@@ -81,4 +84,44 @@ func TestAStatementMadeStaleByASchemaChangeIsPreparedAgain(t *testing.T) {
 	require.NoError(t, tx.SelectContext(ctx, &inTx, query, 1))
 	require.NoError(t, tx.Commit())
 	require.Equal(t, []abc{{A: 1, B: "x", C: 3}}, inTx)
+}
+
+// A statement PostgreSQL no longer holds (DEALLOCATE, a pooler that moved
+// the session) is prepared again and run at once.
+func TestAStatementPostgreSQLDroppedIsPreparedAgain(t *testing.T) {
+	ctx := context.Background()
+	conn, err := st.DB().Connx(ctx)
+	require.NoError(t, err)
+	defer conn.Close()
+	const query = `SELECT $1::int * 2`
+	var got int
+	require.NoError(t, conn.GetContext(ctx, &got, query, 2))
+	_, err = conn.ExecContext(ctx, `DEALLOCATE ALL`)
+	require.NoError(t, err)
+	require.NoError(t, conn.GetContext(ctx, &got, query, 3))
+	require.Equal(t, 6, got)
+}
+
+// A statement its context cancelled takes its connection out of the pool:
+// the cancel request PostgreSQL got must not land on the next statement.
+func TestAStatementCancelledByItsContextRetiresItsConnection(t *testing.T) {
+	ctx := context.Background()
+	cfg := store.DefaultConfig(dbURL)
+	cfg.MaxOpenConns, cfg.MaxIdleConns = 1, 1
+	db, err := store.Open(ctx, cfg)
+	require.NoError(t, err)
+	defer db.Close()
+	var before, after int
+	require.NoError(t, db.GetContext(ctx, &before, `SELECT pg_backend_pid() + $1`, 0))
+
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	_, err = db.ExecContext(short, `SELECT pg_sleep($1)`, 5)
+	require.Error(t, err)
+
+	require.NoError(t, db.GetContext(ctx, &after, `SELECT pg_backend_pid() + $1`, 0))
+	require.NotEqual(t, before, after, "the cancelled statement's connection was used again")
+	var n int
+	require.NoError(t, db.GetContext(ctx, &n, `SELECT $1::int`, 7))
+	require.Equal(t, 7, n)
 }

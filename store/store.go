@@ -38,9 +38,9 @@ func DefaultConfig(url string) Config {
 // Open connects to PostgreSQL with cfg's pool settings and checks the
 // connection.
 //
-// Every connection sends a query and its parameters in one round trip
-// (lib/pq's binary_parameters) instead of preparing the query first, which
-// halves the round trips of every statement with parameters. In that mode a
+// Every connection sends an unprepared query and its parameters in one
+// round trip (lib/pq's binary_parameters) instead of two, and keeps each
+// statement it has run prepared (see preparing). In that mode a
 // []byte parameter goes as binary data, which is right for bytea columns
 // only: JSON for a jsonb column goes as a Go string, or through
 // CAST(CAST(:x AS text) AS jsonb) when it is a struct's []byte field.

@@ -8,11 +8,14 @@ import (
 	"github.com/casehub/casehub/store"
 )
 
-var st *store.Store
+var (
+	st    *store.Store
+	dbURL string // the package's database, for a pool of a test's own
+)
 
 func TestMain(m *testing.M) {
 	db := testenv.MustDatabase("store")
-	st = db.Store
+	st, dbURL = db.Store, db.URL
 	code := m.Run()
 	db.Close()
 	os.Exit(code)
