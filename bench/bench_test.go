@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"math"
@@ -238,11 +239,21 @@ func TestRunTiny(t *testing.T) {
 		require.NotNil(t, m.Casehub, m.Key)
 	}
 	for _, k := range []string{"throughput", "throughput_reference", "call_history_events", "call_workflow_tasks", "call_agent_signals", "call_agent_upserts", "call_activities", "step_p50", "step_p99", "step_local_p50", "step_local_p99", "step_straight_p50", "step_api_p50", "dispatch_available_p50", "dispatch_available_p99",
-		"dispatch_arrival_p50", "dispatch_arrival_p99", "event_offer_p50", "event_offer_p99", "callback_late_p50", "callback_late_p99",
+		"dispatch_arrival_p50", "dispatch_arrival_p99",
+		"dispatch_available_stage1_p50", "dispatch_available_stage2_p50", "dispatch_available_stage3_p50", "dispatch_available_stage4_p50",
+		"dispatch_arrival_stage1_p50", "dispatch_arrival_stage2_p50", "dispatch_arrival_stage3_p50", "event_offer_p50", "event_offer_p99", "callback_late_p50", "callback_late_p99",
 		"offers_refused", "callback_reserved_p50", "callback_reserved_p99", "callback_unanswered_held_p50", "callback_unanswered_held_p99",
 		"worker_rss_start", "worker_rss_callbacks", "worker_rss_all",
 		"get_p99 /v1/queues/bench-" + res.RunID + "-scale-queue", "get_p99 /v1/interactions?limit=50", "get_p99 /v1/agents"} {
 		require.Contains(t, keys, k)
+	}
+	// Each offer's time splits into stages, each of them some of it, found
+	// in every sample.
+	for k, m := range keys {
+		if strings.HasPrefix(k, "dispatch_") && strings.Contains(k, "_stage") {
+			require.Positive(t, *m.Casehub, k)
+			require.Contains(t, m.Note, fmt.Sprintf(", %d samples", res.Options.DispatchSamples/2), k)
+		}
 	}
 	require.NotNil(t, keys["throughput"].Ratio)
 	require.NotNil(t, keys["throughput"].Bare)

@@ -30,6 +30,7 @@ type Metric struct {
 	// Count: the value is a count, shown as a whole number.
 	Count bool `json:"count,omitempty"`
 	// Available is false when the measurement could not run; Note says why.
+	// On an available value, Note qualifies it (shown beside its name).
 	Available bool   `json:"available"`
 	Note      string `json:"note,omitempty"`
 }
