@@ -46,17 +46,18 @@ WHERE a.id IN (SELECT agent_id FROM queue_members WHERE queue = ANY(:queues))
 ORDER BY a.id
 FOR UPDATE OF a`
 
-	bookAgents = `
-UPDATE agents a SET voice_load = a.voice_load + b.voice, chat_load = a.chat_load + b.chat, updated_at = now()
-FROM unnest(CAST(:ids AS text[]), CAST(:voice AS int[]), CAST(:chat AS int[])) AS b(id, voice, chat)
-WHERE a.id = b.id`
-
-	markOffered = `
+	// One statement books: the agents' loads grow, the items become
+	// offered, and each item says how many offers it had before (the new
+	// one's number follows).
+	bookItems = `
+WITH loads AS (
+    UPDATE agents a SET voice_load = a.voice_load + b.voice, chat_load = a.chat_load + b.chat, updated_at = now()
+    FROM unnest(CAST(:agent_ids AS text[]), CAST(:voice AS int[]), CAST(:chat AS int[])) AS b(id, voice, chat)
+    WHERE a.id = b.id)
 UPDATE work_items w SET state = 'offered', agent_id = b.agent_id, updated_at = now()
 FROM unnest(CAST(:ids AS text[]), CAST(:agents AS text[])) AS b(id, agent_id)
-WHERE w.id = b.id AND w.state = 'waiting'`
-
-	countOffers = `SELECT item_id, count(*) AS n FROM offers WHERE item_id = ANY(:ids) GROUP BY item_id`
+WHERE w.id = b.id AND w.state = 'waiting'
+RETURNING w.id AS item_id, (SELECT count(*) FROM offers o WHERE o.item_id = w.id) AS n`
 
 	insertOffers = `
 INSERT INTO offers (id, item_id, agent_id)
@@ -246,7 +247,8 @@ func (c *candidate) takes(queue, channel string) bool {
 // offered, the agent's load grows, an offer is recorded. The step holds the
 // queues' locks (so no other step changes their items), and the matched
 // members are locked rows. The free members and the waiting items are read
-// in one query each, matched here, and written in one statement per table.
+// in one query each and matched here; one statement then books (loads and
+// items) and another records the offers.
 func book(ctx context.Context, tx *store.Store, l *locks, queues []string) ([]store.Offer, error) {
 	if len(queues) == 0 {
 		return nil, nil
@@ -329,18 +331,17 @@ func book(ctx context.Context, tx *store.Store, l *locks, queues []string) ([]st
 			delete(load, id)
 		}
 	}
-	if _, err := tx.Exec(ctx, bookAgents, map[string]any{"ids": pq.Array(ids), "voice": pq.Array(voice), "chat": pq.Array(chat)}); err != nil {
-		return nil, fmt.Errorf("book agents %v: %w", ids, err)
-	}
-	if _, err := tx.Exec(ctx, markOffered, map[string]any{"ids": pq.Array(items), "agents": pq.Array(agents)}); err != nil {
-		return nil, fmt.Errorf("mark %v offered: %w", items, err)
-	}
 	var counts []struct {
 		ItemID string `db:"item_id"`
 		N      int    `db:"n"`
 	}
-	if err := tx.Select(ctx, &counts, countOffers, map[string]any{"ids": pq.Array(items)}); err != nil {
-		return nil, fmt.Errorf("count offers of %v: %w", items, err)
+	if err := tx.Select(ctx, &counts, bookItems, map[string]any{"agent_ids": pq.Array(ids), "voice": pq.Array(voice), "chat": pq.Array(chat),
+		"ids": pq.Array(items), "agents": pq.Array(agents)}); err != nil {
+		return nil, fmt.Errorf("book %v for %v: %w", items, ids, err)
+	}
+	if len(counts) != len(items) {
+		// The queues' locks keep every other step off their items.
+		return nil, fmt.Errorf("book %v: only %d of them were still waiting", items, len(counts))
 	}
 	before := map[string]int{}
 	for _, c := range counts {

@@ -312,13 +312,21 @@ LIMIT :limit OFFSET :offset`
 
 	// accepted_at is the first time the interaction was accepted; closed_at
 	// the time it was last closed (cleared if it is reopened).
+	// The change, and with it (when :history) its line of the record's
+	// history, in one statement.
 	updateInteraction = `
-UPDATE interactions SET version = :version, state = :state, agent_id = :agent_id, queue = :queue,
-    disposition = :disposition, contact_id = :contact_id, company_id = :company_id, contact_email = :contact_email,
-    accepted_at = CASE WHEN :state = 'work_in_progress' THEN coalesce(accepted_at, now()) ELSE accepted_at END,
-    closed_at = CASE WHEN :state = 'closed_complete' THEN coalesce(closed_at, now()) END,
-    updated_at = now()
-WHERE number = :number AND version < :version`
+WITH changed AS (
+    UPDATE interactions SET version = :version, state = :state, agent_id = :agent_id, queue = :queue,
+        disposition = :disposition, contact_id = :contact_id, company_id = :company_id, contact_email = :contact_email,
+        accepted_at = CASE WHEN :state = 'work_in_progress' THEN coalesce(accepted_at, now()) ELSE accepted_at END,
+        closed_at = CASE WHEN :state = 'closed_complete' THEN coalesce(closed_at, now()) END,
+        updated_at = now()
+    WHERE number = :number AND version < :version
+    RETURNING number, version)
+INSERT INTO interaction_history (interaction, version, from_state, to_state, actor, reason)
+SELECT number, version, CAST(:from_state AS text), CAST(:state AS text), CAST(:actor AS text), CAST(:reason AS text)
+FROM changed WHERE CAST(:history AS boolean)
+ON CONFLICT (interaction, version) DO NOTHING`
 
 	contactCompany = `SELECT company_id FROM contacts WHERE id = :id`
 
@@ -653,24 +661,17 @@ func (s *Store) applyInteractionChange(ctx context.Context, c InteractionChange)
 			return fmt.Errorf("company of contact %s: %w", *c.ContactID, err)
 		}
 	}
+	// A change of state, or the contact identified (the state stays):
+	// either is a line of the record's history.
+	contactChanged := next.ContactID != nil && (cur.ContactID == nil || *cur.ContactID != *next.ContactID)
 	_, err := s.namedExec(ctx, updateInteraction, map[string]any{
 		"number": c.Number, "version": c.Version, "state": next.State, "agent_id": next.AgentID,
 		"queue": next.Queue, "disposition": next.Disposition, "contact_id": next.ContactID,
 		"company_id": next.CompanyID, "contact_email": next.ContactEmail,
+		"history": next.State != cur.State || contactChanged, "from_state": cur.State, "actor": c.Actor, "reason": c.Reason,
 	})
 	if err != nil {
 		return interactionErr(err)
-	}
-	contactChanged := next.ContactID != nil && (cur.ContactID == nil || *cur.ContactID != *next.ContactID)
-	if next.State != cur.State || contactChanged {
-		// A change of state, or the contact identified (the state stays):
-		// either is a line of the record's history.
-		if _, err := s.namedExec(ctx, insertHistory, map[string]any{
-			"interaction": c.Number, "version": c.Version, "from_state": cur.State, "to_state": next.State,
-			"actor": c.Actor, "reason": c.Reason,
-		}); err != nil {
-			return fmt.Errorf("record history: %w", interactionErr(err))
-		}
 	}
 	return nil
 }
