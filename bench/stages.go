@@ -27,7 +27,7 @@ import (
 //
 //	event → process started  the simulator's event, the API, the start
 //	→ first task             the first workflow task reaches the worker
-//	→ offer at CTI           open, book, present (two transactions) and ring, in that task
+//	→ offer at CTI           open, book, present (three transactions in two local activities) and ring, in that task
 var (
 	availableStages = []string{"request → agent's workflow task", "→ offer signalled to the item's process", "→ item's workflow task", "→ offer at CTI"}
 	arrivalStages   = []string{"call event → process started", "→ first workflow task", "→ offer at CTI"}
@@ -41,41 +41,63 @@ type dispatchSample struct {
 	offer       offerSeen
 }
 
-// dispatchStages splits each sample's time into its stages; a sample whose
-// events are not all found (an agent's process continued as new since) is
-// left out. It returns the stages of each kind, stage by stage.
+// dispatchStages splits each sample's time into its stages. A sample whose
+// events are not all found, or not in the order of its stages, is left out:
+// its agent's process has continued as new since, and the latest run holds
+// only later samples' events. It returns the stages of each kind, stage by
+// stage.
 func dispatchStages(ctx context.Context, c client.Client, samples []dispatchSample) (available, arrival [][]time.Duration, err error) {
 	available, arrival = make([][]time.Duration, len(availableStages)), make([][]time.Duration, len(arrivalStages))
+	histories := map[string][]*historypb.HistoryEvent{}
+	history := func(workflowID string) ([]*historypb.HistoryEvent, error) {
+		if h, ok := histories[workflowID]; ok {
+			return h, nil
+		}
+		h, err := historyOf(ctx, c, workflowID)
+		histories[workflowID] = h
+		return h, err
+	}
 	for _, smp := range samples {
-		item, err := historyOf(ctx, c, smp.offer.WorkflowID)
+		item, err := history(smp.offer.WorkflowID)
 		if err != nil {
 			return nil, nil, err
 		}
 		if !smp.onAvailable {
 			started, ok1 := firstAfter(item, smp.t0, isStarted)
 			task, ok2 := firstAfter(item, started, isTaskStarted)
-			if ok1 && ok2 {
-				add(arrival, started.Sub(smp.t0), task.Sub(started), smp.offer.At.Sub(task))
+			if ok1 && ok2 && inOrder(smp.t0, started, task, smp.offer.At) {
+				appendStages(arrival, smp.t0, started, task, smp.offer.At)
 			}
 			continue
 		}
-		agent, err := historyOf(ctx, c, workflows.AgentWorkflowID(smp.offer.AgentID))
+		agent, err := history(workflows.AgentWorkflowID(smp.offer.AgentID))
 		if err != nil {
 			return nil, nil, err
 		}
 		agentTask, ok1 := updateTask(agent, smp.t0)
 		signalled, ok2 := firstAfter(item, smp.t0, isOfferSignal)
 		itemTask, ok3 := firstAfter(item, signalled, isTaskStarted)
-		if ok1 && ok2 && ok3 {
-			add(available, agentTask.Sub(smp.t0), signalled.Sub(agentTask), itemTask.Sub(signalled), smp.offer.At.Sub(itemTask))
+		if ok1 && ok2 && ok3 && inOrder(smp.t0, agentTask, signalled, itemTask, smp.offer.At) {
+			appendStages(available, smp.t0, agentTask, signalled, itemTask, smp.offer.At)
 		}
 	}
 	return available, arrival, nil
 }
 
-func add(stages [][]time.Duration, ds ...time.Duration) {
-	for i, d := range ds {
-		stages[i] = append(stages[i], d)
+// inOrder says whether times never go back.
+func inOrder(times ...time.Time) bool {
+	for i := 1; i < len(times); i++ {
+		if times[i].Before(times[i-1]) {
+			return false
+		}
+	}
+	return true
+}
+
+// appendStages adds one sample's stages, the spans between its times.
+func appendStages(stages [][]time.Duration, times ...time.Time) {
+	for i := range stages {
+		stages[i] = append(stages[i], times[i+1].Sub(times[i]))
 	}
 }
 
@@ -115,16 +137,17 @@ func firstAfter(events []*historypb.HistoryEvent, t time.Time, match func(*histo
 	return time.Time{}, false
 }
 
-// updateTask is when the workflow task that took in the first update
-// accepted from t on started.
+// updateTask is when the workflow task started that took in the first
+// update sent from t on: the first update accepted in a task that started
+// from t on.
 func updateTask(events []*historypb.HistoryEvent, t time.Time) (time.Time, bool) {
 	var task time.Time
 	for _, ev := range events {
 		if isTaskStarted(ev) {
 			task = ev.GetEventTime().AsTime()
 		}
-		if ev.GetWorkflowExecutionUpdateAcceptedEventAttributes() != nil && !ev.GetEventTime().AsTime().Before(t) {
-			return task, !task.IsZero() && !task.Before(t)
+		if ev.GetWorkflowExecutionUpdateAcceptedEventAttributes() != nil && !task.IsZero() && !task.Before(t) {
+			return task, true
 		}
 	}
 	return time.Time{}, false
@@ -137,7 +160,7 @@ func stageMetrics(kind, what string, names []string, stages [][]time.Duration) [
 	for i, name := range names {
 		l := summarize(stages[i])
 		out = append(out, Metric{Key: fmt.Sprintf("dispatch_%s_stage%d_p50", kind, i+1),
-			Name: fmt.Sprintf("  %s, stage %d p50: %s", what, i+1, name), Unit: "ms", Casehub: f(l.P50ms),
+			Name: fmt.Sprintf("%s, stage %d p50: %s", what, i+1, name), Unit: "ms", Casehub: f(l.P50ms),
 			Available: l.N > 0, Note: stageNote(l)})
 	}
 	return out

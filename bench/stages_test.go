@@ -38,8 +38,11 @@ func TestStagesFindTheirEvents(t *testing.T) {
 	require.True(t, ok)
 	require.Equal(t, base.Add(105*time.Millisecond), got)
 
-	// An update accepted after t0 in a task that started before it is not
-	// the one timed.
+	// An update accepted after t0 in a task that started before it was
+	// sent before t0: the next one is the one timed.
+	got, ok = updateTask([]*historypb.HistoryEvent{task(95), accepted(110), task(111), accepted(112)}, t0)
+	require.True(t, ok)
+	require.Equal(t, base.Add(111*time.Millisecond), got)
 	_, ok = updateTask([]*historypb.HistoryEvent{task(95), accepted(110)}, t0)
 	require.False(t, ok)
 	_, ok = updateTask([]*historypb.HistoryEvent{task(10), accepted(12)}, t0)
@@ -83,5 +86,39 @@ func TestOnThisMachine(t *testing.T) {
 		{"no-port", false},
 	} {
 		require.Equal(t, tc.want, onThisMachine(tc.address), tc.address)
+	}
+}
+
+func TestStagesAreTheSpansBetweenTimesInOrder(t *testing.T) {
+	base := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
+	ms := func(n int) time.Time { return base.Add(time.Duration(n) * time.Millisecond) }
+	for _, tc := range []struct {
+		name  string
+		times []time.Time
+		ok    bool
+		spans []time.Duration
+	}{
+		{"in order", []time.Time{ms(0), ms(6), ms(21), ms(24), ms(38)}, true,
+			[]time.Duration{6 * time.Millisecond, 15 * time.Millisecond, 3 * time.Millisecond, 14 * time.Millisecond}},
+		{"two at once", []time.Time{ms(0), ms(6), ms(6), ms(9), ms(30)}, true,
+			[]time.Duration{6 * time.Millisecond, 0, 3 * time.Millisecond, 21 * time.Millisecond}},
+		// A later sample's update, found in a run continued as new: its
+		// task comes after this sample's signal.
+		{"out of order", []time.Time{ms(0), ms(900), ms(21), ms(24), ms(38)}, false, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.ok, inOrder(tc.times...))
+			if !tc.ok {
+				return
+			}
+			stages := make([][]time.Duration, len(tc.times)-1)
+			appendStages(stages, tc.times...)
+			var total time.Duration
+			for i, s := range stages {
+				require.Equal(t, []time.Duration{tc.spans[i]}, s)
+				total += s[0]
+			}
+			require.Equal(t, tc.times[len(tc.times)-1].Sub(tc.times[0]), total, "the stages make the whole")
+		})
 	}
 }
