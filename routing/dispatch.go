@@ -52,10 +52,10 @@ FOR UPDATE OF a`
 	bookItems = `
 WITH loads AS (
     UPDATE agents a SET voice_load = a.voice_load + b.voice, chat_load = a.chat_load + b.chat, updated_at = now()
-    FROM unnest(CAST(:agent_ids AS text[]), CAST(:voice AS int[]), CAST(:chat AS int[])) AS b(id, voice, chat)
+    FROM unnest(CAST(:booked_agents AS text[]), CAST(:voice AS int[]), CAST(:chat AS int[])) AS b(id, voice, chat)
     WHERE a.id = b.id)
 UPDATE work_items w SET state = 'offered', agent_id = b.agent_id, updated_at = now()
-FROM unnest(CAST(:ids AS text[]), CAST(:agents AS text[])) AS b(id, agent_id)
+FROM unnest(CAST(:items AS text[]), CAST(:item_agents AS text[])) AS b(id, agent_id)
 WHERE w.id = b.id AND w.state = 'waiting'
 RETURNING w.id AS item_id, (SELECT count(*) FROM offers o WHERE o.item_id = w.id) AS n`
 
@@ -335,8 +335,8 @@ func book(ctx context.Context, tx *store.Store, l *locks, queues []string) ([]st
 		ItemID string `db:"item_id"`
 		N      int    `db:"n"`
 	}
-	if err := tx.Select(ctx, &counts, bookItems, map[string]any{"agent_ids": pq.Array(ids), "voice": pq.Array(voice), "chat": pq.Array(chat),
-		"ids": pq.Array(items), "agents": pq.Array(agents)}); err != nil {
+	if err := tx.Select(ctx, &counts, bookItems, map[string]any{"booked_agents": pq.Array(ids), "voice": pq.Array(voice), "chat": pq.Array(chat),
+		"items": pq.Array(items), "item_agents": pq.Array(agents)}); err != nil {
 		return nil, fmt.Errorf("book %v for %v: %w", items, ids, err)
 	}
 	if len(counts) != len(items) {

@@ -313,7 +313,7 @@ LIMIT :limit OFFSET :offset`
 	// accepted_at is the first time the interaction was accepted; closed_at
 	// the time it was last closed (cleared if it is reopened).
 	// The change, and with it (when :history) its line of the record's
-	// history, in one statement.
+	// history, in one statement (whose count of rows is the history's).
 	updateInteraction = `
 WITH changed AS (
     UPDATE interactions SET version = :version, state = :state, agent_id = :agent_id, queue = :queue,
