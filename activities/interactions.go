@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/activity"
 
 	"github.com/casehub/casehub/phone"
+	"github.com/casehub/casehub/routing"
 	"github.com/casehub/casehub/store"
 )
 
@@ -31,6 +32,44 @@ type OpenInteractionRequest struct {
 	// back in the answer (OpenedInteraction.Offers), for the process to
 	// present in the same workflow task, instead of as signals.
 	KeepOwnOffers bool `json:",omitempty"`
+	// PresentOwn, with KeepOwnOffers: the offer Enqueue books for this
+	// process is presented in the same transaction as the record is
+	// created and the item queued, and rung (OpenedInteraction.Presented).
+	PresentOwn *OpenPresent `json:",omitempty"`
+}
+
+// OpenPresent is how the open step presents the offer it books for its own
+// process: the record change that shows it, completed with the offer's
+// agent, and the platform's ring, completed with the offer.
+type OpenPresent struct {
+	// Record is the Pending Acceptance change; the offer's agent is put
+	// in AgentID and appended to Reason.
+	Record InteractionChange
+	// Ring, when set, has the platform offer the contact to the agent
+	// once the offer shows: its Offer's IdempotencyKey, AgentID and Queue
+	// are the offer's.
+	Ring *RingRequest `json:",omitempty"`
+}
+
+// change is the record change that shows offer o.
+func (p OpenPresent) change(o Offer) InteractionChange {
+	c := p.Record
+	agent := o.AgentID
+	c.AgentID, c.Reason = &agent, c.Reason+agent
+	return c
+}
+
+// ring is the platform command that offers the contact for o.
+func (p OpenPresent) ring(o Offer) RingRequest {
+	r := *p.Ring
+	r.Offer.IdempotencyKey, r.Offer.AgentID, r.Offer.Queue = o.ID, o.AgentID, o.Queue
+	return r
+}
+
+// OpenPresented is the offer the open step presented, and how its ring went.
+type OpenPresented struct {
+	OfferID string
+	PresentedOffer
 }
 
 // OpenedInteraction is the record and the contacts that matched.
@@ -44,6 +83,8 @@ type OpenedInteraction struct {
 	Enqueued bool `json:",omitempty"`
 	// Offers are the offers booked for this process, with KeepOwnOffers.
 	Offers []Offer `json:",omitempty"`
+	// Presented is the one of Offers the step presented, with PresentOwn.
+	Presented *OpenPresented `json:",omitempty"`
 }
 
 // OpenInteraction finds the customer in the directory (by calling number
@@ -87,9 +128,11 @@ func (a *Activities) OpenInteraction(ctx context.Context, r OpenInteractionReque
 			n.CompanyID = found[0].CompanyID
 		}
 	}
-	// The record and its legs in one transaction: one commit.
+	// The record and its legs in one transaction: one commit, which also
+	// queues the contact when it is routed and its queue is configured.
 	var it store.Interaction
-	err := a.Store.InTx(ctx, func(tx *store.Store) error {
+	created := false
+	create := func(ctx context.Context, tx *store.Store) error {
 		var err error
 		if it, err = tx.CreateInteraction(ctx, n); err != nil {
 			return err
@@ -102,12 +145,9 @@ func (a *Activities) OpenInteraction(ctx context.Context, r OpenInteractionReque
 				return err
 			}
 		}
+		created = true
 		return nil
-	})
-	if err != nil {
-		return out, classify(err)
 	}
-	out.Interaction = interactionOf(it)
 	if r.ReadQueue && n.Queue != "" {
 		q, err := a.Store.GetQueue(ctx, n.Queue)
 		switch {
@@ -118,18 +158,56 @@ func (a *Activities) OpenInteraction(ctx context.Context, r OpenInteractionReque
 			return out, classify(err)
 		}
 	}
-	if r.Enqueue != nil && out.Queue != nil {
-		key := contentKey(ctx, "enqueue/"+r.Enqueue.ID)
-		if r.KeepOwnOffers {
-			_, own, err := a.router().EnqueueKeepingOwn(ctx, key, r.Enqueue.toStore())
-			if err != nil {
-				return out, classify(err)
-			}
-			out.Offers = offersOf(own)
-		} else if _, err := a.router().Enqueue(ctx, key, r.Enqueue.toStore()); err != nil {
+	enqueue := r.Enqueue != nil && out.Queue != nil
+	if !enqueue || !r.KeepOwnOffers {
+		if err := a.Store.InTx(ctx, func(tx *store.Store) error { return create(ctx, tx) }); err != nil {
 			return out, classify(err)
 		}
-		out.Enqueued = true
+		out.Interaction = interactionOf(it)
+		if enqueue {
+			if _, err := a.router().Enqueue(ctx, contentKey(ctx, "enqueue/"+r.Enqueue.ID), r.Enqueue.toStore()); err != nil {
+				return out, classify(err)
+			}
+			out.Enqueued = true
+		}
+		return out, nil
+	}
+	op := routing.Opening{Before: create}
+	if r.PresentOwn != nil {
+		op.Present = func(o store.Offer) routing.Record {
+			c := r.PresentOwn.change(offersOf([]store.Offer{o})[0])
+			rec := RecordChange{Interaction: &c}
+			return rec.toRouting()
+		}
+	}
+	e, own, err := a.router().EnqueueOpening(ctx, contentKey(ctx, "enqueue/"+r.Enqueue.ID), r.Enqueue.toStore(), op)
+	if err != nil {
+		return out, classify(err)
+	}
+	if !created {
+		// The step had run before (this is a retry): its record stands.
+		if it, err = a.Store.GetInteraction(ctx, n.Number); err != nil {
+			return out, classify(err)
+		}
+	}
+	out.Interaction, out.Enqueued, out.Offers = interactionOf(it), true, offersOf(own)
+	for _, o := range out.Offers {
+		if o.ID != e.Presented {
+			continue
+		}
+		p := &OpenPresented{OfferID: o.ID, PresentedOffer: PresentedOffer{Presented: Presented{Presented: true, State: store.OfferPending}}}
+		if r.PresentOwn.Ring != nil {
+			ring := r.PresentOwn.ring(o)
+			rctx, cancel := context.WithTimeout(ctx, ringAtPresentTimeout)
+			leg, err := a.OfferToAgent(rctx, ring.Offer, ring.WorkflowID)
+			cancel()
+			if err != nil {
+				p.RingFailed = err.Error()
+			} else {
+				p.Leg = &leg
+			}
+		}
+		out.Presented = p
 	}
 	return out, nil
 }

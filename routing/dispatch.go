@@ -115,12 +115,29 @@ type Enqueued struct {
 	// replaces (a callback for a caller who was waiting).
 	Replaced bool          `json:"replaced"`
 	Offers   []store.Offer `json:"offers"`
+	// Presented is the offer for the item's own process that the step
+	// presented (EnqueueOpening with Present), if it booked one.
+	Presented string `json:"presented,omitempty"`
+}
+
+// Opening is what an item's own process has its enqueue step do besides
+// enqueueing, in the same transaction (EnqueueOpening).
+type Opening struct {
+	// Before runs first, under the queue's lock: the process's record is
+	// created with its item. It must be idempotent (a step may run it
+	// again before it commits).
+	Before func(ctx context.Context, tx *store.Store) error
+	// Present, when set, gives the record change that shows an offer the
+	// step books for the item's own process: that offer is presented in
+	// the same transaction, so the agent sees it and the record's Pending
+	// Acceptance as the item is queued.
+	Present func(o store.Offer) Record
 }
 
 // Enqueue puts an item in its queue and books its queue. Enqueueing the same
 // item again changes nothing.
 func (r *Router) Enqueue(ctx context.Context, key string, n store.NewWorkItem) (Enqueued, error) {
-	e, err := r.enqueue(ctx, key, n)
+	e, err := r.enqueue(ctx, key, n, Opening{})
 	if err != nil {
 		return Enqueued{}, err
 	}
@@ -135,7 +152,16 @@ func (r *Router) Enqueue(ctx context.Context, key string, n store.NewWorkItem) (
 // so a task that is lost and runs again takes in the same ones; and an
 // offer no process takes in is delivered again by the sweep.
 func (r *Router) EnqueueKeepingOwn(ctx context.Context, key string, n store.NewWorkItem) (Enqueued, []store.Offer, error) {
-	e, err := r.enqueue(ctx, key, n)
+	return r.EnqueueOpening(ctx, key, n, Opening{})
+}
+
+// EnqueueOpening is EnqueueKeepingOwn with more done in the same
+// transaction: the process's record created first (op.Before) and the
+// offer booked for the process presented (op.Present). One transaction
+// takes a contact that arrives while an agent waits from nothing to an
+// offer the agent sees.
+func (r *Router) EnqueueOpening(ctx context.Context, key string, n store.NewWorkItem, op Opening) (Enqueued, []store.Offer, error) {
+	e, err := r.enqueue(ctx, key, n, op)
 	if err != nil {
 		return Enqueued{}, nil, err
 	}
@@ -155,7 +181,7 @@ func (r *Router) EnqueueKeepingOwn(ctx context.Context, key string, n store.NewW
 	return e, own, r.deliver(ctx, key, others)
 }
 
-func (r *Router) enqueue(ctx context.Context, key string, n store.NewWorkItem) (Enqueued, error) {
+func (r *Router) enqueue(ctx context.Context, key string, n store.NewWorkItem, op Opening) (Enqueued, error) {
 	e, err := step(ctx, r.Store, key, func(tx *store.Store, l *locks) (Enqueued, error) {
 		var e Enqueued
 		queues := []string{n.Queue}
@@ -172,6 +198,11 @@ func (r *Router) enqueue(ctx context.Context, key string, n store.NewWorkItem) (
 		if err := l.need(ctx, queues...); err != nil {
 			return e, err
 		}
+		if op.Before != nil {
+			if err := op.Before(ctx, tx); err != nil {
+				return e, err
+			}
+		}
 		_, err := tx.GetWorkItem(ctx, n.ID)
 		if errors.Is(err, store.ErrNotFound) {
 			e.Replaced, err = insertWorkItem(ctx, tx, n)
@@ -182,6 +213,11 @@ func (r *Router) enqueue(ctx context.Context, key string, n store.NewWorkItem) (
 		if e.Offers, err = book(ctx, tx, l, []string{n.Queue}); err != nil {
 			return e, err
 		}
+		if op.Present != nil {
+			if e.Presented, err = presentOwn(ctx, tx, n, e.Offers, op.Present); err != nil {
+				return e, err
+			}
+		}
 		e.Item, err = tx.GetWorkItem(ctx, n.ID)
 		return e, err
 	})
@@ -189,6 +225,24 @@ func (r *Router) enqueue(ctx context.Context, key string, n store.NewWorkItem) (
 		return Enqueued{}, fmt.Errorf("enqueue %s: %w", n.ID, err)
 	}
 	return e, nil
+}
+
+// presentOwn presents the offer just booked for n's own process, if there
+// is one, with the record change rec gives for it.
+func presentOwn(ctx context.Context, tx *store.Store, n store.NewWorkItem, offers []store.Offer, rec func(store.Offer) Record) (string, error) {
+	for _, o := range offers {
+		if o.WorkflowID != n.WorkflowID || o.ItemID != n.ID {
+			continue
+		}
+		if _, err := tx.Exec(ctx, presentOffer, map[string]any{"id": o.ID}); err != nil {
+			return "", fmt.Errorf("present offer %s: %w", o.ID, err)
+		}
+		if err := rec(o).write(ctx, tx); err != nil {
+			return "", fmt.Errorf("present offer %s: %w", o.ID, err)
+		}
+		return o.ID, nil
+	}
+	return "", nil
 }
 
 func insertWorkItem(ctx context.Context, tx *store.Store, n store.NewWorkItem) (replaced bool, err error) {

@@ -816,3 +816,77 @@ func TestEnqueueKeepingOwnReturnsTheOwnOfferAndDeliversTheRest(t *testing.T) {
 		require.NotEqual(t, id, o.ItemID, "the own offer is never signalled")
 	}
 }
+
+// An arriving contact's open step: the record is created, the item queued
+// and booked, and the offer booked for the item's own process presented
+// with the record's Pending Acceptance, all in one transaction. Run again
+// with the same key, the step answers the same without creating anything
+// again; with no agent free, the record stays New and nothing is presented.
+func TestEnqueueOpeningCreatesQueuesAndPresentsInOneStep(t *testing.T) {
+	ctx := context.Background()
+	r, sig := newRouter()
+	queue, agents := fixture(t, r, "kim")
+	open := func() (string, store.NewWorkItem, routing.Opening, *int) {
+		number, err := st.NextInteractionNumber(ctx)
+		require.NoError(t, err)
+		id := "item-" + number
+		n := store.NewWorkItem{ID: id, Queue: queue, Channel: store.ChannelVoice, Kind: "interaction", WorkflowID: "interaction-" + number}
+		created := 0
+		op := routing.Opening{
+			Before: func(ctx context.Context, tx *store.Store) error {
+				created++
+				_, err := tx.CreateInteraction(ctx, store.NewInteraction{Number: number, Channel: store.InteractionPhone,
+					Direction: store.DirectionInbound, State: store.InteractionNew, WorkflowID: n.WorkflowID, Queue: queue,
+					Actor: "cti", Reason: "opened"})
+				return err
+			},
+			Present: func(o store.Offer) routing.Record {
+				agent := o.AgentID
+				return routing.Record{Interaction: &store.InteractionChange{Number: number, Version: 2,
+					State: store.InteractionPendingAcceptance, AgentID: &agent, Actor: "routing", Reason: "offered to " + agent}}
+			},
+		}
+		return number, n, op, &created
+	}
+	record := func(number string) store.Interaction {
+		in, err := st.GetInteraction(ctx, number)
+		require.NoError(t, err)
+		return in
+	}
+
+	number, n, op, created := open()
+	k := key()
+	e, own, err := r.EnqueueOpening(ctx, k, n, op)
+	require.NoError(t, err)
+	require.Equal(t, 1, *created)
+	require.Len(t, own, 1)
+	require.Equal(t, agents[0], own[0].AgentID)
+	require.Equal(t, own[0].ID, e.Presented)
+	offers, err := st.Offers(ctx, []string{own[0].ID})
+	require.NoError(t, err)
+	require.Len(t, offers, 1)
+	require.NotNil(t, offers[0].PresentedAt, "the offer shows to its agent")
+	in := record(number)
+	require.Equal(t, store.InteractionPendingAcceptance, in.State, "in step with the offer")
+	require.Equal(t, 2, in.Version)
+	require.Equal(t, agents[0], *in.AgentID)
+	require.Empty(t, sig.offers(), "the own offer is not signalled")
+
+	again, ownAgain, err := r.EnqueueOpening(ctx, k, n, op)
+	require.NoError(t, err)
+	require.Equal(t, 1, *created, "a step run again creates nothing")
+	require.Equal(t, own, ownAgain)
+	require.Equal(t, e.Presented, again.Presented)
+
+	// The agent is busy now: the next contact waits, its record New.
+	number, n, op, created = open()
+	e, own, err = r.EnqueueOpening(ctx, key(), n, op)
+	require.NoError(t, err)
+	require.Equal(t, 1, *created)
+	require.Empty(t, own)
+	require.Empty(t, e.Presented)
+	require.Equal(t, store.ItemWaiting, item(t, n.ID).State)
+	in = record(number)
+	require.Equal(t, store.InteractionNew, in.State)
+	require.Equal(t, 1, in.Version)
+}

@@ -31,9 +31,10 @@ const agentAnswerGrace = 10 * time.Second
 func Interaction(ctx workflow.Context, in InteractionInput) (InteractionState, error) {
 	w := &interactionImpl{in: in, seen: map[string]bool{}, escalated: map[string]EscalationRef{}, escalating: map[string]bool{}}
 	w.st = InteractionState{Number: in.Number, Channel: in.Channel, State: StateNew, Queue: in.Queue, AgentID: in.AgentID}
-	steps := workflow.GetVersion(ctx, changeMergedSteps, workflow.DefaultVersion, mergedStepsLocalPresent)
+	steps := workflow.GetVersion(ctx, changeMergedSteps, workflow.DefaultVersion, mergedStepsPresentAtOpen)
 	w.merged, w.localPlatform, w.localNotes = steps >= mergedSteps, steps >= mergedStepsLocalPlatform, steps >= mergedStepsLocalNotes
 	w.offerAtOpen, w.localPresent = steps >= mergedStepsOfferAtOpen, steps >= mergedStepsLocalPresent
+	w.presentAtOpen = steps >= mergedStepsPresentAtOpen
 	if err := w.setup(ctx); err != nil {
 		return w.st, err
 	}
@@ -56,11 +57,16 @@ type interactionImpl struct {
 	// localPresent: the present step runs in the workflow task that takes
 	// the offer in (changeMergedSteps at mergedStepsLocalPresent).
 	localPresent bool
-	version      int
-	recMu        workflow.Mutex // one record write at a time, in version order
-	queue        activities.Queue
-	r            *router
-	items        int // work items routed so far (one more per transfer)
+	// presentAtOpen: the open step presents the offer it books for this
+	// process (changeMergedSteps at mergedStepsPresentAtOpen).
+	presentAtOpen bool
+	// openPresented is that offer, until the process takes it in.
+	openPresented *activities.OpenPresented
+	version       int
+	recMu         workflow.Mutex // one record write at a time, in version order
+	queue         activities.Queue
+	r             *router
+	items         int // work items routed so far (one more per transfer)
 
 	// What the platform told us.
 	opened         bool            // the record exists
@@ -269,6 +275,9 @@ func (w *interactionImpl) open(ctx workflow.Context) error {
 			first := w.workItem(ctx, 1, "")
 			req.Enqueue = &first
 			req.KeepOwnOffers = w.offerAtOpen
+			if w.presentAtOpen {
+				req.PresentOwn = w.presentOwn(ctx)
+			}
 		}
 		if err := workflow.ExecuteLocalActivity(localStorageOptions(ctx), a.OpenInteraction, req).Get(ctx, &opened); err != nil {
 			return fmt.Errorf("open interaction %s: %w", w.in.Number, err)
@@ -278,6 +287,9 @@ func (w *interactionImpl) open(ctx workflow.Context) error {
 		return fmt.Errorf("open interaction %s: %w", w.in.Number, err)
 	}
 	w.version, w.opened = 1, true
+	if w.openPresented = opened.Presented; w.openPresented != nil {
+		w.version = req.PresentOwn.Record.Version // the record shows the offer
+	}
 	w.st.State = state
 	if opened.Interaction.ContactID != nil {
 		w.st.ContactID = opened.Interaction.ContactID.String()
@@ -617,6 +629,11 @@ func (w *interactionImpl) close(ctx workflow.Context, actor, reason, outcome str
 func (w *interactionImpl) present(ctx workflow.Context, o OfferSignal) (activities.Presented, error) {
 	_ = w.recMu.Lock(ctx)
 	defer w.recMu.Unlock()
+	if p := w.openPresented; p != nil && p.OfferID == o.OfferID {
+		// The open step presented it (and rang), at the record's version 2.
+		w.openPresented = nil
+		return w.presented(ctx, o, p.PresentedOffer), nil
+	}
 	w.version++
 	agent := o.AgentID
 	reason := "offered to " + agent
@@ -642,6 +659,24 @@ func (w *interactionImpl) present(ctx workflow.Context, o OfferSignal) (activiti
 	if err := f.Get(ctx, &p); err != nil {
 		return p.Presented, fmt.Errorf("present offer %s: %w", o.OfferID, err)
 	}
+	return w.presented(ctx, o, p), nil
+}
+
+// presentOwn is how the open step presents an offer it books for this
+// process: as present would, at the record's next version (2).
+func (w *interactionImpl) presentOwn(ctx workflow.Context) *activities.OpenPresent {
+	p := &activities.OpenPresent{Record: activities.InteractionChange{Number: w.in.Number, Version: 2,
+		State: StatePendingAcceptance, Actor: "routing", Reason: "offered to "}}
+	if w.localPlatform {
+		p.Ring = &activities.RingRequest{Offer: w.offerRequest(ctx, OfferSignal{}), WorkflowID: w.workflowID(ctx)}
+	}
+	return p
+}
+
+// presented takes in a present step's answer: the offer shows to agent o,
+// and was rung or is to be.
+func (w *interactionImpl) presented(ctx workflow.Context, o OfferSignal, p activities.PresentedOffer) activities.Presented {
+	agent := o.AgentID
 	if p.Presented.Presented {
 		w.st.OfferedTo, w.st.TransferTo = agent, ""
 		w.show(ctx, StatePendingAcceptance, agent)
@@ -652,7 +687,7 @@ func (w *interactionImpl) present(ctx workflow.Context, o OfferSignal) (activiti
 			workflow.GetLogger(ctx).Warn("ring the agent with the offer; ringing again", "agent", agent, "error", p.RingFailed)
 		}
 	}
-	return p.Presented, nil
+	return p.Presented
 }
 
 // ring has the platform offer the contact to the agent (the call's agent

@@ -59,6 +59,29 @@ type interactionEnv struct {
 	ringFails                                      bool               // PresentOffer cannot ring
 }
 
+// presentAtOpen is what the open step does with PresentOwn: the offer shows
+// with the record's Pending Acceptance, and rings, as PresentOffer would.
+func (e *interactionEnv) presentAtOpen(p activities.OpenPresent, o activities.Offer) *activities.OpenPresented {
+	e.presented = append(e.presented, o.ID)
+	c := p.Record
+	agent := o.AgentID
+	c.AgentID, c.Reason = &agent, c.Reason+agent
+	e.states, e.changes = append(e.states, c.State), append(e.changes, c)
+	out := &activities.OpenPresented{OfferID: o.ID,
+		PresentedOffer: activities.PresentedOffer{Presented: activities.Presented{Presented: true, State: store.OfferPending}}}
+	if p.Ring != nil {
+		ring := p.Ring.Offer
+		ring.IdempotencyKey, ring.AgentID, ring.Queue = o.ID, o.AgentID, o.Queue
+		e.rungAtPresent = append(e.rungAtPresent, ring)
+		if e.ringFails {
+			out.RingFailed = "platform unavailable"
+		} else {
+			out.Leg = &cti.Call{ID: "leg-" + o.AgentID}
+		}
+	}
+	return out
+}
+
 func newInteractionEnv(t *testing.T, agents ...string) *interactionEnv {
 	e := &interactionEnv{TestWorkflowEnvironment: newSuite().NewTestWorkflowEnvironment(), t: t, agents: agents, offerAgent: map[string]string{},
 		queue: activities.Queue{Name: "support", AcceptanceTimeoutS: 30, WrapUpTimeoutS: 60, OnReject: store.OnRejectReoffer}}
@@ -79,6 +102,9 @@ func newInteractionEnv(t *testing.T, agents ...string) *interactionEnv {
 					offers := e.nextOffer(n.ID, n.TargetAgent)
 					if r.KeepOwnOffers {
 						out.Offers = offers // all for this process: the answer carries them
+						if p := r.PresentOwn; p != nil && len(offers) > 0 {
+							out.Presented = e.presentAtOpen(*p, offers[0])
+						}
 					} else {
 						e.deliver(offers)
 					}
@@ -502,11 +528,11 @@ func TestPlatformCommandsRunInTheWorkflowTask(t *testing.T) {
 	e.run(inboundCall())
 
 	require.Equal(t, 1, e.bridged)
-	require.Equal(t, []string{"OpenInteraction", "PresentOffer", "Bridge", "HangUp"}, local,
-		"the record opens, the offer shows, and bridge and hang up go to the platform, inside workflow tasks")
+	require.Equal(t, []string{"OpenInteraction", "Bridge", "HangUp"}, local,
+		"the record opens and the offer shows in one step, and bridge and hang up go to the platform, inside workflow tasks")
 	require.Equal(t, []string{"AcceptOfferRecorded", "FinishWorkItem"}, remote,
 		"the accept and the finish stay activities")
-	require.Len(t, e.rungAtPresent, 1, "the present step rings the agent")
+	require.Len(t, e.rungAtPresent, 1, "the open step rings the agent")
 	ring := e.rungAtPresent[0]
 	require.Equal(t, e.presented[0], ring.IdempotencyKey, "keyed by the offer")
 	require.Equal(t, "ann", ring.AgentID)
@@ -528,6 +554,44 @@ func TestAnOfferBookedAsTheRecordOpensIsPresentedAtOnce(t *testing.T) {
 	require.Len(t, e.openOffers, 1)
 	require.Equal(t, []string{e.openOffers[0].ID}, e.presented, "presented once, from the open step's answer")
 	require.Equal(t, 1, e.offerSignals, "only the redelivery came as a signal")
+	require.Equal(t, "closed_complete", e.states[len(e.states)-1])
+}
+
+// The open step of a call that arrives with an agent waiting also presents
+// the offer it books and rings the agent (mergedStepsPresentAtOpen): one
+// local activity from nothing to an offer the agent sees, no present step
+// after it, and the record's next change follows the open step's version 2.
+func TestTheOpenStepPresentsTheOfferItBooks(t *testing.T) {
+	e := newInteractionEnv(t, "ann")
+	var local []string
+	e.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, _ []any) {
+		local = append(local, info.ActivityType.Name)
+	})
+	e.at(5*time.Second, func() { e.ok(workflows.UpdateAccept, workflows.DecisionRequest{AgentID: "ann"}) })
+	e.at(time.Minute, func() { e.ok(workflows.UpdateEnd, workflows.EndRequest{AgentID: "ann"}) })
+	e.at(61*time.Second, func() { e.event(callEnded()) })
+	e.run(inboundCall())
+
+	require.Equal(t, []string{"OpenInteraction", "Bridge", "HangUp"}, local, "no present step after the open step")
+	require.Len(t, e.openOffers, 1)
+	offer := e.openOffers[0]
+	require.Equal(t, []string{offer.ID}, e.presented, "presented once, by the open step")
+	require.Len(t, e.rungAtPresent, 1, "the open step rings the agent")
+	ring := e.rungAtPresent[0]
+	require.Equal(t, offer.ID, ring.IdempotencyKey, "keyed by the offer")
+	require.Equal(t, "ann", ring.AgentID)
+	require.Equal(t, "call-1", ring.CallID)
+	require.Equal(t, offer.Queue, ring.Queue)
+	require.NotEmpty(t, ring.Context[workflows.ContextWorkflowID], "the ring names the call's process")
+	require.NotEmpty(t, e.changes)
+	shown := e.changes[0]
+	require.Equal(t, workflows.StatePendingAcceptance, shown.State)
+	require.Equal(t, 2, shown.Version, "the record opened at version 1")
+	require.Equal(t, "offered to ann", shown.Reason)
+	require.Equal(t, "ann", *shown.AgentID)
+	require.Len(t, e.accepts, 1)
+	require.Equal(t, 3, e.accepts[0].Record.Interaction.Version, "the accept follows the open step's version")
+	require.Equal(t, 1, e.bridged, "the leg the open step rang is bridged")
 	require.Equal(t, "closed_complete", e.states[len(e.states)-1])
 }
 
@@ -661,7 +725,7 @@ func TestARingThatFailsWithTheOfferIsSentAgain(t *testing.T) {
 	e.run(inboundCall())
 
 	require.Len(t, e.rungAtPresent, 1)
-	require.Equal(t, []string{"OpenInteraction", "PresentOffer", "OfferToAgent", "Bridge", "HangUp"}, local,
+	require.Equal(t, []string{"OpenInteraction", "OfferToAgent", "Bridge", "HangUp"}, local,
 		"the process rings on its own (a local activity, with the platform's retries)")
 	require.Len(t, rung, 1)
 	require.Equal(t, e.rungAtPresent[0].IdempotencyKey, rung[0].IdempotencyKey, "with the same key, so the platform rings once")

@@ -108,4 +108,11 @@ const (
 	// after a lost worker takes in the offer after the answer's validator
 	// has run.
 	mergedStepsLocalPresent = 5
+	// mergedStepsPresentAtOpen: also the open step presents the offer it
+	// books for the interaction itself, and rings, in the one transaction
+	// that creates the record and queues the contact
+	// (OpenInteractionRequest.PresentOwn): the record opens at version 2,
+	// Pending Acceptance, and the present step that would follow is not
+	// run (interactionImpl.present takes the open step's answer).
+	mergedStepsPresentAtOpen = 6
 )
