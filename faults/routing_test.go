@@ -20,22 +20,32 @@ import (
 // The dispatcher dies between its commit and its signal: the worker that
 // booked Ann for the call is SIGKILLed at the failpoint "after-booking"
 // (routing/failpoint_faults.go), so the offer is in PostgreSQL and no
-// process has it. (Ann waits as the call arrives, so the booking is the
-// call's own open step, which would take in the offer in the same workflow
-// task: that task dies with the worker.) A new worker delivers it (the
-// task run again, whose step answers the offer it booked, or the routing
-// sweeper) within seconds: Ann sees it, accepts it at once, and she was
-// booked exactly once.
+// process has it. (The call waits as Ann comes, so the booking is her
+// presence step in her own process, which signals the call's process after
+// its commit. A call that arrives while she waits is booked and shown in
+// one commit of its own open step: TestWorkerKilledAfterTheOfferShows.) A
+// new worker delivers it (her task run again, whose step answers the offer
+// it booked, or the routing sweeper) within seconds: Ann sees it, accepts
+// it at once, and she was booked exactly once.
 func TestDispatcherKilledBetweenCommitAndSignal(t *testing.T) {
 	s := newSystem(t)
 	// Redelivery must beat this by far: the bound below is on the booking.
 	const within = 10 * time.Second
-	q, ids, tokens := s.queue(map[string]any{"acceptance_timeout_seconds": 60, "wrapup_timeout_seconds": 0}, []string{"ann"}, "ann")
+	q, ids, tokens := s.queue(map[string]any{"acceptance_timeout_seconds": 60, "wrapup_timeout_seconds": 0}, []string{"ann"})
 	ann, tok := ids["ann"], tokens["ann"]
 
 	// Only an armed worker runs: it dies at the first booking it delivers.
 	w := s.armFailpoint("after-booking")
 	_, n := s.ringIn("+12025551601", q)
+	s.eventually(func() bool {
+		return s.count(`SELECT count(*) FROM work_items WHERE workflow_id = $1 AND state = 'waiting'`, workflows.InteractionWorkflowID(n)) == 1
+	}, "the call waits in the queue")
+	// Her presence is answered by her process, which the failpoint kills
+	// first: the answer comes from the next worker.
+	cameIn := make(chan answer, 1)
+	go func() {
+		cameIn <- s.send("PUT", "/v1/agents/"+ann+"/presence", tok, "", map[string]any{"presence": "available"})
+	}()
 	s.requireKilled(w)
 
 	// Booked and committed, received by no process.
@@ -55,6 +65,12 @@ FROM offers o JOIN work_items i ON i.id = o.item_id WHERE i.workflow_id = $1`, w
 	require.Equal(t, "new", s.interaction(n).State)
 
 	s.startWorker()
+	select {
+	case a := <-cameIn:
+		require.Equal(t, http.StatusOK, a.status, "answered by the next worker: %s", a.body)
+	case <-time.After(90 * time.Second):
+		t.Fatal("Ann's presence was not answered")
+	}
 
 	// The instant the offer shows, Ann accepts it; that must be within the
 	// bound of the booking.

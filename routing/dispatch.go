@@ -178,6 +178,10 @@ func (r *Router) EnqueueOpening(ctx context.Context, key string, n store.NewWork
 		// that takes it in may be lost with its worker here.
 		failpoint(failAfterBooking)
 	}
+	if e.Presented != "" {
+		// Shown, too: the agent may answer it before any process has it.
+		failpoint(failAfterPresent)
+	}
 	return e, own, r.deliver(ctx, key, others)
 }
 

@@ -14,6 +14,7 @@ const (
 	failAfterBooking = "after-booking"
 	// failAfterPresent: an offer is shown (committed) and the process that
 	// showed it has not finished the workflow task that did (an
-	// interaction's present step dies with its worker).
+	// interaction's present step, or its open step that presented the
+	// offer it booked, dies with its worker).
 	failAfterPresent = "after-present"
 )
