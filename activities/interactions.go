@@ -89,8 +89,11 @@ type OpenedInteraction struct {
 
 // OpenInteraction finds the customer in the directory (by calling number
 // or email), creates the record, and registers the platform legs the
-// process owns so that their events find it. Safe to retry: the record is
-// keyed by its number.
+// process owns so that their events find it; as the request asks, it reads
+// the queue's settings, queues the contact's first work item, and presents
+// and rings the offer that booking makes for this process. Safe to retry:
+// the record is keyed by its number, the queueing step keeps its first
+// answer, and the ring is keyed by the offer.
 func (a *Activities) OpenInteraction(ctx context.Context, r OpenInteractionRequest) (OpenedInteraction, error) {
 	var out OpenedInteraction
 	var q store.ContactQuery
@@ -129,63 +132,62 @@ func (a *Activities) OpenInteraction(ctx context.Context, r OpenInteractionReque
 		}
 	}
 	// The record and its legs in one transaction: one commit, which also
-	// queues the contact when it is routed and its queue is configured.
-	var it store.Interaction
-	created := false
-	create := func(ctx context.Context, tx *store.Store) error {
-		var err error
-		if it, err = tx.CreateInteraction(ctx, n); err != nil {
-			return err
+	// queues the contact and presents its offer with PresentOwn.
+	create := func(ctx context.Context, tx *store.Store) (store.Interaction, error) {
+		it, err := tx.CreateInteraction(ctx, n)
+		if err != nil {
+			return it, err
 		}
 		for _, leg := range r.Legs {
 			if leg == "" {
 				continue
 			}
 			if err := tx.RegisterLeg(ctx, leg, n.WorkflowID); err != nil {
-				return err
+				return it, err
 			}
 		}
-		created = true
-		return nil
+		return it, nil
 	}
-	if r.ReadQueue && n.Queue != "" {
-		q, err := a.Store.GetQueue(ctx, n.Queue)
-		switch {
-		case err == nil:
-			qq := queueOf(q)
-			out.Queue = &qq
-		case !errors.Is(err, store.ErrNotFound):
-			return out, classify(err)
-		}
+	if r.PresentOwn == nil || r.Enqueue == nil || !r.KeepOwnOffers {
+		return a.openApart(ctx, r, create, out)
 	}
-	enqueue := r.Enqueue != nil && out.Queue != nil
-	if !enqueue || !r.KeepOwnOffers {
-		if err := a.Store.InTx(ctx, func(tx *store.Store) error { return create(ctx, tx) }); err != nil {
+	// One transaction from nothing to an offer the agent sees, when one
+	// waits: the record, the item queued and booked, the offer presented.
+	if err := a.readQueue(ctx, r, &out); err != nil {
+		return out, err
+	}
+	if out.Queue == nil {
+		var it store.Interaction
+		err := a.Store.InTx(ctx, func(tx *store.Store) (err error) {
+			it, err = create(ctx, tx)
+			return err
+		})
+		if err != nil {
 			return out, classify(err)
 		}
 		out.Interaction = interactionOf(it)
-		if enqueue {
-			if _, err := a.router().Enqueue(ctx, contentKey(ctx, "enqueue/"+r.Enqueue.ID), r.Enqueue.toStore()); err != nil {
-				return out, classify(err)
-			}
-			out.Enqueued = true
-		}
 		return out, nil
 	}
-	op := routing.Opening{Before: create}
-	if r.PresentOwn != nil {
-		op.Present = func(o store.Offer) routing.Record {
-			c := r.PresentOwn.change(offersOf([]store.Offer{o})[0])
-			rec := RecordChange{Interaction: &c}
-			return rec.toRouting()
-		}
+	var it store.Interaction
+	created := false
+	before := func(ctx context.Context, tx *store.Store) (err error) {
+		it, err = create(ctx, tx)
+		created = err == nil
+		return err
 	}
+	op := routing.Opening{Before: before, Present: func(o store.Offer) routing.Record {
+		c := r.PresentOwn.change(offersOf([]store.Offer{o})[0])
+		rec := RecordChange{Interaction: &c}
+		return rec.toRouting()
+	}}
 	e, own, err := a.router().EnqueueOpening(ctx, contentKey(ctx, "enqueue/"+r.Enqueue.ID), r.Enqueue.toStore(), op)
 	if err != nil {
 		return out, classify(err)
 	}
 	if !created {
-		// The step had run before (this is a retry): its record stands.
+		// The step had run before (this is a retry): its record stands,
+		// read as it is now (a first run answers it as created; the
+		// process reads only its contact).
 		if it, err = a.Store.GetInteraction(ctx, n.Number); err != nil {
 			return out, classify(err)
 		}
@@ -210,6 +212,56 @@ func (a *Activities) OpenInteraction(ctx context.Context, r OpenInteractionReque
 		out.Presented = p
 	}
 	return out, nil
+}
+
+// openApart is the open step of processes before PresentOwn: the record in
+// a transaction of its own, then the queue's settings, then the item queued
+// in a routing step of its own.
+func (a *Activities) openApart(ctx context.Context, r OpenInteractionRequest, create func(context.Context, *store.Store) (store.Interaction, error), out OpenedInteraction) (OpenedInteraction, error) {
+	var it store.Interaction
+	err := a.Store.InTx(ctx, func(tx *store.Store) (err error) {
+		it, err = create(ctx, tx)
+		return err
+	})
+	if err != nil {
+		return out, classify(err)
+	}
+	out.Interaction = interactionOf(it)
+	if err := a.readQueue(ctx, r, &out); err != nil {
+		return out, err
+	}
+	if r.Enqueue == nil || out.Queue == nil {
+		return out, nil
+	}
+	key := contentKey(ctx, "enqueue/"+r.Enqueue.ID)
+	if r.KeepOwnOffers {
+		_, own, err := a.router().EnqueueKeepingOwn(ctx, key, r.Enqueue.toStore())
+		if err != nil {
+			return out, classify(err)
+		}
+		out.Offers = offersOf(own)
+	} else if _, err := a.router().Enqueue(ctx, key, r.Enqueue.toStore()); err != nil {
+		return out, classify(err)
+	}
+	out.Enqueued = true
+	return out, nil
+}
+
+// readQueue answers the interaction's queue's settings when r asks for them
+// (nil when no queue of that name is configured).
+func (a *Activities) readQueue(ctx context.Context, r OpenInteractionRequest, out *OpenedInteraction) error {
+	if !r.ReadQueue || r.Interaction.Queue == "" {
+		return nil
+	}
+	q, err := a.Store.GetQueue(ctx, r.Interaction.Queue)
+	switch {
+	case err == nil:
+		qq := queueOf(q)
+		out.Queue = &qq
+	case !errors.Is(err, store.ErrNotFound):
+		return classify(err)
+	}
+	return nil
 }
 
 // ChangeInteraction moves the record to a new state or assignment; a late

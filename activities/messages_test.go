@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/casehub/casehub/cti"
 	"github.com/casehub/casehub/routing"
 	"github.com/casehub/casehub/store"
 )
@@ -115,4 +116,34 @@ func fill(t reflect.Type, name string) reflect.Value {
 		}
 	}
 	return v
+}
+
+// The open step completes its present and ring templates with the offer it
+// booked: the record change names the offer's agent, and the ring is keyed
+// by the offer, for its agent and queue; the templates are left as they
+// were, for a step run again.
+func TestOpenPresentCompletesItsTemplatesWithTheOffer(t *testing.T) {
+	p := OpenPresent{
+		Record: InteractionChange{Number: "IMS0000001", Version: 2, State: "pending_acceptance", Actor: "routing", Reason: "offered to "},
+		Ring: &RingRequest{WorkflowID: "interaction-IMS0000001",
+			Offer: cti.OfferRequest{Channel: cti.ChannelVoice, CallID: "call-1", Context: map[string]string{"workflow_id": "interaction-IMS0000001"}}},
+	}
+	o := Offer{ID: "offer-item-1-1", ItemID: "item-1", AgentID: "ann", WorkflowID: "interaction-IMS0000001", Queue: "support", Channel: "voice"}
+
+	c := p.change(o)
+	require.Equal(t, "offered to ann", c.Reason)
+	require.Equal(t, "ann", *c.AgentID)
+	require.Equal(t, 2, c.Version)
+	require.Equal(t, "pending_acceptance", c.State)
+
+	r := p.ring(o)
+	require.Equal(t, "offer-item-1-1", r.Offer.IdempotencyKey)
+	require.Equal(t, "ann", r.Offer.AgentID)
+	require.Equal(t, "support", r.Offer.Queue)
+	require.Equal(t, "call-1", r.Offer.CallID)
+	require.Equal(t, "interaction-IMS0000001", r.WorkflowID)
+
+	require.Nil(t, p.Record.AgentID, "the template is not changed")
+	require.Equal(t, "offered to ", p.Record.Reason)
+	require.Empty(t, p.Ring.Offer.IdempotencyKey)
 }

@@ -890,3 +890,42 @@ func TestEnqueueOpeningCreatesQueuesAndPresentsInOneStep(t *testing.T) {
 	require.Equal(t, store.InteractionNew, in.State)
 	require.Equal(t, 1, in.Version)
 }
+
+// The open step is one transaction: when presenting fails (here the record
+// change names a record that does not exist), the record Before created,
+// the item and the booking are all rolled back, and the agent stays free.
+func TestEnqueueOpeningIsOneTransaction(t *testing.T) {
+	ctx := context.Background()
+	r, _ := newRouter()
+	queue, agents := fixture(t, r, "lou")
+	number, err := st.NextInteractionNumber(ctx)
+	require.NoError(t, err)
+	n := store.NewWorkItem{ID: "item-" + number, Queue: queue, Channel: store.ChannelVoice, Kind: "interaction", WorkflowID: "interaction-" + number}
+	_, _, err = r.EnqueueOpening(ctx, key(), n, routing.Opening{
+		Before: func(ctx context.Context, tx *store.Store) error {
+			_, err := tx.CreateInteraction(ctx, store.NewInteraction{Number: number, Channel: store.InteractionPhone,
+				Direction: store.DirectionInbound, State: store.InteractionNew, WorkflowID: n.WorkflowID, Queue: queue,
+				Actor: "cti", Reason: "opened"})
+			return err
+		},
+		Present: func(o store.Offer) routing.Record {
+			return routing.Record{Interaction: &store.InteractionChange{Number: "no-such-" + number, Version: 2,
+				State: store.InteractionPendingAcceptance, AgentID: &o.AgentID, Actor: "routing", Reason: "offered"}}
+		},
+	})
+	require.Error(t, err)
+	_, err = st.GetInteraction(ctx, number)
+	require.ErrorIs(t, err, store.ErrNotFound, "the record is rolled back with the step")
+	_, err = st.GetWorkItem(ctx, n.ID)
+	require.ErrorIs(t, err, store.ErrNotFound, "so is the item")
+	require.Zero(t, count(t, `SELECT count(*) FROM offers WHERE item_id = $1`, n.ID), "and the booking")
+	require.Zero(t, count(t, `SELECT voice_load FROM agents WHERE id = $1`, agents[0]), "the agent is free")
+}
+
+// count runs a query answering one number.
+func count(t *testing.T, query string, args ...any) int {
+	t.Helper()
+	var n int
+	require.NoError(t, st.DB().Get(&n, query, args...))
+	return n
+}

@@ -111,8 +111,9 @@ const (
 	// mergedStepsPresentAtOpen: also the open step presents the offer it
 	// books for the interaction itself, and rings, in the one transaction
 	// that creates the record and queues the contact
-	// (OpenInteractionRequest.PresentOwn): the record opens at version 2,
-	// Pending Acceptance, and the present step that would follow is not
-	// run (interactionImpl.present takes the open step's answer).
+	// (OpenInteractionRequest.PresentOwn): the record is created New at
+	// version 1 and changed to Pending Acceptance at version 2 in that one
+	// commit, and the present step that would follow is not run
+	// (interactionImpl.present takes the open step's answer).
 	mergedStepsPresentAtOpen = 6
 )
