@@ -58,11 +58,21 @@ UPDATE work_items w SET state = 'offered', agent_id = b.agent_id, updated_at = n
 FROM unnest(CAST(:items AS text[]), CAST(:item_agents AS text[])) AS b(id, agent_id)
 WHERE w.id = b.id AND w.state = 'waiting'
 RETURNING w.id AS item_id, (SELECT count(*) FROM offers o WHERE o.item_id = w.id) AS n`
-
-	insertOffers = `
-INSERT INTO offers (id, item_id, agent_id)
-SELECT * FROM unnest(CAST(:ids AS text[]), CAST(:items AS text[]), CAST(:agents AS text[]))`
 )
+
+// insertOffers records the booked offers and answers them as
+// store.Offers reads them (its columns), in one statement: the main query
+// sees the items as this transaction left them, and the new offers through
+// the WITH clause.
+const insertOffers = `
+WITH o AS (
+  INSERT INTO offers (id, item_id, agent_id)
+  SELECT * FROM unnest(CAST(:ids AS text[]), CAST(:items AS text[]), CAST(:agents AS text[]))
+  RETURNING id, item_id, agent_id, state, offered_at, presented_at, closed_at)
+SELECT o.id, o.item_id, o.agent_id, o.state, o.offered_at, o.presented_at, o.closed_at, i.workflow_id, i.queue, i.channel, i.kind,
+       o.presented_at + make_interval(secs => q.acceptance_timeout_s) AS accept_by
+FROM o JOIN work_items i ON i.id = o.item_id JOIN queues q ON q.name = i.queue
+ORDER BY o.offered_at, o.id`
 
 // OfferID names the nth offer (from 1) of an item. Derived, not random, so a
 // dispatch retried after its commit names its offers as the first run did.
@@ -409,10 +419,11 @@ func book(ctx context.Context, tx *store.Store, l *locks, queues []string) ([]st
 	for i, it := range items {
 		made[i] = OfferID(it, before[it]+1)
 	}
-	if _, err := tx.Exec(ctx, insertOffers, map[string]any{"ids": pq.Array(made), "items": pq.Array(items), "agents": pq.Array(agents)}); err != nil {
+	offers := []store.Offer{}
+	if err := tx.Select(ctx, &offers, insertOffers, map[string]any{"ids": pq.Array(made), "items": pq.Array(items), "agents": pq.Array(agents)}); err != nil {
 		return nil, fmt.Errorf("record offers of %v: %w", items, err)
 	}
-	return tx.Offers(ctx, made)
+	return offers, nil
 }
 
 // freedQueues are the item's queue and every queue of the agent an item

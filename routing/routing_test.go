@@ -929,3 +929,35 @@ func count(t *testing.T, query string, args ...any) int {
 	require.NoError(t, st.DB().Get(&n, query, args...))
 	return n
 }
+
+// A booking answers its offers as the store reads them (every column of
+// store.Offer), though it reads them back in the statement that records
+// them.
+func TestBookedOffersAreAsTheStoreReadsThem(t *testing.T) {
+	ctx := context.Background()
+	r, _ := newRouter()
+	queue, _ := fixture(t, r, "mia", "ned")
+	var items []store.NewWorkItem
+	for range 2 {
+		id := "item-" + uuid.NewString()
+		items = append(items, store.NewWorkItem{ID: id, Queue: queue, Channel: store.ChannelVoice, Kind: "test", WorkflowID: "wf-" + id})
+	}
+	var booked []store.Offer
+	for _, n := range items {
+		e, own, err := r.EnqueueKeepingOwn(ctx, key(), n)
+		require.NoError(t, err)
+		require.Len(t, own, 1)
+		booked = append(booked, e.Offers...)
+	}
+	require.Len(t, booked, 2)
+	ids := []string{booked[0].ID, booked[1].ID}
+	read, err := st.Offers(ctx, ids)
+	require.NoError(t, err)
+	require.Len(t, read, 2)
+	for i := range read {
+		got, want := booked[i], read[i]
+		require.True(t, got.OfferedAt.Equal(want.OfferedAt))
+		got.OfferedAt, want.OfferedAt = time.Time{}, time.Time{}
+		require.Equal(t, want, got)
+	}
+}
