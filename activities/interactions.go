@@ -33,8 +33,8 @@ type OpenInteractionRequest struct {
 	// present in the same workflow task, instead of as signals.
 	KeepOwnOffers bool `json:",omitempty"`
 	// PresentOwn, with KeepOwnOffers: the offer Enqueue books for this
-	// process is presented in the same transaction as the record is
-	// created and the item queued, and rung (OpenedInteraction.Presented).
+	// process is presented in the step that queues the item, and rung
+	// (OpenedInteraction.Presented).
 	PresentOwn *OpenPresent `json:",omitempty"`
 }
 
@@ -131,68 +131,74 @@ func (a *Activities) OpenInteraction(ctx context.Context, r OpenInteractionReque
 			n.CompanyID = found[0].CompanyID
 		}
 	}
-	// The record and its legs in one transaction: one commit, which also
-	// queues the contact and presents its offer with PresentOwn.
-	create := func(ctx context.Context, tx *store.Store) (store.Interaction, error) {
-		it, err := tx.CreateInteraction(ctx, n)
-		if err != nil {
-			return it, err
+	// The record and its legs in one transaction: one commit.
+	var it store.Interaction
+	err := a.Store.InTx(ctx, func(tx *store.Store) error {
+		var err error
+		if it, err = tx.CreateInteraction(ctx, n); err != nil {
+			return err
 		}
 		for _, leg := range r.Legs {
 			if leg == "" {
 				continue
 			}
 			if err := tx.RegisterLeg(ctx, leg, n.WorkflowID); err != nil {
-				return it, err
+				return err
 			}
 		}
-		return it, nil
-	}
-	if r.PresentOwn == nil || r.Enqueue == nil || !r.KeepOwnOffers {
-		return a.openApart(ctx, r, create, out)
-	}
-	// One transaction from nothing to an offer the agent sees, when one
-	// waits: the record, the item queued and booked, the offer presented.
-	if err := a.readQueue(ctx, r, &out); err != nil {
-		return out, err
-	}
-	if out.Queue == nil {
-		var it store.Interaction
-		err := a.Store.InTx(ctx, func(tx *store.Store) (err error) {
-			it, err = create(ctx, tx)
-			return err
-		})
-		if err != nil {
-			return out, classify(err)
-		}
-		out.Interaction = interactionOf(it)
-		return out, nil
-	}
-	var it store.Interaction
-	created := false
-	before := func(ctx context.Context, tx *store.Store) (err error) {
-		it, err = create(ctx, tx)
-		created = err == nil
-		return err
-	}
-	op := routing.Opening{Before: before, Present: func(o store.Offer) routing.Record {
-		c := r.PresentOwn.change(offersOf([]store.Offer{o})[0])
-		rec := RecordChange{Interaction: &c}
-		return rec.toRouting()
-	}}
-	e, own, err := a.router().EnqueueOpening(ctx, contentKey(ctx, "enqueue/"+r.Enqueue.ID), r.Enqueue.toStore(), op)
+		return nil
+	})
 	if err != nil {
 		return out, classify(err)
 	}
-	if !created {
-		// The step had run before (this is a retry): its record stands,
-		// read as it is now (a first run answers it as created; the
-		// process reads only its contact).
-		if it, err = a.Store.GetInteraction(ctx, n.Number); err != nil {
+	out.Interaction = interactionOf(it)
+	if r.ReadQueue && n.Queue != "" {
+		q, err := a.Store.GetQueue(ctx, n.Queue)
+		switch {
+		case err == nil:
+			qq := queueOf(q)
+			out.Queue = &qq
+		case !errors.Is(err, store.ErrNotFound):
 			return out, classify(err)
 		}
 	}
-	out.Interaction, out.Enqueued, out.Offers = interactionOf(it), true, offersOf(own)
+	if r.Enqueue == nil || out.Queue == nil {
+		return out, nil
+	}
+	key := contentKey(ctx, "enqueue/"+r.Enqueue.ID)
+	switch {
+	case r.KeepOwnOffers && r.PresentOwn != nil:
+		return a.enqueuePresenting(ctx, key, r, out)
+	case r.KeepOwnOffers:
+		_, own, err := a.router().EnqueueKeepingOwn(ctx, key, r.Enqueue.toStore())
+		if err != nil {
+			return out, classify(err)
+		}
+		out.Offers = offersOf(own)
+	default:
+		if _, err := a.router().Enqueue(ctx, key, r.Enqueue.toStore()); err != nil {
+			return out, classify(err)
+		}
+	}
+	out.Enqueued = true
+	return out, nil
+}
+
+// enqueuePresenting queues the contact's item and, when an agent waits,
+// shows the offer booked for it with the record's Pending Acceptance, in
+// one step (the record was created before, in a transaction of its own,
+// so the queue's lock is not held for it), then rings the agent.
+func (a *Activities) enqueuePresenting(ctx context.Context, key string, r OpenInteractionRequest, out OpenedInteraction) (OpenedInteraction, error) {
+	present := func(o store.Offer) routing.Record {
+		c := r.PresentOwn.change(offersOf([]store.Offer{o})[0])
+		rec := RecordChange{Interaction: &c}
+		return rec.toRouting()
+	}
+	e, own, err := a.router().EnqueuePresentingOwn(ctx, key, r.Enqueue.toStore(), present)
+	if err != nil {
+		return out, classify(err)
+	}
+	out.Enqueued, out.Offers = true, offersOf(own)
 	for _, o := range out.Offers {
 		if o.ID != e.Presented {
 			continue
@@ -212,56 +218,6 @@ func (a *Activities) OpenInteraction(ctx context.Context, r OpenInteractionReque
 		out.Presented = p
 	}
 	return out, nil
-}
-
-// openApart is the open step of processes before PresentOwn: the record in
-// a transaction of its own, then the queue's settings, then the item queued
-// in a routing step of its own.
-func (a *Activities) openApart(ctx context.Context, r OpenInteractionRequest, create func(context.Context, *store.Store) (store.Interaction, error), out OpenedInteraction) (OpenedInteraction, error) {
-	var it store.Interaction
-	err := a.Store.InTx(ctx, func(tx *store.Store) (err error) {
-		it, err = create(ctx, tx)
-		return err
-	})
-	if err != nil {
-		return out, classify(err)
-	}
-	out.Interaction = interactionOf(it)
-	if err := a.readQueue(ctx, r, &out); err != nil {
-		return out, err
-	}
-	if r.Enqueue == nil || out.Queue == nil {
-		return out, nil
-	}
-	key := contentKey(ctx, "enqueue/"+r.Enqueue.ID)
-	if r.KeepOwnOffers {
-		_, own, err := a.router().EnqueueKeepingOwn(ctx, key, r.Enqueue.toStore())
-		if err != nil {
-			return out, classify(err)
-		}
-		out.Offers = offersOf(own)
-	} else if _, err := a.router().Enqueue(ctx, key, r.Enqueue.toStore()); err != nil {
-		return out, classify(err)
-	}
-	out.Enqueued = true
-	return out, nil
-}
-
-// readQueue answers the interaction's queue's settings when r asks for them
-// (nil when no queue of that name is configured).
-func (a *Activities) readQueue(ctx context.Context, r OpenInteractionRequest, out *OpenedInteraction) error {
-	if !r.ReadQueue || r.Interaction.Queue == "" {
-		return nil
-	}
-	q, err := a.Store.GetQueue(ctx, r.Interaction.Queue)
-	switch {
-	case err == nil:
-		qq := queueOf(q)
-		out.Queue = &qq
-	case !errors.Is(err, store.ErrNotFound):
-		return classify(err)
-	}
-	return nil
 }
 
 // ChangeInteraction moves the record to a new state or assignment; a late

@@ -126,28 +126,14 @@ type Enqueued struct {
 	Replaced bool          `json:"replaced"`
 	Offers   []store.Offer `json:"offers"`
 	// Presented is the offer for the item's own process that the step
-	// presented (EnqueueOpening with Present), if it booked one.
+	// presented (EnqueuePresentingOwn), if it booked one.
 	Presented string `json:"presented,omitempty"`
-}
-
-// Opening is what an item's own process has its enqueue step do besides
-// enqueueing, in the same transaction (EnqueueOpening).
-type Opening struct {
-	// Before runs first, under the queue's lock: the process's record is
-	// created with its item. It must be idempotent (a step may run it
-	// again before it commits).
-	Before func(ctx context.Context, tx *store.Store) error
-	// Present, when set, gives the record change that shows an offer the
-	// step books for the item's own process: that offer is presented in
-	// the same transaction, so the agent sees it and the record's Pending
-	// Acceptance as the item is queued.
-	Present func(o store.Offer) Record
 }
 
 // Enqueue puts an item in its queue and books its queue. Enqueueing the same
 // item again changes nothing.
 func (r *Router) Enqueue(ctx context.Context, key string, n store.NewWorkItem) (Enqueued, error) {
-	e, err := r.enqueue(ctx, key, n, Opening{})
+	e, err := r.enqueue(ctx, key, n, nil)
 	if err != nil {
 		return Enqueued{}, err
 	}
@@ -162,16 +148,16 @@ func (r *Router) Enqueue(ctx context.Context, key string, n store.NewWorkItem) (
 // so a task that is lost and runs again takes in the same ones; and an
 // offer no process takes in is delivered again by the sweep.
 func (r *Router) EnqueueKeepingOwn(ctx context.Context, key string, n store.NewWorkItem) (Enqueued, []store.Offer, error) {
-	return r.EnqueueOpening(ctx, key, n, Opening{})
+	return r.EnqueuePresentingOwn(ctx, key, n, nil)
 }
 
-// EnqueueOpening is EnqueueKeepingOwn with more done in the same
-// transaction: the process's record created first (op.Before) and the
-// offer booked for the process presented (op.Present). One transaction
-// takes a contact that arrives while an agent waits from nothing to an
-// offer the agent sees.
-func (r *Router) EnqueueOpening(ctx context.Context, key string, n store.NewWorkItem, op Opening) (Enqueued, []store.Offer, error) {
-	e, err := r.enqueue(ctx, key, n, op)
+// EnqueuePresentingOwn is EnqueueKeepingOwn that also presents the offer
+// it books for n's own process, in the same transaction, with the record
+// change present gives for it (nil presents nothing): a contact that
+// arrives while an agent waits is queued and shown to the agent, with its
+// record's Pending Acceptance, in one step (Enqueued.Presented).
+func (r *Router) EnqueuePresentingOwn(ctx context.Context, key string, n store.NewWorkItem, present func(o store.Offer) Record) (Enqueued, []store.Offer, error) {
+	e, err := r.enqueue(ctx, key, n, present)
 	if err != nil {
 		return Enqueued{}, nil, err
 	}
@@ -195,7 +181,7 @@ func (r *Router) EnqueueOpening(ctx context.Context, key string, n store.NewWork
 	return e, own, r.deliver(ctx, key, others)
 }
 
-func (r *Router) enqueue(ctx context.Context, key string, n store.NewWorkItem, op Opening) (Enqueued, error) {
+func (r *Router) enqueue(ctx context.Context, key string, n store.NewWorkItem, present func(store.Offer) Record) (Enqueued, error) {
 	e, err := step(ctx, r.Store, key, func(tx *store.Store, l *locks) (Enqueued, error) {
 		var e Enqueued
 		queues := []string{n.Queue}
@@ -212,11 +198,6 @@ func (r *Router) enqueue(ctx context.Context, key string, n store.NewWorkItem, o
 		if err := l.need(ctx, queues...); err != nil {
 			return e, err
 		}
-		if op.Before != nil {
-			if err := op.Before(ctx, tx); err != nil {
-				return e, err
-			}
-		}
 		_, err := tx.GetWorkItem(ctx, n.ID)
 		if errors.Is(err, store.ErrNotFound) {
 			e.Replaced, err = insertWorkItem(ctx, tx, n)
@@ -227,8 +208,8 @@ func (r *Router) enqueue(ctx context.Context, key string, n store.NewWorkItem, o
 		if e.Offers, err = book(ctx, tx, l, []string{n.Queue}); err != nil {
 			return e, err
 		}
-		if op.Present != nil {
-			if e.Presented, err = presentOwn(ctx, tx, n, e.Offers, op.Present); err != nil {
+		if present != nil {
+			if e.Presented, err = presentOwn(ctx, tx, n, e.Offers, present); err != nil {
 				return e, err
 			}
 		}

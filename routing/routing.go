@@ -23,8 +23,8 @@
 //     one transaction the offer is marked presented and the process's record
 //     says Pending Acceptance (or the callback says offered) for the agent.
 //     An arriving contact's open step may present the offer it books for its
-//     own process in the enqueue's transaction (EnqueueOpening); the process
-//     takes that offer in within the same workflow task.
+//     own process in the enqueue's transaction (EnqueuePresentingOwn); the
+//     process takes that offer in within the same workflow task.
 //     Only presented offers are shown to agents, so an answer sent the
 //     instant an offer shows is taken. A customer-first callback receives
 //     its offer, dials the customer, and presents it only when they answer;

@@ -817,36 +817,27 @@ func TestEnqueueKeepingOwnReturnsTheOwnOfferAndDeliversTheRest(t *testing.T) {
 	}
 }
 
-// An arriving contact's open step: the record is created, the item queued
-// and booked, and the offer booked for the item's own process presented
-// with the record's Pending Acceptance, all in one transaction. Run again
-// with the same key, the step answers the same without creating anything
+// An arriving contact's open step, once its record exists: the item is
+// queued and booked, and the offer booked for the item's own process is
+// presented with the record's Pending Acceptance, in one transaction. Run
+// again with the same key, the step answers the same and presents nothing
 // again; with no agent free, the record stays New and nothing is presented.
-func TestEnqueueOpeningCreatesQueuesAndPresentsInOneStep(t *testing.T) {
+func TestEnqueuePresentingOwnQueuesAndPresentsInOneStep(t *testing.T) {
 	ctx := context.Background()
 	r, sig := newRouter()
 	queue, agents := fixture(t, r, "kim")
-	open := func() (string, store.NewWorkItem, routing.Opening, *int) {
-		number, err := st.NextInteractionNumber(ctx)
-		require.NoError(t, err)
+	open := func() (string, store.NewWorkItem, func(store.Offer) routing.Record, *int) {
+		number := newInteraction(t, queue)
 		id := "item-" + number
 		n := store.NewWorkItem{ID: id, Queue: queue, Channel: store.ChannelVoice, Kind: "interaction", WorkflowID: "interaction-" + number}
-		created := 0
-		op := routing.Opening{
-			Before: func(ctx context.Context, tx *store.Store) error {
-				created++
-				_, err := tx.CreateInteraction(ctx, store.NewInteraction{Number: number, Channel: store.InteractionPhone,
-					Direction: store.DirectionInbound, State: store.InteractionNew, WorkflowID: n.WorkflowID, Queue: queue,
-					Actor: "cti", Reason: "opened"})
-				return err
-			},
-			Present: func(o store.Offer) routing.Record {
-				agent := o.AgentID
-				return routing.Record{Interaction: &store.InteractionChange{Number: number, Version: 2,
-					State: store.InteractionPendingAcceptance, AgentID: &agent, Actor: "routing", Reason: "offered to " + agent}}
-			},
+		presented := 0
+		present := func(o store.Offer) routing.Record {
+			presented++
+			agent := o.AgentID
+			return routing.Record{Interaction: &store.InteractionChange{Number: number, Version: 2,
+				State: store.InteractionPendingAcceptance, AgentID: &agent, Actor: "routing", Reason: "offered to " + agent}}
 		}
-		return number, n, op, &created
+		return number, n, present, &presented
 	}
 	record := func(number string) store.Interaction {
 		in, err := st.GetInteraction(ctx, number)
@@ -854,11 +845,11 @@ func TestEnqueueOpeningCreatesQueuesAndPresentsInOneStep(t *testing.T) {
 		return in
 	}
 
-	number, n, op, created := open()
+	number, n, present, presented := open()
 	k := key()
-	e, own, err := r.EnqueueOpening(ctx, k, n, op)
+	e, own, err := r.EnqueuePresentingOwn(ctx, k, n, present)
 	require.NoError(t, err)
-	require.Equal(t, 1, *created)
+	require.Equal(t, 1, *presented)
 	require.Len(t, own, 1)
 	require.Equal(t, agents[0], own[0].AgentID)
 	require.Equal(t, own[0].ID, e.Presented)
@@ -872,17 +863,17 @@ func TestEnqueueOpeningCreatesQueuesAndPresentsInOneStep(t *testing.T) {
 	require.Equal(t, agents[0], *in.AgentID)
 	require.Empty(t, sig.offers(), "the own offer is not signalled")
 
-	again, ownAgain, err := r.EnqueueOpening(ctx, k, n, op)
+	again, ownAgain, err := r.EnqueuePresentingOwn(ctx, k, n, present)
 	require.NoError(t, err)
-	require.Equal(t, 1, *created, "a step run again creates nothing")
+	require.Equal(t, 1, *presented, "a step run again presents nothing again")
 	require.Equal(t, own, ownAgain)
 	require.Equal(t, e.Presented, again.Presented)
 
 	// The agent is busy now: the next contact waits, its record New.
-	number, n, op, created = open()
-	e, own, err = r.EnqueueOpening(ctx, key(), n, op)
+	number, n, present, presented = open()
+	e, own, err = r.EnqueuePresentingOwn(ctx, key(), n, present)
 	require.NoError(t, err)
-	require.Equal(t, 1, *created)
+	require.Zero(t, *presented)
 	require.Empty(t, own)
 	require.Empty(t, e.Presented)
 	require.Equal(t, store.ItemWaiting, item(t, n.ID).State)
@@ -891,35 +882,40 @@ func TestEnqueueOpeningCreatesQueuesAndPresentsInOneStep(t *testing.T) {
 	require.Equal(t, 1, in.Version)
 }
 
-// The open step is one transaction: when presenting fails (here the record
-// change names a record that does not exist), the record Before created,
-// the item and the booking are all rolled back, and the agent stays free.
-func TestEnqueueOpeningIsOneTransaction(t *testing.T) {
+// Presenting is part of the step: when it fails (here the record change
+// names a record that does not exist), the item and the booking are rolled
+// back with it, and the agent stays free.
+func TestEnqueuePresentingOwnIsOneTransaction(t *testing.T) {
 	ctx := context.Background()
 	r, _ := newRouter()
 	queue, agents := fixture(t, r, "lou")
-	number, err := st.NextInteractionNumber(ctx)
-	require.NoError(t, err)
+	number := newInteraction(t, queue)
 	n := store.NewWorkItem{ID: "item-" + number, Queue: queue, Channel: store.ChannelVoice, Kind: "interaction", WorkflowID: "interaction-" + number}
-	_, _, err = r.EnqueueOpening(ctx, key(), n, routing.Opening{
-		Before: func(ctx context.Context, tx *store.Store) error {
-			_, err := tx.CreateInteraction(ctx, store.NewInteraction{Number: number, Channel: store.InteractionPhone,
-				Direction: store.DirectionInbound, State: store.InteractionNew, WorkflowID: n.WorkflowID, Queue: queue,
-				Actor: "cti", Reason: "opened"})
-			return err
-		},
-		Present: func(o store.Offer) routing.Record {
-			return routing.Record{Interaction: &store.InteractionChange{Number: "no-such-" + number, Version: 2,
-				State: store.InteractionPendingAcceptance, AgentID: &o.AgentID, Actor: "routing", Reason: "offered"}}
-		},
+	_, _, err := r.EnqueuePresentingOwn(ctx, key(), n, func(o store.Offer) routing.Record {
+		return routing.Record{Interaction: &store.InteractionChange{Number: "no-such-" + number, Version: 2,
+			State: store.InteractionPendingAcceptance, AgentID: &o.AgentID, Actor: "routing", Reason: "offered"}}
 	})
 	require.Error(t, err)
-	_, err = st.GetInteraction(ctx, number)
-	require.ErrorIs(t, err, store.ErrNotFound, "the record is rolled back with the step")
 	_, err = st.GetWorkItem(ctx, n.ID)
-	require.ErrorIs(t, err, store.ErrNotFound, "so is the item")
-	require.Zero(t, count(t, `SELECT count(*) FROM offers WHERE item_id = $1`, n.ID), "and the booking")
+	require.ErrorIs(t, err, store.ErrNotFound, "the item is rolled back with the step")
+	require.Zero(t, count(t, `SELECT count(*) FROM offers WHERE item_id = $1`, n.ID), "so is the booking")
 	require.Zero(t, count(t, `SELECT voice_load FROM agents WHERE id = $1`, agents[0]), "the agent is free")
+	in, err := st.GetInteraction(ctx, number)
+	require.NoError(t, err)
+	require.Equal(t, store.InteractionNew, in.State, "the record is as it was")
+}
+
+// newInteraction creates an inbound call's record, New, in queue.
+func newInteraction(t *testing.T, queue string) string {
+	t.Helper()
+	ctx := context.Background()
+	number, err := st.NextInteractionNumber(ctx)
+	require.NoError(t, err)
+	_, err = st.CreateInteraction(ctx, store.NewInteraction{Number: number, Channel: store.InteractionPhone,
+		Direction: store.DirectionInbound, State: store.InteractionNew, WorkflowID: "interaction-" + number, Queue: queue,
+		Actor: "cti", Reason: "opened"})
+	require.NoError(t, err)
+	return number
 }
 
 // count runs a query answering one number.

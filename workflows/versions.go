@@ -109,11 +109,10 @@ const (
 	// has run.
 	mergedStepsLocalPresent = 5
 	// mergedStepsPresentAtOpen: also the open step presents the offer it
-	// books for the interaction itself, and rings, in the one transaction
-	// that creates the record and queues the contact
-	// (OpenInteractionRequest.PresentOwn): the record is created New at
-	// version 1 and changed to Pending Acceptance at version 2 in that one
-	// commit, and the present step that would follow is not run
-	// (interactionImpl.present takes the open step's answer).
+	// books for the interaction itself, in the transaction that queues the
+	// contact, and rings (OpenInteractionRequest.PresentOwn): the record,
+	// created New at version 1 just before, goes Pending Acceptance at
+	// version 2 with the booking, and the present step that would follow is
+	// not run (interactionImpl.present takes the open step's answer).
 	mergedStepsPresentAtOpen = 6
 )
