@@ -697,12 +697,7 @@ func TestRecordsCommitWithAcceptAndFinish(t *testing.T) {
 	ctx := context.Background()
 	r, sig := newRouter()
 	queue, agents := fixture(t, r, "ida", "jon")
-	number, err := st.NextInteractionNumber(ctx)
-	require.NoError(t, err)
-	_, err = st.CreateInteraction(ctx, store.NewInteraction{Number: number, Channel: store.InteractionPhone,
-		Direction: store.DirectionInbound, State: store.InteractionNew, WorkflowID: "interaction-" + number, Queue: queue,
-		Actor: "cti", Reason: "incoming call"})
-	require.NoError(t, err)
+	number := newInteraction(t, queue)
 	change := func(version int, state, agent string) *store.InteractionChange {
 		return &store.InteractionChange{Number: number, Version: version, State: state, AgentID: &agent, Actor: agent, Reason: state}
 	}
@@ -715,7 +710,7 @@ func TestRecordsCommitWithAcceptAndFinish(t *testing.T) {
 	it := enqueue(t, r, queue, store.ChannelVoice)
 	first := sig.offers()[0]
 	require.NoError(t, r.Receive(ctx, first.OfferID))
-	_, err = r.Present(ctx, key(), first.OfferID, routing.Record{})
+	_, err := r.Present(ctx, key(), first.OfferID, routing.Record{})
 	require.NoError(t, err)
 	closed, err := r.Close(ctx, key(), routing.CloseRequest{OfferID: first.OfferID, State: store.OfferRejected, Requeue: true, Exclude: true})
 	require.NoError(t, err)
@@ -755,18 +750,13 @@ func TestRefusedPhoneLogDoesNotHoldUpTheFinish(t *testing.T) {
 	ctx := context.Background()
 	r, _ := newRouter()
 	queue, _ := fixture(t, r)
-	number, err := st.NextInteractionNumber(ctx)
-	require.NoError(t, err)
-	_, err = st.CreateInteraction(ctx, store.NewInteraction{Number: number, Channel: store.InteractionPhone,
-		Direction: store.DirectionInbound, State: store.InteractionNew, WorkflowID: "interaction-" + number, Queue: queue,
-		Actor: "cti", Reason: "incoming call"})
-	require.NoError(t, err)
+	number := newInteraction(t, queue)
 	it := enqueue(t, r, queue, store.ChannelVoice)
 	start := time.Now().UTC().Truncate(time.Second)
 	log := &store.PhoneLog{CallID: "call-" + number, Interaction: number, FromNumber: "+15550001", ToNumber: "+15550002",
 		StartedAt: start, EndedAt: start.Add(-time.Minute)}
 	none := ""
-	_, err = r.Finish(ctx, key(), routing.FinishRequest{ItemID: it.ID, Record: routing.Record{PhoneLog: log,
+	_, err := r.Finish(ctx, key(), routing.FinishRequest{ItemID: it.ID, Record: routing.Record{PhoneLog: log,
 		Interaction: &store.InteractionChange{Number: number, Version: 2, State: store.InteractionClosedComplete, AgentID: &none, Actor: "cti", Reason: "abandoned"}}})
 	require.NoError(t, err)
 	in, err := st.GetInteraction(ctx, number)
