@@ -205,15 +205,7 @@ func (a *Activities) enqueuePresenting(ctx context.Context, key string, r OpenIn
 		}
 		p := &OpenPresented{OfferID: o.ID, PresentedOffer: PresentedOffer{Presented: Presented{Presented: true, State: store.OfferPending}}}
 		if r.PresentOwn.Ring != nil {
-			ring := r.PresentOwn.ring(o)
-			rctx, cancel := context.WithTimeout(ctx, ringAtPresentTimeout)
-			leg, err := a.OfferToAgent(rctx, ring.Offer, ring.WorkflowID)
-			cancel()
-			if err != nil {
-				p.RingFailed = err.Error()
-			} else {
-				p.Leg = &leg
-			}
+			a.ringShown(ctx, r.PresentOwn.ring(o), &p.PresentedOffer)
 		}
 		out.Presented = p
 	}

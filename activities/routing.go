@@ -120,16 +120,23 @@ func (a *Activities) PresentOffer(ctx context.Context, r PresentOfferRequest) (P
 	}
 	out := PresentedOffer{Presented: presentedOf(p)}
 	if r.Ring != nil && p.Presented {
-		rctx, cancel := context.WithTimeout(ctx, ringAtPresentTimeout)
-		leg, err := a.OfferToAgent(rctx, r.Ring.Offer, r.Ring.WorkflowID)
-		cancel()
-		if err != nil {
-			out.RingFailed = err.Error()
-		} else {
-			out.Leg = &leg
-		}
+		a.ringShown(ctx, *r.Ring, &out)
 	}
 	return out, nil
+}
+
+// ringShown has the platform ring the agent for an offer just shown,
+// within ringAtPresentTimeout; a ring that fails is reported in out, for
+// the process to ring again.
+func (a *Activities) ringShown(ctx context.Context, r RingRequest, out *PresentedOffer) {
+	rctx, cancel := context.WithTimeout(ctx, ringAtPresentTimeout)
+	defer cancel()
+	leg, err := a.OfferToAgent(rctx, r.Offer, r.WorkflowID)
+	if err != nil {
+		out.RingFailed = err.Error()
+		return
+	}
+	out.Leg = &leg
 }
 
 // AcceptOffer assigns the item to the agent the offer went to and tells the

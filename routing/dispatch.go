@@ -155,7 +155,10 @@ func (r *Router) EnqueueKeepingOwn(ctx context.Context, key string, n store.NewW
 // it books for n's own process, in the same transaction, with the record
 // change present gives for it (nil presents nothing): a contact that
 // arrives while an agent waits is queued and shown to the agent, with its
-// record's Pending Acceptance, in one step (Enqueued.Presented).
+// record's Pending Acceptance, in one step (Enqueued.Presented). A
+// presented offer counts as received: if its process never takes it in
+// (the task is lost and not run again), only the sweep of overdue offers
+// finds it, once its acceptance time and ten minutes have passed.
 func (r *Router) EnqueuePresentingOwn(ctx context.Context, key string, n store.NewWorkItem, present func(o store.Offer) Record) (Enqueued, []store.Offer, error) {
 	e, err := r.enqueue(ctx, key, n, present)
 	if err != nil {

@@ -917,33 +917,36 @@ func count(t *testing.T, query string, args ...any) int {
 }
 
 // A booking answers its offers as the store reads them (every column of
-// store.Offer), though it reads them back in the statement that records
-// them.
+// store.Offer, in the store's order), though it reads them back in the
+// statement that records them: here one dispatch books two.
 func TestBookedOffersAreAsTheStoreReadsThem(t *testing.T) {
 	ctx := context.Background()
 	r, _ := newRouter()
-	queue, _ := fixture(t, r, "mia", "ned")
-	var items []store.NewWorkItem
-	for range 2 {
-		id := "item-" + uuid.NewString()
-		items = append(items, store.NewWorkItem{ID: id, Queue: queue, Channel: store.ChannelVoice, Kind: "test", WorkflowID: "wf-" + id})
-	}
-	var booked []store.Offer
-	for _, n := range items {
-		e, own, err := r.EnqueueKeepingOwn(ctx, key(), n)
+	queue, _ := fixture(t, r) // nobody yet: the items wait
+	enqueue(t, r, queue, store.ChannelVoice)
+	enqueue(t, r, queue, store.ChannelVoice)
+	for _, name := range []string{"oli", "pam"} {
+		id := name + "-" + queue
+		_, err := st.UpsertAgent(ctx, id, name, 2)
 		require.NoError(t, err)
-		require.Len(t, own, 1)
-		booked = append(booked, e.Offers...)
+		_, err = r.SetPresence(ctx, key(), routing.PresenceRequest{AgentID: id, Presence: store.PresenceAvailable})
+		require.NoError(t, err)
+		require.NoError(t, st.SetMembership(ctx, queue, id, true))
 	}
-	require.Len(t, booked, 2)
-	ids := []string{booked[0].ID, booked[1].ID}
+	b, err := r.Dispatch(ctx, key(), []string{queue})
+	require.NoError(t, err)
+	require.Len(t, b.Offers, 2, "one step books both")
+	ids := []string{b.Offers[0].ID, b.Offers[1].ID}
 	read, err := st.Offers(ctx, ids)
 	require.NoError(t, err)
 	require.Len(t, read, 2)
 	for i := range read {
-		got, want := booked[i], read[i]
+		got, want := b.Offers[i], read[i]
 		require.True(t, got.OfferedAt.Equal(want.OfferedAt))
 		got.OfferedAt, want.OfferedAt = time.Time{}, time.Time{}
 		require.Equal(t, want, got)
+		require.NotEmpty(t, got.WorkflowID)
+		require.Equal(t, queue, got.Queue)
+		require.Equal(t, "test", got.Kind)
 	}
 }

@@ -352,7 +352,9 @@ func (w *interactionImpl) runRouted(ctx workflow.Context) error {
 			w.r.implied = w.merged
 			w.r.queued = w.enqueuedAtOpen // queued as the record opened
 			// An agent was waiting: the offer the open step booked for this
-			// process is presented now, in the same workflow task.
+			// process is taken in now, in the same workflow task (presented
+			// now, or from mergedStepsPresentAtOpen already shown by the
+			// open step).
 			for _, o := range w.openOffers {
 				w.r.receive(OfferSignal{OfferID: o.ID, ItemID: o.ItemID, AgentID: o.AgentID, Queue: o.Queue, Channel: o.Channel})
 			}

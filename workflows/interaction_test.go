@@ -619,6 +619,28 @@ func TestAnOfferIsPresentedInTheTaskThatTakesItIn(t *testing.T) {
 	require.Equal(t, "closed_complete", e.states[len(e.states)-1])
 }
 
+// The caller hangs up while the open step that showed Ann the offer is
+// still running (a slow ring): the process stops before it takes the offer
+// in, finishes the item and closes the record after the open step's
+// version. Ann's answer, sent the instant her desk showed the offer, is
+// refused because the customer has gone.
+func TestACallerGoneBeforeTheOpenStepsOfferIsTakenIn(t *testing.T) {
+	e := newInteractionEnv(t, "ann")
+	e.slowOpen, e.slowFinish = 3*time.Second, 10*time.Second // the answer comes while the item finishes
+	e.at(time.Second, func() { e.event(callEnded()) })
+	e.at(5*time.Second, func() {
+		e.refused(workflows.UpdateAccept, workflows.DecisionRequest{AgentID: "ann"}, "the customer has gone")
+	})
+	e.run(inboundCall())
+
+	require.Len(t, e.presented, 1, "shown by the open step")
+	require.Empty(t, e.accepts)
+	require.Len(t, e.finished, 1, "the item is finished")
+	last := e.changes[len(e.changes)-1]
+	require.Equal(t, workflows.StateClosedComplete, last.State)
+	require.Equal(t, 3, last.Version, "after the open step's version 2")
+}
+
 // A worker lost the first task after its steps committed: the open step
 // booked the waiting agent and the present step showed the offer. The task
 // run again takes the agent's accept, sent the instant the offer showed,

@@ -95,7 +95,8 @@ type routeHooks struct {
 	// not shown, and stopped says why.
 	prepare func(ctx workflow.Context, o OfferSignal) (bool, error)
 	// present shows the offer to its agent with the process's record change
-	// (the PresentOffer activity) and updates the process's own state.
+	// (the PresentOffer activity, or the open step's answer when that step
+	// showed it) and updates the process's own state.
 	present func(ctx workflow.Context, o OfferSignal) (activities.Presented, error)
 	// presented runs once the offer shows: ring the agent's phone or chat.
 	presented func(ctx workflow.Context, o OfferSignal)
