@@ -51,10 +51,9 @@ type OpenPresent struct {
 	Ring *RingRequest `json:",omitempty"`
 }
 
-// change is the record change that shows offer o.
-func (p OpenPresent) change(o Offer) InteractionChange {
+// change is the record change that shows the offer to agent.
+func (p OpenPresent) change(agent string) InteractionChange {
 	c := p.Record
-	agent := o.AgentID
 	c.AgentID, c.Reason = &agent, c.Reason+agent
 	return c
 }
@@ -190,7 +189,7 @@ func (a *Activities) OpenInteraction(ctx context.Context, r OpenInteractionReque
 // so the queue's lock is not held for it), then rings the agent.
 func (a *Activities) enqueuePresenting(ctx context.Context, key string, r OpenInteractionRequest, out OpenedInteraction) (OpenedInteraction, error) {
 	present := func(o store.Offer) routing.Record {
-		c := r.PresentOwn.change(offersOf([]store.Offer{o})[0])
+		c := r.PresentOwn.change(o.AgentID)
 		rec := RecordChange{Interaction: &c}
 		return rec.toRouting()
 	}

@@ -130,7 +130,7 @@ func TestOpenPresentCompletesItsTemplatesWithTheOffer(t *testing.T) {
 	}
 	o := Offer{ID: "offer-item-1-1", ItemID: "item-1", AgentID: "ann", WorkflowID: "interaction-IMS0000001", Queue: "support", Channel: "voice"}
 
-	c := p.change(o)
+	c := p.change(o.AgentID)
 	require.Equal(t, "offered to ann", c.Reason)
 	require.Equal(t, "ann", *c.AgentID)
 	require.Equal(t, 2, c.Version)
