@@ -148,7 +148,7 @@ func (c *client) checkAgainstSpec(method, path string, raw []byte, h http.Header
 		"%s %s answered %d, which openapi.yaml does not allow: %s", method, path, rec.Code, rec.Body.String())
 }
 
-func issue(t *testing.T, role auth.Role, agent string) string {
+func issue(t testing.TB, role auth.Role, agent string) string {
 	t.Helper()
 	token, _, err := auth.Issue(context.Background(), st, role, agent, "api test")
 	require.NoError(t, err)

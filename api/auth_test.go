@@ -9,6 +9,7 @@ import (
 	"github.com/casehub/casehub/api"
 	"github.com/casehub/casehub/auth"
 	"github.com/casehub/casehub/store"
+	"github.com/casehub/casehub/workflows"
 )
 
 func TestEveryV1RouteNeedsAToken(t *testing.T) {
@@ -63,4 +64,52 @@ func TestAuthorizationHeaderForms(t *testing.T) {
 	require.Equal(t, http.StatusOK, r.Code)
 	var page struct{ Items []store.Contact }
 	r.decode(t, &page)
+}
+
+// The actions on an interaction read the token with the interaction's
+// record: a token that does not hold is refused whether or not the
+// interaction exists, and a good one is told when it does not, or when it is
+// not theirs.
+func TestActingOnAnInteractionChecksItsToken(t *testing.T) {
+	it := openInteraction(t, "agent-acting", workflows.CallbackWorkflowID("CB0000078"))
+	c := newClient(t, api.Deps{})
+	good := issue(t, auth.RoleAgent, "agent-acting")
+	revoked := issue(t, auth.RoleAgent, "agent-acting")
+	require.NoError(t, st.RevokeToken(t.Context(), auth.TokenID(revoked)))
+	wrongSecret := good[:len(good)-4] + "AAAA"
+	if wrongSecret == good {
+		wrongSecret = good[:len(good)-4] + "BBBB"
+	}
+	_, err := st.UpsertAgent(t.Context(), "agent-other", "agent-other", 1)
+	require.NoError(t, err)
+	other := issue(t, auth.RoleAgent, "agent-other")
+	const missing = "IMS9999999999"
+
+	for _, tc := range []struct {
+		name, token, number string
+		want                int
+	}{
+		{"its agent", good, it.Number, http.StatusCreated},
+		{"revoked", revoked, it.Number, http.StatusUnauthorized},
+		{"wrong secret", wrongSecret, it.Number, http.StatusUnauthorized},
+		{"garbage", "chb_nope", it.Number, http.StatusUnauthorized},
+		{"another agent", other, it.Number, http.StatusForbidden},
+		{"no such interaction", good, missing, http.StatusNotFound},
+		{"revoked, no such interaction", revoked, missing, http.StatusUnauthorized},
+		{"wrong secret, no such interaction", wrongSecret, missing, http.StatusUnauthorized},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := c.as(tc.token).do(http.MethodPost, "/v1/interactions/"+tc.number+"/notes", map[string]any{"body": "asks about a refund"})
+			require.Equal(t, tc.want, r.Code, r.Body.String())
+			if tc.want != http.StatusCreated {
+				r.problem(t)
+			}
+			if tc.want == http.StatusUnauthorized {
+				require.Contains(t, r.Header().Get("WWW-Authenticate"), `error="invalid_token"`)
+			}
+		})
+	}
+	notes, err := st.WorkNotes(t.Context(), it.Number)
+	require.NoError(t, err)
+	require.Len(t, notes, 1, "only its agent's note is written")
 }

@@ -387,12 +387,18 @@ func (s *Server) whoActs(c echo.Context) (string, store.Interaction, error) {
 	// The record answers who may act: its process writes the assigned (or
 	// offered) agent before it lets that agent act, so there is no need to
 	// ask the process itself. Its related records do not matter here.
-	it, err := s.deps.Store.GetInteractionRecord(c.Request().Context(), number)
-	if errors.Is(err, store.ErrNotFound) {
-		return "", it, notFound("open interaction")
-	}
-	if err != nil {
-		return "", it, err
+	// authenticateActing has read it with the request's token, where both
+	// were there to read.
+	it, read := c.Get(recordKey).(store.Interaction)
+	if !read {
+		var err error
+		it, err = s.deps.Store.GetInteractionRecord(c.Request().Context(), number)
+		if errors.Is(err, store.ErrNotFound) {
+			return "", it, notFound("open interaction")
+		}
+		if err != nil {
+			return "", it, err
+		}
 	}
 	if it.State == workflows.StateClosedComplete {
 		return "", it, &Problem{Type: typeConflict, Title: "Not allowed now", Status: http.StatusConflict, Detail: "the interaction is closed"}

@@ -22,7 +22,7 @@ import (
 
 // openInteraction records an interaction in work with agent, owned by the
 // process named workflowID ("" for its own).
-func openInteraction(t *testing.T, agent, workflowID string) store.Interaction {
+func openInteraction(t testing.TB, agent, workflowID string) store.Interaction {
 	t.Helper()
 	ctx := context.Background()
 	number, err := st.NextInteractionNumber(ctx)

@@ -91,11 +91,19 @@ func Issue(ctx context.Context, s *store.Store, role Role, agentID, description 
 
 // Authenticate checks a token's plain text against the store.
 func Authenticate(ctx context.Context, s *store.Store, token string) (Principal, error) {
+	return AuthenticateWith(token, func(id string) (store.APIToken, error) { return s.GetToken(ctx, id) })
+}
+
+// AuthenticateWith is Authenticate with the token's record read by read, for
+// a caller that reads it together with something else in one statement.
+// read gets the token's id and answers store.ErrNotFound for an unknown one;
+// it is not called for a malformed token.
+func AuthenticateWith(token string, read func(id string) (store.APIToken, error)) (Principal, error) {
 	id, secret, ok := split(token)
 	if !ok {
 		return Principal{}, ErrInvalidToken
 	}
-	t, err := s.GetToken(ctx, id)
+	t, err := read(id)
 	if errors.Is(err, store.ErrNotFound) {
 		return Principal{}, ErrInvalidToken
 	}

@@ -25,7 +25,7 @@ type interactionFixture struct {
 	agent2 string
 }
 
-func newInteractionFixture(t *testing.T) interactionFixture {
+func newInteractionFixture(t testing.TB) interactionFixture {
 	t.Helper()
 	ctx := context.Background()
 	tag := uuid.NewString()[:8]
@@ -40,7 +40,7 @@ func newInteractionFixture(t *testing.T) interactionFixture {
 }
 
 // open creates an inbound phone interaction in state new, changed by mod.
-func (f interactionFixture) open(t *testing.T, mod func(*store.NewInteraction)) store.Interaction {
+func (f interactionFixture) open(t testing.TB, mod func(*store.NewInteraction)) store.Interaction {
 	t.Helper()
 	ctx := context.Background()
 	number, err := st.NextInteractionNumber(ctx)

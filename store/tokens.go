@@ -26,6 +26,14 @@ VALUES (:id, :secret_hash, :role, :agent_id, :description)`
 SELECT id, secret_hash, role, agent_id, description, created_at, revoked_at
 FROM api_tokens WHERE id = :id`
 
+	// A token and an interaction's record, in one row when both exist.
+	selectTokenAndInteraction = `
+SELECT t.*, i.*
+FROM (SELECT id AS "token.id", secret_hash AS "token.secret_hash", role AS "token.role", agent_id AS "token.agent_id",
+             description AS "token.description", created_at AS "token.created_at", revoked_at AS "token.revoked_at"
+      FROM api_tokens WHERE id = :id) t
+CROSS JOIN (` + selectInteraction + `) i`
+
 	revokeToken = `UPDATE api_tokens SET revoked_at = now() WHERE id = :id AND revoked_at IS NULL`
 
 	revokeTokensDescribed = `UPDATE api_tokens SET revoked_at = now() WHERE description = :description AND revoked_at IS NULL`
@@ -46,6 +54,22 @@ func (s *Store) GetToken(ctx context.Context, id string) (APIToken, error) {
 		return APIToken{}, fmt.Errorf("get token %s: %w", id, err)
 	}
 	return t, nil
+}
+
+// GetTokenAndInteraction reads a token's record and an interaction's record
+// (without its related records) in one statement: what a request that acts
+// on an interaction reads first, to know who sent it and whether they may.
+// It answers ErrNotFound when either is missing, without saying which.
+func (s *Store) GetTokenAndInteraction(ctx context.Context, id, number string) (APIToken, Interaction, error) {
+	var row struct {
+		Token APIToken `db:"token"`
+		interactionRow
+	}
+	if err := s.namedGet(ctx, &row, selectTokenAndInteraction, map[string]any{"id": id, "number": number}); err != nil {
+		return APIToken{}, Interaction{}, fmt.Errorf("get token %s and interaction %s: %w", id, number, err)
+	}
+	it, err := row.interaction()
+	return row.Token, it, err
 }
 
 // RevokeToken marks a token revoked; revoking twice is a no-op.
