@@ -23,12 +23,17 @@ const processesPerStepArm = 10
 // walk-in's process as an SDK Update, as the API sends it (straight): the
 // difference is what the API adds to the process's own step. Each set of
 // walk-ins takes as many updates per process as a bare arm's processes do.
-// It returns the POSTs' latencies, then the straight notes'.
-func (b *bencher) stepCasehub(ctx context.Context, tag string, samples int, check bool) (Latency, Latency, error) {
+//
+// With each pair, when localTag is set, a bare process of bareStepLocal
+// (a row written by a local activity, the note's shape) takes an update of
+// its own: the three kinds of step are taken in turn, each first in turn, so
+// that what the machine is doing at a moment weighs on them alike.
+// It returns the POSTs' latencies, the straight notes' and the bare ones'.
+func (b *bencher) stepCasehub(ctx context.Context, tag, localTag string, samples int, check bool) (post, straight, local Latency, err error) {
 	s := b.s
 	agents, err := s.setupQueue(ctx, tag, map[string]any{}, 1, false)
 	if err != nil {
-		return Latency{}, Latency{}, err
+		return post, straight, local, err
 	}
 	a := agents[0]
 	var numbers []string
@@ -39,49 +44,69 @@ func (b *bencher) stepCasehub(ctx context.Context, tag string, samples int, chec
 		}
 		if err := s.api(ctx, http.StatusCreated, http.MethodPost, "/v1/interactions", a.token,
 			map[string]any{"channel": "walk_in", "queue": tag, "short_description": "bench walk-in"}, &it); err != nil {
-			return Latency{}, Latency{}, err
+			return post, straight, local, err
 		}
 		numbers = append(numbers, it.Number)
 	}
-	lats := make([]time.Duration, 0, samples)
-	straight := make([]time.Duration, 0, samples)
+	var bare *bareSteps
+	if localTag != "" {
+		if bare, err = b.startBareSteps(ctx, localTag, bareStepLocal, samples); err != nil {
+			return post, straight, local, err
+		}
+	}
+	posts := make([]time.Duration, 0, samples)
+	straights := make([]time.Duration, 0, samples)
 	posted, sent := numbers[:per], numbers[per:]
+	summarized := func() (Latency, Latency, Latency) {
+		l := Latency{}
+		if bare != nil {
+			l = summarize(bare.lats)
+		}
+		return summarize(posts), summarize(straights), l
+	}
 	for i := range samples {
 		number, other := posted[i%per], sent[i%per]
 		body := fmt.Sprintf("bench note %d", i)
-		post := func() error {
-			t0 := time.Now()
-			if err := s.api(ctx, http.StatusCreated, http.MethodPost, "/v1/interactions/"+number+"/notes", a.token,
-				map[string]any{"body": body}, nil); err != nil {
-				return err
+		steps := []func() error{
+			func() error {
+				t0 := time.Now()
+				if err := s.api(ctx, http.StatusCreated, http.MethodPost, "/v1/interactions/"+number+"/notes", a.token,
+					map[string]any{"body": body}, nil); err != nil {
+					return err
+				}
+				posts = append(posts, time.Since(t0))
+				return nil
+			},
+			func() error {
+				t0 := time.Now()
+				if err := s.noteStraight(ctx, other, a.id, body, fmt.Sprintf("%s-direct-%d", tag, i)); err != nil {
+					return err
+				}
+				straights = append(straights, time.Since(t0))
+				return nil
+			},
+		}
+		if bare != nil {
+			steps = append(steps, func() error { return bare.step(ctx, i) })
+		}
+		// Each goes first in turn, so that none always comes right after
+		// another.
+		for k := range steps {
+			if err := steps[(i+k)%len(steps)](); err != nil {
+				post, straight, local = summarized()
+				return post, straight, local, err
 			}
-			lats = append(lats, time.Since(t0))
-			return nil
-		}
-		direct := func() error {
-			t0 := time.Now()
-			if err := s.noteStraight(ctx, other, a.id, body, fmt.Sprintf("%s-direct-%d", tag, i)); err != nil {
-				return err
-			}
-			straight = append(straight, time.Since(t0))
-			return nil
-		}
-		// Each goes first every other time, so that neither always comes
-		// right after the other.
-		first, second := post, direct
-		if i%2 == 1 {
-			first, second = direct, post
-		}
-		if err := first(); err != nil {
-			return summarize(lats), summarize(straight), err
-		}
-		if err := second(); err != nil {
-			return summarize(lats), summarize(straight), err
 		}
 	}
+	post, straight, local = summarized()
 	for _, n := range numbers {
 		if err := s.api(ctx, http.StatusOK, http.MethodPost, "/v1/interactions/"+n+"/close", a.token, map[string]any{}, nil); err != nil {
-			return summarize(lats), summarize(straight), err
+			return post, straight, local, err
+		}
+	}
+	if bare != nil {
+		if err := b.finishBareSteps(ctx, bare, check); err != nil {
+			return post, straight, local, err
 		}
 	}
 	if check {
@@ -93,7 +118,7 @@ func (b *bencher) stepCasehub(ctx context.Context, tag string, samples int, chec
 			func(ctx context.Context) (int, error) {
 				return s.countWorkflows(ctx, fmt.Sprintf(`WorkflowType = "Interaction" AND Queue = %q`, tag))
 			}, settleWithin, 200*time.Millisecond))
-		b.count(settleCount(ctx, arm, "notes", len(lats)+len(straight),
+		b.count(settleCount(ctx, arm, "notes", len(posts)+len(straights),
 			func(ctx context.Context) (int, error) {
 				return s.countRows(ctx, `SELECT count(*) FROM interaction_notes n JOIN interactions i ON i.number = n.interaction WHERE i.queue = $1`, tag)
 			},
@@ -109,7 +134,7 @@ func (b *bencher) stepCasehub(ctx context.Context, tag string, samples int, chec
 				return total, nil
 			}, settleWithin, 200*time.Millisecond))
 	}
-	return summarize(lats), summarize(straight), nil
+	return post, straight, local, nil
 }
 
 // noteStraight sends the work note Update the API sends for POST
@@ -136,60 +161,94 @@ func (s *system) noteStraight(ctx context.Context, number, agent, body, requestI
 // processes of workflowType (bareStepType or bareStepLocal), whose handler
 // writes a row, as a note's step does.
 func (b *bencher) stepBare(ctx context.Context, tag, workflowType string, samples int, check bool) (Latency, error) {
-	s := b.s
-	var ids []string
+	bare, err := b.startBareSteps(ctx, tag, workflowType, samples)
+	if err != nil {
+		return Latency{}, err
+	}
+	for i := range samples {
+		if err := bare.step(ctx, i); err != nil {
+			return summarize(bare.lats), err
+		}
+	}
+	return summarize(bare.lats), b.finishBareSteps(ctx, bare, check)
+}
+
+// bareSteps are the bare processes of one step arm and the latencies of
+// the updates they have answered.
+type bareSteps struct {
+	s           *system
+	tag, wfType string
+	ids         []string
+	lats        []time.Duration
+}
+
+// startBareSteps starts the processes of a bare step arm of samples
+// updates.
+func (b *bencher) startBareSteps(ctx context.Context, tag, workflowType string, samples int) (*bareSteps, error) {
+	bs := &bareSteps{s: b.s, tag: tag, wfType: workflowType, lats: make([]time.Duration, 0, samples)}
 	for i := range min(processesPerStepArm, samples) {
 		id := fmt.Sprintf("%s-%d", tag, i)
-		if _, err := s.startBare(ctx, id, tag, workflowType, tag); err != nil {
-			return Latency{}, err
+		if _, err := b.s.startBare(ctx, id, tag, workflowType, tag); err != nil {
+			return nil, err
 		}
-		ids = append(ids, id)
+		bs.ids = append(bs.ids, id)
 	}
-	lats := make([]time.Duration, 0, samples)
-	for i := range samples {
-		t0 := time.Now()
-		h, err := s.bareClient.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-			WorkflowID: ids[i%len(ids)], UpdateName: bareNoteUpdate, Args: []any{fmt.Sprintf("%s/note-%d", ids[i%len(ids)], i)},
-			WaitForStage: client.WorkflowUpdateStageCompleted,
-		})
-		if err == nil {
-			err = h.Get(ctx, nil)
-		}
-		if err != nil {
-			return summarize(lats), fmt.Errorf("bare update: %w", err)
-		}
-		lats = append(lats, time.Since(t0))
+	return bs, nil
+}
+
+// step sends the i-th update and waits for its answer.
+func (bs *bareSteps) step(ctx context.Context, i int) error {
+	id := bs.ids[i%len(bs.ids)]
+	t0 := time.Now()
+	h, err := bs.s.bareClient.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: id, UpdateName: bareNoteUpdate, Args: []any{fmt.Sprintf("%s/note-%d", id, i)},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err == nil {
+		err = h.Get(ctx, nil)
 	}
-	for _, id := range ids {
+	if err != nil {
+		return fmt.Errorf("bare update: %w", err)
+	}
+	bs.lats = append(bs.lats, time.Since(t0))
+	return nil
+}
+
+// finishBareSteps ends the arm's processes and, when check, counts what
+// they wrote against what Temporal recorded.
+func (b *bencher) finishBareSteps(ctx context.Context, bs *bareSteps, check bool) error {
+	s := b.s
+	for _, id := range bs.ids {
 		if err := s.bareClient.SignalWorkflow(ctx, id, "", bareFinish, nil); err != nil {
-			return summarize(lats), err
+			return err
 		}
 	}
-	if check {
-		arm := "agent step bare " + tag
-		b.count(settleCount(ctx, arm, "processes", len(ids),
-			func(ctx context.Context) (int, error) {
-				// Every process answered at least one update: its rows name it.
-				return s.countRows(ctx, `SELECT count(DISTINCT split_part(key, '/', 1)) FROM bench_rows WHERE tag = $1`, tag)
-			},
-			func(ctx context.Context) (int, error) {
-				return s.countWorkflows(ctx, fmt.Sprintf(`WorkflowType = %q AND Queue = %q`, workflowType, tag))
-			}, settleWithin, 200*time.Millisecond))
-		b.count(settleCount(ctx, arm, "updates", len(lats),
-			func(ctx context.Context) (int, error) {
-				return s.countRows(ctx, `SELECT count(*) FROM bench_rows WHERE tag = $1`, tag)
-			},
-			func(ctx context.Context) (int, error) {
-				total := 0
-				for _, id := range ids {
-					c, err := updatesNamed(ctx, s.bareClient, id, bareNoteUpdate)
-					if err != nil {
-						return 0, err
-					}
-					total += c
-				}
-				return total, nil
-			}, settleWithin, 200*time.Millisecond))
+	if !check {
+		return nil
 	}
-	return summarize(lats), nil
+	arm, tag := "agent step bare "+bs.tag, bs.tag
+	b.count(settleCount(ctx, arm, "processes", len(bs.ids),
+		func(ctx context.Context) (int, error) {
+			// Every process answered at least one update: its rows name it.
+			return s.countRows(ctx, `SELECT count(DISTINCT split_part(key, '/', 1)) FROM bench_rows WHERE tag = $1`, tag)
+		},
+		func(ctx context.Context) (int, error) {
+			return s.countWorkflows(ctx, fmt.Sprintf(`WorkflowType = %q AND Queue = %q`, bs.wfType, tag))
+		}, settleWithin, 200*time.Millisecond))
+	b.count(settleCount(ctx, arm, "updates", len(bs.lats),
+		func(ctx context.Context) (int, error) {
+			return s.countRows(ctx, `SELECT count(*) FROM bench_rows WHERE tag = $1`, tag)
+		},
+		func(ctx context.Context) (int, error) {
+			total := 0
+			for _, id := range bs.ids {
+				c, err := updatesNamed(ctx, s.bareClient, id, bareNoteUpdate)
+				if err != nil {
+					return 0, err
+				}
+				total += c
+			}
+			return total, nil
+		}, settleWithin, 200*time.Millisecond))
+	return nil
 }

@@ -593,13 +593,10 @@ func (b *bencher) warmUp(ctx context.Context) error {
 	b.res.TwinShape.AgentSignals = float64(twinAgent.signals) / warmCalls
 	b.res.TwinShape.AgentUpserts = float64(twinAgent.upserts) / warmCalls
 	// One step of each kind, so that the first timed ones pay no first-use cost.
-	if _, _, err := b.stepCasehub(ctx, tag+"-step", 10, false); err != nil {
+	if _, _, _, err := b.stepCasehub(ctx, tag+"-step", tag+"-step-bare-local", 10, false); err != nil {
 		return err
 	}
-	if _, err := b.stepBare(ctx, tag+"-step-bare", bareStepType, 10, false); err != nil {
-		return err
-	}
-	_, err = b.stepBare(ctx, tag+"-step-bare-local", bareStepLocal, 10, false)
+	_, err = b.stepBare(ctx, tag+"-step-bare", bareStepType, 10, false)
 	return err
 }
 
