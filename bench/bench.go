@@ -201,14 +201,15 @@ type bencher struct {
 
 // Run starts the system, measures, and takes it all down again. It returns
 // the results even when it fails part way, with the error; a count
-// mismatch is an error wrapping ErrCountMismatch.
-func Run(ctx context.Context, o Options) (Results, error) {
+// mismatch is an error wrapping ErrCountMismatch. The results' Seconds
+// include taking the system down.
+func Run(ctx context.Context, o Options) (res Results, err error) {
 	if err := o.Validate(); err != nil {
 		return Results{Options: o}, err
 	}
 	o = o.withDefaults()
 	s := &system{opts: o, log: o.Logger, runID: newRunID()}
-	res := Results{RunID: s.runID, StartedAt: time.Now().UTC(), Machine: machine(), Options: o}
+	res = Results{RunID: s.runID, StartedAt: time.Now().UTC(), Machine: machine(), Options: o}
 	defer func() { res.Seconds = time.Since(res.StartedAt).Seconds() }()
 	defer s.stop()
 	if err := s.start(ctx); err != nil {
@@ -246,7 +247,7 @@ func Run(ctx context.Context, o Options) (Results, error) {
 			}
 		}
 	}
-	err := errors.Join(errs...)
+	err = errors.Join(errs...)
 	b.collectWorkerMetrics(ctx)
 	if !s.server.Started { // a dev server or a cluster the bench started goes away whole
 		s.terminateLeftovers(context.WithoutCancel(ctx))

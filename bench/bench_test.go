@@ -231,6 +231,10 @@ func TestRunTiny(t *testing.T) {
 	t.Log("\n" + table.String())
 	require.NoError(t, err)
 
+	// The run's length is what the results say it took (it was 0 when the
+	// deferred assignment came after the results were returned).
+	require.Greater(t, res.Seconds, 1.0)
+	require.WithinDuration(t, time.Now(), res.StartedAt.Add(time.Duration(res.Seconds*float64(time.Second))), 10*time.Second)
 	require.Greater(t, res.Shape.Activities, 0)
 	keys := map[string]Metric{}
 	for _, m := range res.Metrics {
