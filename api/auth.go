@@ -1,7 +1,9 @@
 package api
 
 import (
+	"bytes"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 
@@ -29,9 +31,12 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 
 // authenticateActing is authenticate for the routes that act on the
 // interaction in their path. It reads the token's record and the
-// interaction's in one statement and keeps the interaction's for whoActs,
-// which would otherwise read it in a second one. When either is missing it
-// reads the token alone, and whoActs reads the record again and answers for it.
+// interaction's in one statement and, once the token holds, keeps the
+// interaction's for whoActs, which would otherwise read it in a second one.
+// The body is read first, so that the record is as fresh as when whoActs
+// read it after the body. When the joined read finds nothing or fails, it
+// reads the token alone, and whoActs reads the record again and answers
+// for it.
 func (s *Server) authenticateActing(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		ctx := c.Request().Context()
@@ -39,18 +44,44 @@ func (s *Server) authenticateActing(next echo.HandlerFunc) echo.HandlerFunc {
 		if !interactionNumber.MatchString(number) {
 			return s.authenticate(next)(c)
 		}
-		return s.authenticateBy(c, next, func(id string) (store.APIToken, error) {
-			t, it, err := s.deps.Store.GetTokenAndInteraction(ctx, id, number)
-			if errors.Is(err, store.ErrNotFound) {
+		var record *store.Interaction
+		return s.authenticateBy(c, func(c echo.Context) error {
+			if record != nil {
+				c.Set(recordKey, *record)
+			}
+			return next(c)
+		}, func(id string) (store.APIToken, error) {
+			if !bufferBody(c) {
 				return s.deps.Store.GetToken(ctx, id)
 			}
-			if err == nil {
-				c.Set(recordKey, it)
+			t, it, err := s.deps.Store.GetTokenAndInteraction(ctx, id, number)
+			if err != nil {
+				return s.deps.Store.GetToken(ctx, id)
 			}
-			return t, err
+			record = &it
+			return t, nil
 		})
 	}
 }
+
+// bufferBody reads the request's body into memory and puts it back to be
+// read again. When reading it fails (too large, the client gone), it puts
+// back what it read followed by the same error, for the handler to answer
+// as it would have, and says false.
+func bufferBody(c echo.Context) bool {
+	body, err := io.ReadAll(c.Request().Body)
+	rest := io.Reader(bytes.NewReader(body))
+	if err != nil {
+		rest = io.MultiReader(rest, failing{err})
+	}
+	c.Request().Body = io.NopCloser(rest)
+	return err == nil
+}
+
+// failing is a reader that fails with err.
+type failing struct{ err error }
+
+func (f failing) Read([]byte) (int, error) { return 0, f.err }
 
 // authenticateBy checks the request's bearer token, its record read by read,
 // and runs next as its principal.

@@ -1,7 +1,9 @@
 package api_test
 
 import (
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -83,6 +85,13 @@ func TestActingOnAnInteractionChecksItsToken(t *testing.T) {
 	_, err := st.UpsertAgent(t.Context(), "agent-other", "agent-other", 1)
 	require.NoError(t, err)
 	other := issue(t, auth.RoleAgent, "agent-other")
+	supervisor := issue(t, auth.RoleSupervisor, "")
+	integration := issue(t, auth.RoleIntegration, "")
+	number, err := st.NextInteractionNumber(t.Context())
+	require.NoError(t, err)
+	closed, err := st.CreateInteraction(t.Context(), store.NewInteraction{Number: number, Channel: "phone", Direction: "inbound",
+		State: workflows.StateClosedComplete, WorkflowID: workflows.CallbackWorkflowID("CB0000080"), AgentID: "agent-acting"})
+	require.NoError(t, err)
 	const missing = "IMS9999999999"
 
 	for _, tc := range []struct {
@@ -94,6 +103,9 @@ func TestActingOnAnInteractionChecksItsToken(t *testing.T) {
 		{"wrong secret", wrongSecret, it.Number, http.StatusUnauthorized},
 		{"garbage", "chb_nope", it.Number, http.StatusUnauthorized},
 		{"another agent", other, it.Number, http.StatusForbidden},
+		{"a supervisor", supervisor, it.Number, http.StatusCreated},
+		{"an integration", integration, it.Number, http.StatusForbidden},
+		{"closed", good, closed.Number, http.StatusConflict},
 		{"no such interaction", good, missing, http.StatusNotFound},
 		{"revoked, no such interaction", revoked, missing, http.StatusUnauthorized},
 		{"wrong secret, no such interaction", wrongSecret, missing, http.StatusUnauthorized},
@@ -111,5 +123,41 @@ func TestActingOnAnInteractionChecksItsToken(t *testing.T) {
 	}
 	notes, err := st.WorkNotes(t.Context(), it.Number)
 	require.NoError(t, err)
-	require.Len(t, notes, 1, "only its agent's note is written")
+	require.Len(t, notes, 2, "only its agent's and the supervisor's notes are written")
+	notes, err = st.WorkNotes(t.Context(), closed.Number)
+	require.NoError(t, err)
+	require.Empty(t, notes)
+}
+
+// The record that says who may act is read once the body is in: an
+// interaction closed while its request's body was on its way is refused as
+// closed, and nothing is written.
+func TestActingReadsTheRecordAfterTheBody(t *testing.T) {
+	it := openInteraction(t, "agent-slow-body", workflows.CallbackWorkflowID("CB0000081"))
+	c := newClient(t, api.Deps{})
+	token := issue(t, auth.RoleAgent, "agent-slow-body")
+
+	body, send := io.Pipe()
+	req := httptest.NewRequest(http.MethodPost, "/v1/interactions/"+it.Number+"/notes", body)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	rec := httptest.NewRecorder()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c.e.ServeHTTP(rec, req)
+	}()
+
+	_, err := st.ChangeInteraction(t.Context(), store.InteractionChange{Number: it.Number, Version: 2,
+		State: workflows.StateClosedComplete, Actor: "agent-slow-body", Reason: "closed while the note was sent"})
+	require.NoError(t, err)
+	_, err = send.Write([]byte(`{"body":"sent slowly"}`))
+	require.NoError(t, err)
+	require.NoError(t, send.Close())
+	<-done
+
+	require.Equal(t, http.StatusConflict, rec.Code, rec.Body.String())
+	notes, err := st.WorkNotes(t.Context(), it.Number)
+	require.NoError(t, err)
+	require.Empty(t, notes)
 }

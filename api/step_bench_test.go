@@ -11,6 +11,7 @@ import (
 
 	"github.com/casehub/casehub/api"
 	"github.com/casehub/casehub/auth"
+	"github.com/casehub/casehub/store"
 	"github.com/casehub/casehub/workflows"
 )
 
@@ -21,14 +22,21 @@ import (
 // one read of the token and the record that the API makes first. http minus
 // reads+store is HTTP, Echo's middleware and the JSON.
 func BenchmarkWorkNote(b *testing.B) {
-	it := openInteraction(b, "agent-bench-note", workflows.CallbackWorkflowID("CB0000079"))
 	token := issue(b, auth.RoleAgent, "agent-bench-note")
+	// Each sub-benchmark notes an interaction of its own, which starts
+	// with no notes.
+	var n int
+	fresh := func() store.Interaction {
+		n++
+		return openInteraction(b, "agent-bench-note", workflows.CallbackWorkflowID(fmt.Sprintf("CB%07d", 100+n)))
+	}
 	srv := httptest.NewServer(api.NewServer(api.Deps{Store: st, Logger: slog.New(slog.DiscardHandler)}))
 	defer srv.Close()
 	client := srv.Client()
 	ctx := context.Background()
 	i := 0
 	b.Run("http", func(b *testing.B) {
+		it := fresh()
 		for b.Loop() {
 			i++
 			req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+"/v1/interactions/"+it.Number+"/notes",
@@ -51,6 +59,7 @@ func BenchmarkWorkNote(b *testing.B) {
 		}
 	})
 	b.Run("reads+store", func(b *testing.B) {
+		it := fresh()
 		for b.Loop() {
 			i++
 			if _, _, err := st.GetTokenAndInteraction(ctx, auth.TokenID(token), it.Number); err != nil {
@@ -62,6 +71,7 @@ func BenchmarkWorkNote(b *testing.B) {
 		}
 	})
 	b.Run("store", func(b *testing.B) {
+		it := fresh()
 		for b.Loop() {
 			i++
 			if _, err := st.AddWorkNote(ctx, it.Number, "agent-bench-note", fmt.Sprintf("bench note %d", i), fmt.Sprintf("bench-%d", i)); err != nil {

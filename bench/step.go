@@ -26,8 +26,9 @@ const processesPerStepArm = 10
 //
 // With each pair, when localTag is set, a bare process of bareStepLocal
 // (a row written by a local activity, the note's shape) takes an update of
-// its own: the three kinds of step are taken in turn, each first in turn, so
-// that what the machine is doing at a moment weighs on them alike.
+// its own: the three kinds of step are taken in turn, in each of their
+// orders in turn, so that what the machine is doing at a moment weighs on
+// them alike.
 // It returns the POSTs' latencies, the straight notes' and the bare ones'.
 func (b *bencher) stepCasehub(ctx context.Context, tag, localTag string, samples int, check bool) (post, straight, local Latency, err error) {
 	s := b.s
@@ -89,10 +90,11 @@ func (b *bencher) stepCasehub(ctx context.Context, tag, localTag string, samples
 		if bare != nil {
 			steps = append(steps, func() error { return bare.step(ctx, i) })
 		}
-		// Each goes first in turn, so that none always comes right after
-		// another.
-		for k := range steps {
-			if err := steps[(i+k)%len(steps)](); err != nil {
+		// The steps go in each of their orders in turn, so that each comes
+		// first, and right after each other one, as often as the others.
+		orders := permutations(len(steps))
+		for _, k := range orders[i%len(orders)] {
+			if err := steps[k](); err != nil {
 				post, straight, local = summarized()
 				return post, straight, local, err
 			}
@@ -135,6 +137,21 @@ func (b *bencher) stepCasehub(ctx context.Context, tag, localTag string, samples
 			}, settleWithin, 200*time.Millisecond))
 	}
 	return post, straight, local, nil
+}
+
+// permutations lists every order of 0..n-1.
+func permutations(n int) [][]int {
+	if n == 0 {
+		return [][]int{{}}
+	}
+	var out [][]int
+	for _, p := range permutations(n - 1) {
+		for at := 0; at <= len(p); at++ {
+			q := append(append(append([]int{}, p[:at]...), n-1), p[at:]...)
+			out = append(out, q)
+		}
+	}
+	return out
 }
 
 // noteStraight sends the work note Update the API sends for POST
