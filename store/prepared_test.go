@@ -90,7 +90,13 @@ func TestAStatementMadeStaleByASchemaChangeIsPreparedAgain(t *testing.T) {
 // the session) is prepared again and run at once.
 func TestAStatementPostgreSQLDroppedIsPreparedAgain(t *testing.T) {
 	ctx := context.Background()
-	conn, err := st.DB().Connx(ctx)
+	// A pool of its own: the connection it empties would otherwise go back
+	// to the package's pool with every other statement it held gone too,
+	// for a later test's transaction to find.
+	db, err := store.Open(ctx, store.DefaultConfig(dbURL))
+	require.NoError(t, err)
+	defer db.Close()
+	conn, err := db.Connx(ctx)
 	require.NoError(t, err)
 	defer conn.Close()
 	const query = `SELECT $1::int * 2`
