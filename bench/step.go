@@ -58,6 +58,7 @@ func (b *bencher) stepCasehub(ctx context.Context, tag, localTag string, samples
 	posts := make([]time.Duration, 0, samples)
 	straights := make([]time.Duration, 0, samples)
 	posted, sent := numbers[:per], numbers[per:]
+	var orders [][]int
 	summarized := func() (Latency, Latency, Latency) {
 		l := Latency{}
 		if bare != nil {
@@ -92,7 +93,9 @@ func (b *bencher) stepCasehub(ctx context.Context, tag, localTag string, samples
 		}
 		// The steps go in each of their orders in turn, so that each comes
 		// first, and right after each other one, as often as the others.
-		orders := permutations(len(steps))
+		if orders == nil {
+			orders = permutations(len(steps))
+		}
 		for _, k := range orders[i%len(orders)] {
 			if err := steps[k](); err != nil {
 				post, straight, local = summarized()
