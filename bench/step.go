@@ -24,9 +24,8 @@ const processesPerStepArm = 10
 // difference is what the API adds to the process's own step. Each set of
 // walk-ins takes as many updates per process as a bare arm's processes do.
 //
-// With each pair, when localTag is set, a bare process of bareStepLocal
-// (a row written by a local activity, the note's shape) takes an update of
-// its own: the three kinds of step are taken in turn, in each of their
+// With each pair, a bare process of bareStepLocal tagged localTag (a row
+// written by a local activity, the note's shape) takes an update of its own: the three kinds of step are taken in turn, in each of their
 // orders in turn, so that what the machine is doing at a moment weighs on
 // them alike.
 // It returns the POSTs' latencies, the straight notes' and the bare ones'.
@@ -49,22 +48,18 @@ func (b *bencher) stepCasehub(ctx context.Context, tag, localTag string, samples
 		}
 		numbers = append(numbers, it.Number)
 	}
-	var bare *bareSteps
-	if localTag != "" {
-		if bare, err = b.startBareSteps(ctx, localTag, bareStepLocal, samples); err != nil {
-			return post, straight, local, err
-		}
+	bare, err := b.startBareSteps(ctx, localTag, bareStepLocal, samples)
+	if err != nil {
+		return post, straight, local, err
 	}
 	posts := make([]time.Duration, 0, samples)
 	straights := make([]time.Duration, 0, samples)
 	posted, sent := numbers[:per], numbers[per:]
-	var orders [][]int
+	// The steps go in each of their orders in turn, so that each comes
+	// first, and right after each other one, as often as the others.
+	orders := permutations(3)
 	summarized := func() (Latency, Latency, Latency) {
-		l := Latency{}
-		if bare != nil {
-			l = summarize(bare.lats)
-		}
-		return summarize(posts), summarize(straights), l
+		return summarize(posts), summarize(straights), summarize(bare.lats)
 	}
 	for i := range samples {
 		number, other := posted[i%per], sent[i%per]
@@ -87,14 +82,7 @@ func (b *bencher) stepCasehub(ctx context.Context, tag, localTag string, samples
 				straights = append(straights, time.Since(t0))
 				return nil
 			},
-		}
-		if bare != nil {
-			steps = append(steps, func() error { return bare.step(ctx, i) })
-		}
-		// The steps go in each of their orders in turn, so that each comes
-		// first, and right after each other one, as often as the others.
-		if orders == nil {
-			orders = permutations(len(steps))
+			func() error { return bare.step(ctx, i) },
 		}
 		for _, k := range orders[i%len(orders)] {
 			if err := steps[k](); err != nil {
@@ -109,10 +97,8 @@ func (b *bencher) stepCasehub(ctx context.Context, tag, localTag string, samples
 			return post, straight, local, err
 		}
 	}
-	if bare != nil {
-		if err := b.finishBareSteps(ctx, bare, check); err != nil {
-			return post, straight, local, err
-		}
+	if err := b.finishBareSteps(ctx, bare, check); err != nil {
+		return post, straight, local, err
 	}
 	if check {
 		arm := "agent step casehub " + tag
