@@ -103,6 +103,10 @@ AND EXISTS (SELECT 1 FROM phone_logs p WHERE p.interaction = i.number)`, tag)
 		Metric{Key: "dispatch_arrival_p99", Name: "dispatch p99: call arrives, agent waiting → offer at CTI", Unit: "ms", Casehub: f(ar.P99ms), Available: ar.N > 0,
 			Target: &Target{Op: "<", Value: 250}},
 	)
+	if n := len(b.res.CPU); n > 0 && b.res.CPU[n-1].Arm == tag {
+		b.res.Metrics = append(b.res.Metrics, busy("dispatch_busy", "machine busy during the dispatch arm (its samples one at a time)",
+			b.res.CPU[n-1], b.res.Machine.NumCPU))
+	}
 	if err != nil {
 		return err
 	}

@@ -155,3 +155,36 @@ func (u CPUUse) String() string {
 	}
 	return fmt.Sprintf("wall %.1fs: %s", u.Seconds, strings.Join(parts, ", "))
 }
+
+// busy is how much of the machine's CPU time an arm's processes took: the
+// share of all its CPUs over the arm's wall time, and each process's share
+// in the note, largest first. The dispatch arm takes its samples one after
+// another, so this says how much else its hops waited for.
+func busy(key, name string, u CPUUse, cpus int) Metric {
+	total := u.Seconds * float64(cpus)
+	if total <= 0 || len(u.CPU) == 0 {
+		return Metric{Key: key, Name: name, Unit: "%", Note: "no CPU time was sampled"}
+	}
+	keys := make([]string, 0, len(u.CPU))
+	var sum float64
+	for k, v := range u.CPU {
+		keys = append(keys, k)
+		sum += v
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if u.CPU[keys[i]] != u.CPU[keys[j]] {
+			return u.CPU[keys[i]] > u.CPU[keys[j]]
+		}
+		return keys[i] < keys[j]
+	})
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %s %%", k, trim(100*u.CPU[k]/total))
+	}
+	of := fmt.Sprintf("%d CPUs", cpus)
+	if cpus == 1 {
+		of = "1 CPU"
+	}
+	return Metric{Key: key, Name: name, Unit: "%", Casehub: f(100 * sum / total), Available: true,
+		Note: fmt.Sprintf("%s, of %s for %s s", strings.Join(parts, ", "), of, trim(u.Seconds))}
+}
