@@ -243,7 +243,7 @@ func TestRunTiny(t *testing.T) {
 		require.NotNil(t, m.Casehub, m.Key)
 	}
 	for _, k := range []string{"throughput", "throughput_reference", "call_history_events", "call_workflow_tasks", "call_agent_signals", "call_agent_upserts", "call_activities", "step_p50", "step_p99", "step_local_p50", "step_local_p99", "step_straight_p50", "step_api_p50", "dispatch_available_p50", "dispatch_available_p99",
-		"dispatch_arrival_p50", "dispatch_arrival_p99",
+		"dispatch_arrival_p50", "dispatch_arrival_p99", "dispatch_busy",
 		"dispatch_available_stage1_p50", "dispatch_available_stage2_p50", "dispatch_available_stage3_p50", "dispatch_available_stage4_p50",
 		"dispatch_arrival_stage1_p50", "dispatch_arrival_stage2_p50", "dispatch_arrival_stage3_p50", "event_offer_p50", "event_offer_p99", "callback_late_p50", "callback_late_p99",
 		"offers_refused", "callback_reserved_p50", "callback_reserved_p99", "callback_unanswered_held_p50", "callback_unanswered_held_p99",
@@ -263,6 +263,11 @@ func TestRunTiny(t *testing.T) {
 			require.Contains(t, m.Note, fmt.Sprintf(", %d samples", n), k)
 		}
 	}
+	// The dispatch arm's processes took some of the machine, at most all of
+	// it (and a little over, from where /proc's 10 ms ticks fall).
+	require.Greater(t, *keys["dispatch_busy"].Casehub, 0.0)
+	require.LessOrEqual(t, *keys["dispatch_busy"].Casehub, 105.0)
+	require.Contains(t, keys["dispatch_busy"].Note, "temporal ")
 	require.NotNil(t, keys["throughput"].Ratio)
 	require.NotNil(t, keys["throughput"].Bare)
 	require.NotNil(t, keys["throughput_reference"].Ratio)
