@@ -1,9 +1,11 @@
 package bench
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -156,26 +158,31 @@ func (u CPUUse) String() string {
 	return fmt.Sprintf("wall %.1fs: %s", u.Seconds, strings.Join(parts, ", "))
 }
 
-// busy is how much of the machine's CPU time an arm's processes took: the
-// share of all its CPUs over the arm's wall time, and each process's share
-// in the note, largest first. The dispatch arm takes its samples one after
-// another, so this says how much else its hops waited for.
+// busy is the share of the machine's CPU time, over an arm's wall time,
+// that the processes sampleCPU counts took (PostgreSQL's live backends
+// only, so its part is a lower bound), with each process's share in the
+// note, largest first.
 func busy(key, name string, u CPUUse, cpus int) Metric {
-	total := u.Seconds * float64(cpus)
-	if total <= 0 || len(u.CPU) == 0 {
+	switch {
+	case cpus <= 0:
+		return Metric{Key: key, Name: name, Unit: "%", Note: "no CPU count"}
+	case u.Seconds <= 0:
+		return Metric{Key: key, Name: name, Unit: "%", Note: "no wall time"}
+	case len(u.CPU) == 0:
 		return Metric{Key: key, Name: name, Unit: "%", Note: "no CPU time was sampled"}
 	}
+	total := u.Seconds * float64(cpus)
 	keys := make([]string, 0, len(u.CPU))
 	var sum float64
 	for k, v := range u.CPU {
 		keys = append(keys, k)
 		sum += v
 	}
-	sort.Slice(keys, func(i, j int) bool {
-		if u.CPU[keys[i]] != u.CPU[keys[j]] {
-			return u.CPU[keys[i]] > u.CPU[keys[j]]
+	slices.SortFunc(keys, func(a, b string) int {
+		if c := cmp.Compare(u.CPU[b], u.CPU[a]); c != 0 {
+			return c
 		}
-		return keys[i] < keys[j]
+		return cmp.Compare(a, b)
 	})
 	parts := make([]string, len(keys))
 	for i, k := range keys {
