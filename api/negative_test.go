@@ -339,8 +339,10 @@ func TestNegativeEveryRoute(t *testing.T) {
 				})
 			}
 
-			// Agent-scoped routes: another agent's token is refused.
-			if strings.HasPrefix(r.path, "/v1/agents/:id/") && r.method != http.MethodGet {
+			// Agent-scoped routes: another agent's token is refused (reading
+			// an agent shows its offers, which name callers).
+			if strings.HasPrefix(r.path, "/v1/agents/:id/") && r.method != http.MethodGet ||
+				r.path == "/v1/agents/:id" && r.method == http.MethodGet {
 				t.Run("another agent", func(t *testing.T) {
 					p := strings.Replace(r.path, ":id", agentB, 1)
 					check(t, noTemporal.send(r.method, p, tokens[auth.RoleAgent], plausibleBody(r.body)), http.StatusForbidden)

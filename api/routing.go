@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/casehub/casehub/auth"
 	"github.com/casehub/casehub/store"
 	"github.com/casehub/casehub/workflows"
 )
@@ -328,7 +329,12 @@ func (s *Server) listAgents(c echo.Context) error {
 }
 
 // getAgent shows the agent, its offers and reservations as of one moment.
+// They name callers, so an agent reads only its own (GET /v1/agents lists
+// everyone's presence).
 func (s *Server) getAgent(c echo.Context) error {
+	if p := principal(c); p.Role == auth.RoleAgent && p.AgentID != c.Param("id") {
+		return forbidden("an agent may read only its own offers and work")
+	}
 	ctx := c.Request().Context()
 	var v agentView
 	err := s.deps.Store.InSnapshot(ctx, func(tx *store.Store) error {

@@ -3420,6 +3420,8 @@ type ClientInterface interface {
 
 	// GetAgent An agent, its status and the offers waiting for its answer
 	//
+	// An agent token reads only its own agent (403 for another's); a supervisor or integration token reads any.
+	//
 	// Corresponds with GET /v1/agents/{id} (the `GetAgent` operationId).
 	GetAgent(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -4637,6 +4639,8 @@ func (c *Client) ListAgents(ctx context.Context, params *ListAgentsParams, reqEd
 }
 
 // GetAgent An agent, its status and the offers waiting for its answer
+//
+// An agent token reads only its own agent (403 for another's); a supervisor or integration token reads any.
 //
 // Corresponds with GET /v1/agents/{id} (the `GetAgent` operationId).
 func (c *Client) GetAgent(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -11481,6 +11485,8 @@ type ClientWithResponsesInterface interface {
 	ListAgentsWithResponse(ctx context.Context, params *ListAgentsParams, reqEditors ...RequestEditorFn) (*ListAgentsResponse, error)
 
 	// GetAgentWithResponse An agent, its status and the offers waiting for its answer
+	//
+	// An agent token reads only its own agent (403 for another's); a supervisor or integration token reads any.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -24553,6 +24559,8 @@ func (c *ClientWithResponses) ListAgentsWithResponse(ctx context.Context, params
 }
 
 // GetAgentWithResponse An agent, its status and the offers waiting for its answer
+//
+// An agent token reads only its own agent (403 for another's); a supervisor or integration token reads any.
 //
 // Returns a wrapper object for the known response body format(s).
 //

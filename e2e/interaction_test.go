@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -403,8 +404,17 @@ func TestPresenceIsTheAgentsOwnOrASupervisors(t *testing.T) {
 	require.Equal(t, http.StatusForbidden, do(t, "PUT", "/v1/agents/"+ida+"/presence", sys.tokens["integration"], map[string]any{"presence": "on_break"}, nil))
 	mustAPI(t, http.StatusOK, "PUT", "/v1/agents/"+ida+"/presence", supervisor(), map[string]any{"presence": "on_break"}, nil)
 	var a agentView
-	mustAPI(t, http.StatusOK, "GET", "/v1/agents/"+ida, tokens[hal], nil, &a)
+	mustAPI(t, http.StatusOK, "GET", "/v1/agents/"+ida, supervisor(), nil, &a)
 	require.Equal(t, "on_break", a.Presence)
+	// Another agent sees ida's presence in the list, not her offers and work.
+	require.Equal(t, http.StatusForbidden, do(t, "GET", "/v1/agents/"+ida, tokens[hal], nil, nil))
+	var list struct {
+		Items []agentView `json:"items"`
+	}
+	mustAPI(t, http.StatusOK, "GET", "/v1/agents?queue="+queue, tokens[hal], nil, &list)
+	i := slices.IndexFunc(list.Items, func(v agentView) bool { return v.ID == ida })
+	require.GreaterOrEqual(t, i, 0, "ida in her queue's list")
+	require.Equal(t, "on_break", list.Items[i].Presence)
 	require.Equal(t, http.StatusUnprocessableEntity, do(t, "PUT", "/v1/agents/"+hal+"/presence", tokens[hal], map[string]any{"presence": "busy"}, nil))
 }
 
