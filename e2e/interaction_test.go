@@ -128,7 +128,7 @@ func TestInboundCallAcceptedEndedWithPhoneLog(t *testing.T) {
 func TestInboundCallRejectedClosesWhenTheQueueSaysSo(t *testing.T) {
 	queue, tokens := setupQueue(t, map[string]any{"on_reject": "close"}, "bob")
 	agent := "bob-" + queue
-	_, n := ringIn(t, "+12025550112", queue, nil)
+	callID, n := ringIn(t, "+12025550112", queue, nil)
 	offeredTo(t, n, agent)
 
 	// Another agent may not answer for Bob.
@@ -139,6 +139,15 @@ func TestInboundCallRejectedClosesWhenTheQueueSaysSo(t *testing.T) {
 	d := waitState(t, n, "closed_complete")
 	require.Equal(t, []string{"new", "pending_acceptance", "closed_complete"}, historyStates(d))
 	require.Equal(t, "bob-"+queue, *d.AgentID, "closed by the agent who rejected it")
+	last := d.History[len(d.History)-1]
+	require.Equal(t, "rejected by "+agent, last.Reason)
+	// The caller is not left in the platform's queue: hung up, with the
+	// call's phone log written before the record closed.
+	var call struct{ State string }
+	simGet(t, "/sim/calls/"+callID, &call)
+	require.Equal(t, "ended", call.State)
+	require.Len(t, d.PhoneLogs, 1)
+	require.Nil(t, d.PhoneLogs[0].AgentID, "no agent took the call")
 	// An illegal step afterwards is refused before it touches history.
 	require.Contains(t, []int{http.StatusNotFound, http.StatusConflict}, do(t, "POST", "/v1/interactions/"+n+"/accept", tokens[agent], map[string]any{}, nil))
 }

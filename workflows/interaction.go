@@ -375,8 +375,18 @@ func (w *interactionImpl) runRouted(ctx workflow.Context) error {
 		case routeStopped:
 			return w.closeAbandoned(ctx)
 		case routeClosed:
+			ends := workflow.GetVersion(ctx, changeClosingEndsContact, workflow.DefaultVersion, 1) >= 1
 			if w.r.closedBy == outcomeTimedOut {
-				return w.close(ctx, "", "not picked up by "+w.st.AgentID+" in "+w.queue.AcceptanceTimeout().String(), "not_picked_up")
+				reason := "not picked up by " + w.st.AgentID + " in " + w.queue.AcceptanceTimeout().String()
+				if ends {
+					w.endUnanswered(ctx, reason)
+				}
+				return w.close(ctx, "", reason, "not_picked_up")
+			}
+			if ends {
+				reason := "rejected by " + w.st.AgentID
+				w.endUnanswered(ctx, reason)
+				return w.close(ctx, w.st.AgentID, reason, "rejected")
 			}
 			return w.close(ctx, "", "rejected", "rejected")
 		}
@@ -603,6 +613,30 @@ func (w *interactionImpl) phoneLog(ctx workflow.Context, agent string) *activiti
 }
 
 // closeAbandoned closes a contact that left before an agent picked up.
+// endUnanswered ends a contact its queue closes without an agent (rejected,
+// or not picked up in time) on the platform: the caller is hung up and the
+// call's phone log written, or the chat is ended, so nobody is left waiting
+// on a record that is closed.
+func (w *interactionImpl) endUnanswered(ctx workflow.Context, reason string) {
+	switch w.in.Channel {
+	case ChannelPhone:
+		if !w.callerGone {
+			err := w.platform(ctx, a.HangUp, cti.HangUpRequest{IdempotencyKey: w.in.Number + "-hangup", CallID: w.in.CallID}).Get(ctx, nil)
+			if err != nil {
+				workflow.GetLogger(ctx).Error("hang up the caller", "call_id", w.in.CallID, "error", err)
+			}
+		}
+		w.writePhoneLog(ctx, "")
+	case ChannelChat:
+		if !w.callerGone {
+			err := w.platform(ctx, a.EndChat, cti.EndChatRequest{IdempotencyKey: w.in.Number + "-end-chat", ChatID: w.in.ChatID, Reason: reason}).Get(ctx, nil)
+			if err != nil {
+				workflow.GetLogger(ctx).Error("end the chat on the platform", "chat_id", w.in.ChatID, "error", err)
+			}
+		}
+	}
+}
+
 func (w *interactionImpl) closeAbandoned(ctx workflow.Context) error {
 	if w.in.Channel == ChannelPhone {
 		w.writePhoneLog(ctx, "")

@@ -36,6 +36,7 @@ type interactionEnv struct {
 	states      []string
 	changes     []activities.InteractionChange // every ChangeInteraction, in order
 	chatsEnded  []cti.EndChatRequest
+	hangUps     []cti.HangUpRequest
 	offers      []string // agent each offer went to
 	closed      []activities.CloseOfferRequest
 	finished    []activities.FinishWorkItemRequest
@@ -196,7 +197,8 @@ func newInteractionEnv(t *testing.T, agents ...string) *interactionEnv {
 			return cti.Call{ID: "leg-" + r.AgentID}, nil
 		}).Maybe()
 	e.OnActivity(a.Bridge, mock.Anything, mock.Anything).Return(func(context.Context, cti.BridgeRequest) error { e.bridged++; return nil }).Maybe()
-	e.OnActivity(a.HangUp, mock.Anything, mock.Anything).Return(nil).Maybe()
+	e.OnActivity(a.HangUp, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, r cti.HangUpRequest) error { e.hangUps = append(e.hangUps, r); return nil }).Maybe()
 	e.OnActivity(a.TransferCall, mock.Anything, mock.Anything).Return(nil).Maybe()
 	e.OnActivity(a.PlaceCall, mock.Anything, mock.Anything, mock.Anything).Return(cti.Call{ID: "call-out"}, nil).Maybe()
 	e.OnActivity(a.RecordPhoneLog, mock.Anything, mock.Anything).Return(
@@ -226,6 +228,18 @@ func newInteractionEnv(t *testing.T, agents ...string) *interactionEnv {
 			return nil
 		}).Maybe()
 	return e
+}
+
+// hungUp is what the process hung up of the call callID (not the agents'
+// legs it withdrew).
+func (e *interactionEnv) hungUp(callID string) []cti.HangUpRequest {
+	var out []cti.HangUpRequest
+	for _, r := range e.hangUps {
+		if r.CallID == callID {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // record keeps a record change written with a routing step, as
@@ -365,15 +379,38 @@ func TestRejectedCall(t *testing.T) {
 			e.at(5*time.Second, func() { e.ok(workflows.UpdateReject, workflows.DecisionRequest{AgentID: "ann", Reason: "busy"}) })
 			if tc.onReject == store.OnRejectReoffer {
 				e.at(10*time.Second, func() { e.ok(workflows.UpdateAccept, workflows.DecisionRequest{AgentID: "bob"}) })
-				e.at(time.Minute, func() { e.event(callEnded()) })
 			}
+			e.at(time.Minute, func() { e.event(callEnded()) }) // the platform, once the call is hung up
 			st := e.run(inboundCall())
 			require.Equal(t, tc.states, e.states)
 			require.Equal(t, tc.outcome, st.Outcome)
 			require.Equal(t, store.OfferRejected, e.closed[0].State)
 			require.True(t, e.closed[0].Exclude, "not offered to the agent who rejected it again")
+			if tc.onReject == store.OnRejectClose {
+				require.Equal(t, []cti.HangUpRequest{{IdempotencyKey: "IMS0000001-hangup", CallID: "call-1"}}, e.hungUp("call-1"),
+					"the caller is not left waiting on a closed record")
+				require.Len(t, e.phoneLogs, 1)
+				require.Nil(t, e.phoneLogs[0].AgentID, "no agent took the call")
+				last := e.changes[len(e.changes)-1]
+				require.Equal(t, "rejected by ann", last.Reason, "the history says who rejected it")
+				require.Equal(t, "ann", last.Actor)
+			}
 		})
 	}
+}
+
+// A chat its queue closes on reject is ended for the customer too, so the
+// next message is refused rather than taken into a chat nobody reads.
+func TestRejectedChatIsEndedOnThePlatform(t *testing.T) {
+	e := newInteractionEnv(t, "ann")
+	e.queue.OnReject = store.OnRejectClose
+	e.at(5*time.Second, func() { e.ok(workflows.UpdateReject, workflows.DecisionRequest{AgentID: "ann"}) })
+	st := e.run(workflows.InteractionInput{Number: "IMS0000009", Channel: workflows.ChannelChat, Direction: "inbound",
+		Queue: "support", ChatID: "chat-9", CustomerEmail: "ann@example.com"})
+	require.Equal(t, "rejected", st.Outcome)
+	require.Equal(t, []cti.EndChatRequest{{IdempotencyKey: "IMS0000009-end-chat", ChatID: "chat-9", Reason: "rejected by ann"}}, e.chatsEnded)
+	require.Empty(t, e.phoneLogs, "a chat has no phone log")
+	require.Equal(t, "closed_complete", e.states[len(e.states)-1])
 }
 
 func TestCallerHangsUpBeforePickup(t *testing.T) {
@@ -1053,14 +1090,21 @@ func TestACallNotPickedUp(t *testing.T) {
 			e.queue.OnTimeout = tc.onTimeout
 			if tc.onTimeout == store.OnRejectReoffer {
 				e.at(40*time.Second, func() { e.ok(workflows.UpdateAccept, workflows.DecisionRequest{AgentID: "bob"}) })
-				e.at(time.Minute, func() { e.event(callEnded()) })
 			}
+			e.at(time.Minute, func() { e.event(callEnded()) }) // the platform, once the call is hung up
 			st := e.run(inboundCall())
 			require.Equal(t, tc.states, e.states)
 			require.Equal(t, tc.outcome, st.Outcome)
 			require.Equal(t, store.OfferTimedOut, e.closed[0].State)
 			require.Equal(t, tc.onTimeout == store.OnRejectReoffer, e.closed[0].Requeue)
 			require.Equal(t, tc.reason, e.changes[1].Reason, "the history says what happened")
+			if tc.onTimeout == store.OnRejectClose {
+				require.Equal(t, []cti.HangUpRequest{{IdempotencyKey: "IMS0000001-hangup", CallID: "call-1"}}, e.hungUp("call-1"),
+					"the caller is not left waiting on a closed record")
+			} else {
+				require.Empty(t, e.hungUp("call-1"), "the caller hung up after talking to bob")
+			}
+			require.Len(t, e.phoneLogs, 1)
 		})
 	}
 }
