@@ -51,6 +51,9 @@ func classify(err error) error {
 		return temporal.NewNonRetryableApplicationError(fe.Field+" "+fe.Detail, ErrTypeInvalidField, err, fe.Field)
 	case errors.Is(err, store.ErrInvalid):
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalid, err)
+	case errors.As(err, &fe) && errors.Is(err, store.ErrNotFound):
+		// A reference to a record that does not exist, named by its field.
+		return temporal.NewNonRetryableApplicationError(fe.Field+" "+fe.Detail, ErrTypeNotFound, err, fe.Field)
 	case errors.Is(err, store.ErrNotFound):
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeNotFound, err)
 	case errors.Is(err, store.ErrDuplicate), errors.Is(err, store.ErrConflict):

@@ -108,7 +108,7 @@ func (u agentUI) step(id, name string, body any) workflows.CaseProcessState {
 }
 
 // refused sends a step that must be refused with status, naming field.
-func (u agentUI) refused(id, name string, body any, status int, field string) {
+func (u agentUI) refused(id, name string, body any, status int, field string) api.Problem {
 	u.t.Helper()
 	got, out := u.call(http.MethodPost, "/v1/processes/"+id+"/"+name, body)
 	require.Equal(u.t, status, got, "%s: %s", name, out)
@@ -118,6 +118,7 @@ func (u agentUI) refused(id, name string, body any, status int, field string) {
 		require.NotEmpty(u.t, p.Errors, string(out))
 		require.Equal(u.t, field, p.Errors[0].Field)
 	}
+	return p
 }
 
 func (u agentUI) state(id string) workflows.CaseProcessState {
@@ -370,7 +371,8 @@ func TestAddNewCaseAndContactForANewCustomer(t *testing.T) {
 
 	id, ix := desk.startCaseProcess(workflows.CaseProcessAddNewCase, e164)
 	require.Equal(t, workflows.CaseStepIdentifyContact, ui.state(id).Step)
-	ui.refused(id, "new-contact", map[string]any{"name": "Dee", "company_id": uuid.NewString()}, http.StatusUnprocessableEntity, "company_id")
+	p := ui.refused(id, "new-contact", map[string]any{"name": "Dee", "company_id": uuid.NewString()}, http.StatusUnprocessableEntity, "company_id")
+	require.Equal(t, "refers to a record that does not exist", p.Errors[0].Detail, "the field's own words, not the step's internals")
 
 	email := "dee." + uuid.NewString()[:8] + "@example.com"
 	next := ui.step(id, "new-contact", map[string]any{"name": "Dee Dee", "email": email})

@@ -408,12 +408,18 @@ func (p *caseProcess) cancelProcess(ctx workflow.Context, r CancelRequest) (Case
 }
 
 // asFieldError turns an activity's refusal (not found, invalid, conflict)
-// into an InvalidField error naming field; other errors pass unchanged.
+// into an InvalidField error naming field, or the field the refusal names
+// itself (a reference to a record that does not exist); other errors pass
+// unchanged.
 func asFieldError(err error, field string) error {
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) {
 		switch appErr.Type() {
 		case activities.ErrTypeNotFound, activities.ErrTypeInvalid, activities.ErrTypeConflict:
+			var named string
+			if appErr.HasDetails() && appErr.Details(&named) == nil && named != "" {
+				return invalidField(named, strings.TrimPrefix(appErr.Message(), named+" "))
+			}
 			return invalidField(field, "is refused: "+appErr.Message())
 		}
 	}
