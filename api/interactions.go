@@ -500,6 +500,19 @@ func (s *Server) transferInteraction(c echo.Context) error {
 			return err
 		}
 	}
+	if req.ToAgentID != "" {
+		// Routing offers work only to an agent who is working: a transfer to
+		// one who is not would leave the caller waiting on nobody.
+		to, err := s.deps.Store.GetAgent(c.Request().Context(), req.ToAgentID)
+		if err != nil {
+			return err
+		}
+		if to.Presence == store.PresenceOffline || to.Presence == store.PresenceOnBreak {
+			return &Problem{Type: typeConflict, Title: "Not allowed now", Status: http.StatusConflict,
+				Detail: fmt.Sprintf("agent %s is %s; transfer to an agent who is working, or to a queue", to.ID, strings.ReplaceAll(to.Presence, "_", " ")),
+				Errors: []FieldProblem{{Field: "to_agent_id", Detail: "is " + strings.ReplaceAll(to.Presence, "_", " ")}}}
+		}
+	}
 	var st workflows.InteractionState
 	return s.act(c, workflows.UpdateTransfer, workflows.TransferRequest{AgentID: agent, ToAgentID: req.ToAgentID, ToQueue: req.ToQueue, Reason: req.Reason}, &st)
 }

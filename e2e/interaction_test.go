@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/workflowservice/v1"
 
+	"github.com/casehub/casehub/api"
 	"github.com/casehub/casehub/store"
 	"github.com/casehub/casehub/workflows"
 )
@@ -171,6 +172,12 @@ func TestInboundCallTransferredAndAccepted(t *testing.T) {
 	_, n := ringIn(t, "+12025550114", queue, nil)
 	offeredTo(t, n, cat)
 	mustAPI(t, http.StatusOK, "POST", "/v1/interactions/"+n+"/accept", tokens[cat], map[string]any{}, nil)
+	// Dan on a break is offered nothing: a transfer to him is refused, and
+	// Cat keeps the call.
+	var p api.Problem
+	require.Equal(t, http.StatusConflict, do(t, "POST", "/v1/interactions/"+n+"/transfer", tokens[cat], map[string]any{"to_agent_id": dan}, &p))
+	require.Equal(t, []api.FieldProblem{{Field: "to_agent_id", Detail: "is on break"}}, p.Errors)
+	require.Equal(t, "work_in_progress", getInteraction(t, n).State)
 	mustAPI(t, http.StatusOK, "PUT", "/v1/agents/"+dan+"/presence", tokens[dan], map[string]any{"presence": "available"}, nil)
 
 	require.Equal(t, http.StatusUnprocessableEntity, do(t, "POST", "/v1/interactions/"+n+"/transfer", tokens[cat], map[string]any{"to_agent_id": "nobody-" + queue}, nil))
