@@ -73,6 +73,15 @@ func bindJSON(c echo.Context, dst any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
+		if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok && json.Valid(body) {
+			// The decoder names the member, not where it sits (an empty name
+			// is left to decodeProblem, which says so of the body).
+			if name = strings.Trim(name, `"`); name != "" {
+				if path, found := unknownPath(body, reflect.TypeOf(dst), "", name); found {
+					return invalidField(path, "is not a known field")
+				}
+			}
+		}
 		p := decodeProblem(err)
 		if p.Type == typeMalformed && json.Valid(body) {
 			// Valid JSON that dst refused without naming the field: a
@@ -93,6 +102,92 @@ func bindJSON(c echo.Context, dst any) error {
 		return invalidField(field, "must not contain the character U+0000")
 	}
 	return validateStruct(dst)
+}
+
+// unknownPath finds the member called name that type t has no field for in
+// the JSON value raw, and names it as a problem names fields
+// ("communication_options[0].label"), under path.
+func unknownPath(raw json.RawMessage, t reflect.Type, path, name string) (string, bool) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if reflect.PointerTo(t).Implements(reflect.TypeFor[json.Unmarshaler]()) {
+		return "", false // it reads itself: no member is unknown to it
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		var members map[string]json.RawMessage
+		if json.Unmarshal(raw, &members) != nil {
+			return "", false
+		}
+		for _, key := range slices.Sorted(maps.Keys(members)) {
+			at := key
+			if path != "" {
+				at = path + "." + key
+			}
+			ft, known := jsonField(t, key)
+			if !known {
+				if key == name {
+					return at, true
+				}
+				continue
+			}
+			if p, ok := unknownPath(members[key], ft, at, name); ok {
+				return p, true
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		var items []json.RawMessage
+		if json.Unmarshal(raw, &items) != nil {
+			return "", false
+		}
+		for i, item := range items {
+			if p, ok := unknownPath(item, t.Elem(), fmt.Sprintf("%s[%d]", path, i), name); ok {
+				return p, true
+			}
+		}
+	case reflect.Map:
+		var members map[string]json.RawMessage
+		if json.Unmarshal(raw, &members) != nil {
+			return "", false
+		}
+		for _, key := range slices.Sorted(maps.Keys(members)) {
+			at := key
+			if path != "" {
+				at = path + "." + key
+			}
+			if p, ok := unknownPath(members[key], t.Elem(), at, name); ok {
+				return p, true
+			}
+		}
+	}
+	return "", false
+}
+
+// jsonField is the type of struct t's field that the JSON member key fills,
+// as encoding/json matches them (embedded structs' fields too, and without
+// regard to case).
+func jsonField(t reflect.Type, key string) (reflect.Type, bool) {
+	var folded reflect.Type
+	for _, f := range reflect.VisibleFields(t) {
+		if !f.IsExported() || f.Anonymous && f.Tag.Get("json") == "" && f.Type.Kind() == reflect.Struct {
+			continue
+		}
+		tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if tag == "-" {
+			continue
+		}
+		if tag == "" {
+			tag = f.Name
+		}
+		if tag == key {
+			return f.Type, true
+		}
+		if folded == nil && strings.EqualFold(tag, key) {
+			folded = f.Type
+		}
+	}
+	return folded, folded != nil
 }
 
 // blame finds the member of a JSON object body whose value dst's type
