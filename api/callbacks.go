@@ -317,6 +317,14 @@ func (s *Server) resolveWhen(now time.Time, scheduledAt, zone string, expiresAt 
 		if !expiresAt.After(base) {
 			return nil, time.Time{}, invalidField("expires_at", "must be after the callback's time")
 		}
+		// Outside business hours the first attempt waits for the opening: a
+		// callback that expired before it would never be tried.
+		if settings.BusinessHours != nil {
+			if first := settings.BusinessHours.NextOpening(base); !expiresAt.After(first) {
+				return nil, time.Time{}, invalidField("expires_at",
+					"must be after the queue first opens for the callback ("+first.UTC().Format(time.RFC3339)+")")
+			}
+		}
 		expires = *expiresAt
 	}
 	return at, expires, nil

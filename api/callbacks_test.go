@@ -95,6 +95,35 @@ func TestCallbackRequestsAreValidated(t *testing.T) {
 	}
 }
 
+// Outside business hours a callback's first attempt waits for the opening:
+// an expiry before it is refused, one after it is taken.
+func TestCallbackExpiryAfterTheFirstOpening(t *testing.T) {
+	queue := callbackQueue(t, `{"callbacks": {"business_hours": {"time_zone": "America/New_York",
+		"windows": [{"days": ["mon","tue","wed","thu","fri"], "open": "08:00", "close": "20:00"}]}}}`)
+	c := newClient(t, api.Deps{Temporal: newFakeTemporal(), CallbackHorizon: 14 * 24 * time.Hour}).as(issue(t, auth.RoleIntegration, ""))
+	ny, err := time.LoadLocation("America/New_York")
+	require.NoError(t, err)
+	saturday := time.Now().In(ny).AddDate(0, 0, 2)
+	for saturday.Weekday() != time.Saturday {
+		saturday = saturday.AddDate(0, 0, 1)
+	}
+	at := time.Date(saturday.Year(), saturday.Month(), saturday.Day(), 10, 0, 0, 0, ny)
+	monday := time.Date(saturday.Year(), saturday.Month(), saturday.Day()+2, 8, 0, 0, 0, ny)
+	body := func(expires time.Time) map[string]any {
+		return map[string]any{"number": "+12025550173", "queue": queue, "scheduled_at": at.Format(time.RFC3339),
+			"expires_at": expires.Format(time.RFC3339)}
+	}
+
+	r := c.do(http.MethodPost, "/v1/callbacks", body(at.Add(2*time.Hour)))
+	require.Equal(t, http.StatusUnprocessableEntity, r.Code, r.Body.String())
+	p := r.problem(t)
+	require.Equal(t, "expires_at", p.Errors[0].Field)
+	require.Contains(t, p.Errors[0].Detail, monday.UTC().Format(time.RFC3339), "it names the opening")
+
+	r = c.do(http.MethodPost, "/v1/callbacks", body(monday.Add(time.Hour)))
+	require.Equal(t, http.StatusCreated, r.Code, r.Body.String())
+}
+
 func TestCallbackDedupeAndReschedule(t *testing.T) {
 	queue := callbackQueue(t, `{"callbacks": {"default_mode": "agent_first", "max_attempts": 5, "expiry_hours": 48}}`)
 	fake := newFakeTemporal()
