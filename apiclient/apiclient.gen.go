@@ -1614,7 +1614,7 @@ type CallbackRequest struct {
 	// Context What the agent sees before dialling
 	Context *CallbackContext `json:"context,omitempty"`
 
-	// ExpiresAt Default: the queue's callbacks.expiry_hours (24) from the first moment the queue is open at or after the callback's time
+	// ExpiresAt Default: the queue's callbacks.expiry_hours (24) from the first moment the queue is open at or after the callback's time. Given, it must be after that moment (422 otherwise)
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 
 	// Mode Default: the queue's callbacks.default_mode
