@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/go-playground/validator/v10"
@@ -76,7 +77,7 @@ func bindJSON(c echo.Context, dst any) error {
 		if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok && json.Valid(body) {
 			// The decoder names the member, not where it sits (an empty name
 			// is left to decodeProblem, which says so of the body).
-			if name = strings.Trim(name, `"`); name != "" {
+			if name, err := strconv.Unquote(name); err == nil && name != "" {
 				if path, found := unknownPath(body, reflect.TypeOf(dst), "", name); found {
 					return invalidField(path, "is not a known field")
 				}

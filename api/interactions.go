@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -486,7 +487,7 @@ func (s *Server) transferInteraction(c echo.Context) error {
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
-	agent, _, err := s.actor(c)
+	agent, it, err := s.actor(c)
 	if err != nil {
 		return err
 	}
@@ -501,20 +502,43 @@ func (s *Server) transferInteraction(c echo.Context) error {
 		}
 	}
 	if req.ToAgentID != "" {
-		// Routing offers work only to an agent who is working: a transfer to
-		// one who is not would leave the caller waiting on nobody.
-		to, err := s.deps.Store.GetAgent(c.Request().Context(), req.ToAgentID)
-		if err != nil {
+		if err := s.canTakeTransfer(c, req.ToAgentID, it); err != nil {
 			return err
-		}
-		if to.Presence == store.PresenceOffline || to.Presence == store.PresenceOnBreak {
-			return &Problem{Type: typeConflict, Title: "Not allowed now", Status: http.StatusConflict,
-				Detail: fmt.Sprintf("agent %s is %s; transfer to an agent who is working, or to a queue", to.ID, strings.ReplaceAll(to.Presence, "_", " ")),
-				Errors: []FieldProblem{{Field: "to_agent_id", Detail: "is " + strings.ReplaceAll(to.Presence, "_", " ")}}}
 		}
 	}
 	var st workflows.InteractionState
 	return s.act(c, workflows.UpdateTransfer, workflows.TransferRequest{AgentID: agent, ToAgentID: req.ToAgentID, ToQueue: req.ToQueue, Reason: req.Reason}, &st)
+}
+
+// canTakeTransfer refuses a transfer routing would offer to nobody: to an
+// agent who is offline or on a break, or who is not a member of the queue
+// the interaction waits in for that agent.
+func (s *Server) canTakeTransfer(c echo.Context, agentID string, it store.Interaction) error {
+	ctx := c.Request().Context()
+	to, err := s.deps.Store.GetAgent(ctx, agentID)
+	if err != nil {
+		return err
+	}
+	refuse := func(detail, why string) error {
+		return &Problem{Type: typeConflict, Title: "Not allowed now", Status: http.StatusConflict,
+			Detail: fmt.Sprintf("agent %s %s; transfer to a working member of the queue, or to a queue", to.ID, why),
+			Errors: []FieldProblem{{Field: "to_agent_id", Detail: detail}}}
+	}
+	if to.Presence == store.PresenceOffline || to.Presence == store.PresenceOnBreak {
+		presence := strings.ReplaceAll(to.Presence, "_", " ")
+		return refuse("is "+presence, "is "+presence)
+	}
+	if it.Queue == nil {
+		return nil
+	}
+	queues, err := s.deps.Store.AgentQueues(ctx, agentID)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(queues, *it.Queue) {
+		return refuse("is not a member of queue "+*it.Queue, "is not a member of queue "+*it.Queue)
+	}
+	return nil
 }
 
 func (s *Server) addNote(c echo.Context) error {

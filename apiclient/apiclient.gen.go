@@ -4105,7 +4105,7 @@ type ClientInterface interface {
 
 	// TransferInteractionWithBody Transfer to another agent or queue
 	//
-	// A transfer record is written; the interaction is offered to the new agent (Pending Acceptance) or queue.
+	// A transfer record is written; the interaction is offered to the new agent (Pending Acceptance) or queue. A transfer to an agent who is offline or on a break, or not a member of the interaction's queue, is a 409 naming to_agent_id.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -4114,7 +4114,7 @@ type ClientInterface interface {
 
 	// TransferInteraction Transfer to another agent or queue
 	//
-	// A transfer record is written; the interaction is offered to the new agent (Pending Acceptance) or queue.
+	// A transfer record is written; the interaction is offered to the new agent (Pending Acceptance) or queue. A transfer to an agent who is offline or on a break, or not a member of the interaction's queue, is a 409 naming to_agent_id.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -6125,7 +6125,7 @@ func (c *Client) RejectInteraction(ctx context.Context, number string, params *R
 
 // TransferInteractionWithBody Transfer to another agent or queue
 //
-// A transfer record is written; the interaction is offered to the new agent (Pending Acceptance) or queue.
+// A transfer record is written; the interaction is offered to the new agent (Pending Acceptance) or queue. A transfer to an agent who is offline or on a break, or not a member of the interaction's queue, is a 409 naming to_agent_id.
 //
 // Takes any type of body and a specified content type.
 //
@@ -6144,7 +6144,7 @@ func (c *Client) TransferInteractionWithBody(ctx context.Context, number string,
 
 // TransferInteraction Transfer to another agent or queue
 //
-// A transfer record is written; the interaction is offered to the new agent (Pending Acceptance) or queue.
+// A transfer record is written; the interaction is offered to the new agent (Pending Acceptance) or queue. A transfer to an agent who is offline or on a break, or not a member of the interaction's queue, is a 409 naming to_agent_id.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -12207,7 +12207,7 @@ type ClientWithResponsesInterface interface {
 
 	// TransferInteractionWithBodyWithResponse Transfer to another agent or queue
 	//
-	// A transfer record is written; the interaction is offered to the new agent (Pending Acceptance) or queue.
+	// A transfer record is written; the interaction is offered to the new agent (Pending Acceptance) or queue. A transfer to an agent who is offline or on a break, or not a member of the interaction's queue, is a 409 naming to_agent_id.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -12216,7 +12216,7 @@ type ClientWithResponsesInterface interface {
 
 	// TransferInteractionWithResponse Transfer to another agent or queue
 	//
-	// A transfer record is written; the interaction is offered to the new agent (Pending Acceptance) or queue.
+	// A transfer record is written; the interaction is offered to the new agent (Pending Acceptance) or queue. A transfer to an agent who is offline or on a break, or not a member of the interaction's queue, is a 409 naming to_agent_id.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -25761,7 +25761,7 @@ func (c *ClientWithResponses) RejectInteractionWithResponse(ctx context.Context,
 
 // TransferInteractionWithBodyWithResponse Transfer to another agent or queue
 //
-// A transfer record is written; the interaction is offered to the new agent (Pending Acceptance) or queue.
+// A transfer record is written; the interaction is offered to the new agent (Pending Acceptance) or queue. A transfer to an agent who is offline or on a break, or not a member of the interaction's queue, is a 409 naming to_agent_id.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -25776,7 +25776,7 @@ func (c *ClientWithResponses) TransferInteractionWithBodyWithResponse(ctx contex
 
 // TransferInteractionWithResponse Transfer to another agent or queue
 //
-// A transfer record is written; the interaction is offered to the new agent (Pending Acceptance) or queue.
+// A transfer record is written; the interaction is offered to the new agent (Pending Acceptance) or queue. A transfer to an agent who is offline or on a break, or not a member of the interaction's queue, is a 409 naming to_agent_id.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

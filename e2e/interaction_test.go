@@ -177,6 +177,11 @@ func TestInboundCallTransferredAndAccepted(t *testing.T) {
 	var p api.Problem
 	require.Equal(t, http.StatusConflict, do(t, "POST", "/v1/interactions/"+n+"/transfer", tokens[cat], map[string]any{"to_agent_id": dan}, &p))
 	require.Equal(t, []api.FieldProblem{{Field: "to_agent_id", Detail: "is on break"}}, p.Errors)
+	// Nor to an agent of another queue: the call waits in this one.
+	elsewhere, _ := setupQueue(t, nil, "eve")
+	p = api.Problem{}
+	require.Equal(t, http.StatusConflict, do(t, "POST", "/v1/interactions/"+n+"/transfer", tokens[cat], map[string]any{"to_agent_id": "eve-" + elsewhere}, &p))
+	require.Equal(t, []api.FieldProblem{{Field: "to_agent_id", Detail: "is not a member of queue " + queue}}, p.Errors)
 	require.Equal(t, "work_in_progress", getInteraction(t, n).State)
 	mustAPI(t, http.StatusOK, "PUT", "/v1/agents/"+dan+"/presence", tokens[dan], map[string]any{"presence": "available"}, nil)
 

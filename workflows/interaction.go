@@ -612,7 +612,6 @@ func (w *interactionImpl) phoneLog(ctx workflow.Context, agent string) *activiti
 	return &l
 }
 
-// closeAbandoned closes a contact that left before an agent picked up.
 // endUnanswered ends a contact its queue closes without an agent (rejected,
 // or not picked up in time) on the platform: the caller is hung up and the
 // call's phone log written, or the chat is ended, so nobody is left waiting
@@ -637,6 +636,7 @@ func (w *interactionImpl) endUnanswered(ctx workflow.Context, reason string) {
 	}
 }
 
+// closeAbandoned closes a contact that left before an agent picked up.
 func (w *interactionImpl) closeAbandoned(ctx workflow.Context) error {
 	if w.in.Channel == ChannelPhone {
 		w.writePhoneLog(ctx, "")

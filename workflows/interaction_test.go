@@ -379,8 +379,10 @@ func TestRejectedCall(t *testing.T) {
 			e.at(5*time.Second, func() { e.ok(workflows.UpdateReject, workflows.DecisionRequest{AgentID: "ann", Reason: "busy"}) })
 			if tc.onReject == store.OnRejectReoffer {
 				e.at(10*time.Second, func() { e.ok(workflows.UpdateAccept, workflows.DecisionRequest{AgentID: "bob"}) })
+				e.at(time.Minute, func() { e.event(callEnded()) })
+			} else {
+				e.at(7*time.Second, func() { e.event(callEnded()) }) // the platform, once the process hung up
 			}
-			e.at(time.Minute, func() { e.event(callEnded()) }) // the platform, once the call is hung up
 			st := e.run(inboundCall())
 			require.Equal(t, tc.states, e.states)
 			require.Equal(t, tc.outcome, st.Outcome)
@@ -391,6 +393,7 @@ func TestRejectedCall(t *testing.T) {
 					"the caller is not left waiting on a closed record")
 				require.Len(t, e.phoneLogs, 1)
 				require.Nil(t, e.phoneLogs[0].AgentID, "no agent took the call")
+				require.Equal(t, 300, e.phoneLogs[0].DurationSeconds, "the platform's times, from its call_ended")
 				last := e.changes[len(e.changes)-1]
 				require.Equal(t, "rejected by ann", last.Reason, "the history says who rejected it")
 				require.Equal(t, "ann", last.Actor)
@@ -1090,8 +1093,10 @@ func TestACallNotPickedUp(t *testing.T) {
 			e.queue.OnTimeout = tc.onTimeout
 			if tc.onTimeout == store.OnRejectReoffer {
 				e.at(40*time.Second, func() { e.ok(workflows.UpdateAccept, workflows.DecisionRequest{AgentID: "bob"}) })
+				e.at(time.Minute, func() { e.event(callEnded()) })
+			} else {
+				e.at(35*time.Second, func() { e.event(callEnded()) }) // the platform, once the process hung up
 			}
-			e.at(time.Minute, func() { e.event(callEnded()) }) // the platform, once the call is hung up
 			st := e.run(inboundCall())
 			require.Equal(t, tc.states, e.states)
 			require.Equal(t, tc.outcome, st.Outcome)
@@ -1105,6 +1110,7 @@ func TestACallNotPickedUp(t *testing.T) {
 				require.Empty(t, e.hungUp("call-1"), "the caller hung up after talking to bob")
 			}
 			require.Len(t, e.phoneLogs, 1)
+			require.Equal(t, 300, e.phoneLogs[0].DurationSeconds, "the platform's times, from its call_ended")
 		})
 	}
 }

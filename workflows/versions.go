@@ -65,13 +65,6 @@ const (
 	// incident or request carries the record's contact.
 	changeEscalateAfterOpen = "interaction-escalate-after-open"
 
-	// changeClosingEndsContact: a call or chat that its queue closes
-	// unanswered (rejected, or not picked up in time) is ended on the
-	// platform too (the caller hung up, the chat ended) and a call's phone
-	// log written, before the record closes; its history names the agent
-	// who rejected it.
-	changeClosingEndsContact = "interaction-closing-ends-contact"
-
 	// changeMergedSteps: an interaction's steps that always go together run
 	// as one. The record opens as a local activity that also reads the
 	// queue's settings; the accept and Work In Progress are one routing
@@ -80,6 +73,14 @@ const (
 	// process decides it first thing, and one that follows it follows every
 	// earlier interaction change without a marker each (follows).
 	changeMergedSteps = "interaction-merged-steps"
+
+	// changeClosingEndsContact: a call or chat that its queue closes
+	// unanswered (rejected, or not picked up in time) is ended on the
+	// platform too (the caller hung up, the chat ended) and a call's phone
+	// log written, before the record closes; its history names the agent
+	// who rejected it. It came after changeMergedSteps, so a merged process
+	// asks it with workflow.GetVersion like any other, never by follows.
+	changeClosingEndsContact = "interaction-closing-ends-contact"
 
 	// changeCallbackQuickStart: a callback reads its queue's settings as a
 	// local activity in its first workflow task, and follows every earlier
