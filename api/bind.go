@@ -116,7 +116,7 @@ func unknownPath(raw json.RawMessage, t reflect.Type, path, name string) (string
 		return "", false // it reads itself: no member is unknown to it
 	}
 	switch t.Kind() {
-	case reflect.Struct:
+	case reflect.Struct, reflect.Map:
 		var members map[string]json.RawMessage
 		if json.Unmarshal(raw, &members) != nil {
 			return "", false
@@ -126,7 +126,7 @@ func unknownPath(raw json.RawMessage, t reflect.Type, path, name string) (string
 			if path != "" {
 				at = path + "." + key
 			}
-			ft, known := jsonField(t, key)
+			ft, known := memberType(t, key)
 			if !known {
 				if key == name {
 					return at, true
@@ -147,22 +147,17 @@ func unknownPath(raw json.RawMessage, t reflect.Type, path, name string) (string
 				return p, true
 			}
 		}
-	case reflect.Map:
-		var members map[string]json.RawMessage
-		if json.Unmarshal(raw, &members) != nil {
-			return "", false
-		}
-		for _, key := range slices.Sorted(maps.Keys(members)) {
-			at := key
-			if path != "" {
-				at = path + "." + key
-			}
-			if p, ok := unknownPath(members[key], t.Elem(), at, name); ok {
-				return p, true
-			}
-		}
 	}
 	return "", false
+}
+
+// memberType is the type a JSON object's member key fills in t, a map (any
+// key) or a struct (its fields).
+func memberType(t reflect.Type, key string) (reflect.Type, bool) {
+	if t.Kind() == reflect.Map {
+		return t.Elem(), true
+	}
+	return jsonField(t, key)
 }
 
 // jsonField is the type of struct t's field that the JSON member key fills,
