@@ -519,14 +519,13 @@ func (s *Server) canTakeTransfer(c echo.Context, agentID string, it store.Intera
 	if err != nil {
 		return err
 	}
-	refuse := func(detail, why string) error {
+	refuse := func(why string) error {
 		return &Problem{Type: typeConflict, Title: "Not allowed now", Status: http.StatusConflict,
 			Detail: fmt.Sprintf("agent %s %s; transfer to a working member of the queue, or to a queue", to.ID, why),
-			Errors: []FieldProblem{{Field: "to_agent_id", Detail: detail}}}
+			Errors: []FieldProblem{{Field: "to_agent_id", Detail: why}}}
 	}
 	if to.Presence == store.PresenceOffline || to.Presence == store.PresenceOnBreak {
-		presence := strings.ReplaceAll(to.Presence, "_", " ")
-		return refuse("is "+presence, "is "+presence)
+		return refuse("is " + strings.ReplaceAll(to.Presence, "_", " "))
 	}
 	if it.Queue == nil {
 		return nil
@@ -536,7 +535,7 @@ func (s *Server) canTakeTransfer(c echo.Context, agentID string, it store.Intera
 		return err
 	}
 	if !slices.Contains(queues, *it.Queue) {
-		return refuse("is not a member of queue "+*it.Queue, "is not a member of queue "+*it.Queue)
+		return refuse("is not a member of queue " + *it.Queue)
 	}
 	return nil
 }

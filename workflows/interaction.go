@@ -447,19 +447,14 @@ func (w *interactionImpl) finishWorked(ctx workflow.Context) error {
 			disposition = &w.end.Disposition
 		}
 		if w.in.Channel == ChannelPhone && !w.callerGone {
-			_ = w.platform(ctx, a.HangUp, cti.HangUpRequest{
-				IdempotencyKey: w.in.Number + "-hangup", CallID: w.in.CallID}).Get(ctx, nil)
+			w.hangUpCaller(ctx)
 		}
 		if w.in.Channel == ChannelChat && !w.callerGone &&
 			w.follows(ctx, changeAgentEndsChat) {
 			// Ended for the customer too: the platform closes the chat and
 			// refuses further messages, rather than taking them into a chat
 			// nobody reads.
-			err := w.platform(ctx, a.EndChat, cti.EndChatRequest{
-				IdempotencyKey: w.in.Number + "-end-chat", ChatID: w.in.ChatID, Reason: reason}).Get(ctx, nil)
-			if err != nil {
-				workflow.GetLogger(ctx).Error("end the chat on the platform", "chat_id", w.in.ChatID, "error", err)
-			}
+			w.endChat(ctx, reason)
 		}
 	}
 	var log *activities.PhoneLog
@@ -620,19 +615,31 @@ func (w *interactionImpl) endUnanswered(ctx workflow.Context, reason string) {
 	switch w.in.Channel {
 	case ChannelPhone:
 		if !w.callerGone {
-			err := w.platform(ctx, a.HangUp, cti.HangUpRequest{IdempotencyKey: w.in.Number + "-hangup", CallID: w.in.CallID}).Get(ctx, nil)
-			if err != nil {
-				workflow.GetLogger(ctx).Error("hang up the caller", "call_id", w.in.CallID, "error", err)
-			}
+			w.hangUpCaller(ctx)
 		}
 		w.writePhoneLog(ctx, "")
 	case ChannelChat:
 		if !w.callerGone {
-			err := w.platform(ctx, a.EndChat, cti.EndChatRequest{IdempotencyKey: w.in.Number + "-end-chat", ChatID: w.in.ChatID, Reason: reason}).Get(ctx, nil)
-			if err != nil {
-				workflow.GetLogger(ctx).Error("end the chat on the platform", "chat_id", w.in.ChatID, "error", err)
-			}
+			w.endChat(ctx, reason)
 		}
+	}
+}
+
+// hangUpCaller hangs up the customer's call on the platform, once (keyed by
+// the interaction).
+func (w *interactionImpl) hangUpCaller(ctx workflow.Context) {
+	err := w.platform(ctx, a.HangUp, cti.HangUpRequest{IdempotencyKey: w.in.Number + "-hangup", CallID: w.in.CallID}).Get(ctx, nil)
+	if err != nil {
+		workflow.GetLogger(ctx).Error("hang up the caller", "call_id", w.in.CallID, "error", err)
+	}
+}
+
+// endChat ends the customer's chat on the platform, once (keyed by the
+// interaction), with reason.
+func (w *interactionImpl) endChat(ctx workflow.Context, reason string) {
+	err := w.platform(ctx, a.EndChat, cti.EndChatRequest{IdempotencyKey: w.in.Number + "-end-chat", ChatID: w.in.ChatID, Reason: reason}).Get(ctx, nil)
+	if err != nil {
+		workflow.GetLogger(ctx).Error("end the chat on the platform", "chat_id", w.in.ChatID, "error", err)
 	}
 }
 
